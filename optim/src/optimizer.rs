@@ -1,0 +1,248 @@
+//! The [`Optimizer`] trait and [`KerasOptimizer`], which adds what every Keras optimizer shares
+//! (learning rate or schedule, clipping, decoupled weight decay, iteration count, slot state) to
+//! an [`UpdateRule`].
+
+use convkit_tensor::tch::{self, Tensor};
+use serde_json::{json, Value};
+
+use crate::{Clipping, Error, LearningRate, LearningRateSchedule, Result};
+
+/// Updates a list of parameter tensors from their gradients.
+pub trait Optimizer: Send {
+    /// Keras' name of the optimizer (`"rmsprop"`).
+    fn name(&self) -> &str;
+    /// The learning rate that the next step uses.
+    fn learning_rate(&self) -> f64;
+    /// Replaces the learning rate (and any schedule) by a constant (`ReduceLROnPlateau`).
+    fn set_learning_rate(&mut self, lr: f64);
+    /// Number of steps applied so far.
+    fn iterations(&self) -> u64;
+    /// Applies one update to `params` from their `.grad()`; parameters without a gradient are
+    /// left alone. The list must be the same, in the same order, at every call.
+    fn step(&mut self, params: &[Tensor]) -> Result<()>;
+    /// The state to save: slot tensors named `"{slot}_{i}"` and `"iterations"`.
+    fn state(&self) -> Result<Vec<(String, Tensor)>>;
+    /// Restores a state produced by [`Optimizer::state`] for the same parameters.
+    fn load_state(&mut self, params: &[Tensor], state: Vec<(String, Tensor)>) -> Result<()>;
+    /// JSON description of the configuration (Keras' `get_config`).
+    fn config(&self) -> Value;
+}
+
+/// The per-variable update of one optimizer family (SGD, RMSprop, Adam...).
+pub trait UpdateRule: Send + 'static {
+    /// Keras' name.
+    fn name(&self) -> &'static str;
+    /// Keras' default learning rate.
+    fn default_learning_rate(&self) -> f64;
+    /// Default decoupled weight decay (0 except for AdamW).
+    fn default_weight_decay(&self) -> f64 {
+        0.0
+    }
+    /// Names of the per-variable slots (created as zeros like the variable).
+    fn slot_names(&self) -> Vec<&'static str>;
+    /// Updates `var` in place (called under `no_grad`). `step` counts from 1.
+    fn update(&self, var: &mut Tensor, grad: &Tensor, slots: &mut [Tensor], lr: f64, step: u64) -> Result<()>;
+    /// Configuration specific to the rule.
+    fn config(&self) -> Value;
+    /// Checks the options.
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Wraps the rule into an optimizer with its default learning rate.
+    fn build(self) -> KerasOptimizer<Self>
+    where
+        Self: Sized,
+    {
+        KerasOptimizer::new(self)
+    }
+}
+
+/// An [`UpdateRule`] plus what all Keras optimizers share.
+pub struct KerasOptimizer<R: UpdateRule> {
+    rule: R,
+    learning_rate: LearningRate,
+    clipping: Clipping,
+    weight_decay: f64,
+    iterations: u64,
+    slots: Vec<Vec<Tensor>>,
+}
+
+impl<R: UpdateRule> KerasOptimizer<R> {
+    /// The rule with Keras' default learning rate, no clipping.
+    pub fn new(rule: R) -> Self {
+        KerasOptimizer {
+            learning_rate: LearningRate::Constant(rule.default_learning_rate()),
+            weight_decay: rule.default_weight_decay(),
+            rule,
+            clipping: Clipping::None,
+            iterations: 0,
+            slots: Vec::new(),
+        }
+    }
+
+    /// Sets a constant learning rate.
+    pub fn learning_rate(mut self, lr: f64) -> Self {
+        self.learning_rate = LearningRate::Constant(lr);
+        self
+    }
+
+    /// Uses a learning-rate schedule.
+    pub fn schedule(mut self, s: impl LearningRateSchedule + 'static) -> Self {
+        self.learning_rate = LearningRate::Schedule(Box::new(s));
+        self
+    }
+
+    /// Sets gradient clipping.
+    pub fn clipping(mut self, c: Clipping) -> Self {
+        self.clipping = c;
+        self
+    }
+
+    /// Sets decoupled weight decay (`var -= var * weight_decay * lr` before each update).
+    pub fn weight_decay(mut self, wd: f64) -> Self {
+        self.weight_decay = wd;
+        self
+    }
+
+    /// The update rule.
+    pub fn rule(&self) -> &R {
+        &self.rule
+    }
+
+    fn check(&self) -> Result<()> {
+        self.rule.validate()?;
+        let lr = self.learning_rate.at(self.iterations);
+        if !(lr.is_finite() && lr >= 0.0) {
+            return Err(Error::Option {
+                optimizer: self.rule.name().into(),
+                option: "learning_rate".into(),
+                problem: format!("must be a finite number >= 0, got {lr}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
+    fn name(&self) -> &str {
+        self.rule.name()
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate.at(self.iterations)
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.learning_rate = LearningRate::Constant(lr);
+    }
+
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn step(&mut self, params: &[Tensor]) -> Result<()> {
+        self.check()?;
+        if self.slots.is_empty() {
+            let names = self.rule.slot_names();
+            self.slots = params
+                .iter()
+                .map(|p| names.iter().map(|_| p.f_zeros_like().map(|t| t.detach())).collect::<Result<Vec<_>, _>>())
+                .collect::<Result<Vec<_>, _>>()?;
+        }
+        if self.slots.len() != params.len() {
+            return Err(Error::State {
+                what: "parameter list".into(),
+                expected: format!("{} parameters, as at the first step", self.slots.len()),
+                found: format!("{}", params.len()),
+            });
+        }
+        let lr = self.learning_rate.at(self.iterations);
+        let with_grad: Vec<usize> = (0..params.len()).filter(|&i| params[i].grad().defined()).collect();
+        let grads = self.clipping.apply(with_grad.iter().map(|&i| params[i].grad()).collect())?;
+        let step = self.iterations + 1;
+        tch::no_grad(|| -> Result<()> {
+            for (&i, g) in with_grad.iter().zip(grads.iter()) {
+                let mut var = params[i].shallow_clone();
+                if self.weight_decay > 0.0 {
+                    let decay = var.f_mul_scalar(self.weight_decay * lr)?;
+                    let _ = var.f_sub_(&decay)?;
+                }
+                self.rule.update(&mut var, g, &mut self.slots[i], lr, step)?;
+            }
+            Ok(())
+        })?;
+        self.iterations = step;
+        Ok(())
+    }
+
+    fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        let names = self.rule.slot_names();
+        let mut out = vec![("iterations".to_string(), Tensor::from_slice(&[self.iterations as i64]))];
+        for (i, slots) in self.slots.iter().enumerate() {
+            for (name, t) in names.iter().zip(slots) {
+                out.push((format!("{name}_{i}"), t.shallow_clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn load_state(&mut self, params: &[Tensor], state: Vec<(String, Tensor)>) -> Result<()> {
+        let mut map: std::collections::HashMap<String, Tensor> = state.into_iter().collect();
+        let iterations = map.remove("iterations").ok_or_else(|| Error::State {
+            what: "iterations".into(),
+            expected: "an `iterations` entry".into(),
+            found: "none".into(),
+        })?;
+        let iterations = iterations.f_int64_value(&[0])?.max(0) as u64;
+        let names = self.rule.slot_names();
+        let mut slots = Vec::with_capacity(params.len());
+        if !map.is_empty() || iterations == 0 {
+            for (i, p) in params.iter().enumerate() {
+                let mut per = Vec::with_capacity(names.len());
+                for name in &names {
+                    let key = format!("{name}_{i}");
+                    let t = map.remove(&key).ok_or_else(|| Error::State {
+                        what: key.clone(),
+                        expected: format!("a slot for parameter {i} of shape {:?}", p.size()),
+                        found: "nothing".into(),
+                    })?;
+                    if t.size() != p.size() {
+                        return Err(Error::State {
+                            what: key,
+                            expected: format!("shape {:?}", p.size()),
+                            found: format!("shape {:?}", t.size()),
+                        });
+                    }
+                    per.push(t.f_to_device(p.device())?.f_to_kind(p.kind())?.detach());
+                }
+                slots.push(per);
+            }
+            if let Some(extra) = map.keys().next() {
+                return Err(Error::State {
+                    what: extra.clone(),
+                    expected: format!("only slots of {} parameters", params.len()),
+                    found: "an extra entry".into(),
+                });
+            }
+        }
+        self.slots = if names.is_empty() && params.is_empty() { Vec::new() } else { slots };
+        self.iterations = iterations;
+        Ok(())
+    }
+
+    fn config(&self) -> Value {
+        let mut c = json!({
+            "name": self.rule.name(),
+            "learning_rate": self.learning_rate.config(),
+            "weight_decay": if self.weight_decay > 0.0 { json!(self.weight_decay) } else { Value::Null },
+        });
+        if let (Value::Object(m), Value::Object(r)) = (&mut c, self.rule.config()) {
+            m.extend(r);
+            if let Value::Object(clip) = self.clipping.config() {
+                m.extend(clip);
+            }
+        }
+        c
+    }
+}

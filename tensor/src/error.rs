@@ -1,0 +1,59 @@
+//! The error type of convkit-tensor.
+
+use std::path::PathBuf;
+
+/// Errors raised by convkit-tensor.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// libtorch raised an exception.
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+    /// A device string could not be parsed.
+    #[error("invalid device '{given}': expected one of auto, cpu, cuda, cuda:N")]
+    InvalidDevice {
+        /// What the user gave.
+        given: String,
+    },
+    /// A CUDA device was asked for and none answers.
+    #[error("CUDA device {requested} was requested but {reason}; use --device cpu or --device auto")]
+    CudaUnavailable {
+        /// The index asked for.
+        requested: usize,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// A tensor has a shape the operation cannot take.
+    #[error("{what}: expected shape {expected}, got {actual:?}")]
+    Shape {
+        /// The operation or argument at fault.
+        what: String,
+        /// A description of the expected shape.
+        expected: String,
+        /// The shape received.
+        actual: Vec<i64>,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file at fault.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Any other invalid argument.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Builds an [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! # convkit-tensor
+//!
+//! The bottom of convkit's stack: everything that touches libtorch directly and is shared by
+//! the other crates.
+//!
+//! - [`Device`]: `Auto`, `Cpu` or `Cuda(n)`, parsed from `--device` / `CONVKIT_DEVICE`.
+//! - [`seed`]: one seed for libtorch and every Rust random stream ([`seed::rng_for`]).
+//! - [`threads`]: the number of intra-op threads libtorch uses.
+//! - [`Error`]: the crate's error type; every fallible call returns [`Result`].
+//! - [`image_convert`]: `image` buffers (u8, HWC) to float NCHW tensors and back.
+//! - [`Batch`] and [`BatchSource`]: what data loaders yield and training loops consume.
+#![warn(missing_docs)]
+
+pub mod batch;
+pub mod device;
+pub mod error;
+pub mod image_convert;
+pub mod seed;
+pub mod threads;
+
+pub use batch::{Batch, BatchSource, TensorBatches};
+pub use device::Device;
+pub use error::{Error, Result};
+pub use tch;
+pub use tch::{Kind, Tensor};
