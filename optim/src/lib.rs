@@ -17,6 +17,7 @@
 
 pub mod clipping;
 pub mod error;
+pub mod factory;
 pub mod optimizer;
 pub mod rules;
 pub mod schedule;
@@ -24,6 +25,7 @@ pub mod state;
 
 pub use clipping::Clipping;
 pub use error::{Error, Result};
+pub use factory::{from_config, from_name};
 pub use optimizer::{KerasOptimizer, Optimizer, UpdateRule};
 pub use rules::{Adam, AdamW, RMSprop, SGD};
 pub use schedule::{CosineDecay, ExponentialDecay, LearningRate, LearningRateSchedule, StepDecay};

@@ -10,14 +10,11 @@ use crate::{Error, Optimizer, Result};
 /// so that a crash never leaves a half-written file.
 pub fn save_state(opt: &dyn Optimizer, path: &Path) -> Result<()> {
     let state = opt.state()?;
-    let tmp = path.with_extension("safetensors.tmp");
     let named: Vec<(&str, Tensor)> = state
         .iter()
         .map(|(n, t)| Ok((n.as_str(), t.f_to_device(convkit_tensor::tch::Device::Cpu)?.f_contiguous()?)))
         .collect::<Result<Vec<_>>>()?;
-    Tensor::write_safetensors(&named, &tmp)?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::Tensor(convkit_tensor::Error::io(path, e)))?;
-    Ok(())
+    convkit_tensor::atomic::write_atomic(path, |tmp| -> Result<()> { Ok(Tensor::write_safetensors(&named, tmp)?) })
 }
 
 /// Restores the optimizer's state from `path` for the parameters `params`.

@@ -1,0 +1,92 @@
+//! The error type of convkit-layers.
+
+use std::path::PathBuf;
+
+/// Errors raised by layers, models, losses, metrics and training.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An error from the tensor layer.
+    #[error(transparent)]
+    Tensor(#[from] convkit_tensor::Error),
+    /// An error from an optimizer.
+    #[error(transparent)]
+    Optim(#[from] convkit_optim::Error),
+    /// libtorch raised an exception.
+    #[error("libtorch: {0}")]
+    Torch(#[from] convkit_tensor::tch::TchError),
+    /// A layer received an input of the wrong shape.
+    #[error("layer '{layer}' ({class}): expected input shape {expected}, got {actual}")]
+    InputShape {
+        /// Layer name.
+        layer: String,
+        /// Layer class.
+        class: String,
+        /// Expected shape, Keras style: `(None, 1, 28, 28)`.
+        expected: String,
+        /// Actual shape.
+        actual: String,
+    },
+    /// A layer option is invalid.
+    #[error("layer '{layer}' ({class}): {problem}")]
+    Config {
+        /// Layer name (or its class when unnamed).
+        layer: String,
+        /// Layer class.
+        class: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A model-level problem (not built, not compiled, duplicate names...).
+    #[error("model '{model}': {problem}")]
+    Model {
+        /// Model name.
+        model: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A loss or metric received targets that do not fit the predictions.
+    #[error("{what}: {problem}")]
+    Targets {
+        /// The loss or metric.
+        what: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A saved model or weight file could not be read or does not fit.
+    #[error("{path}: {problem}")]
+    File {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn file(path: impl Into<PathBuf>, problem: impl ToString) -> Self {
+        Error::File { path: path.into(), problem: problem.to_string() }
+    }
+}
+
+/// Formats a shape without batch dimension Keras style: `[32, 26, 26]` -> `(None, 32, 26, 26)`.
+pub fn shape_string(shape: &[i64]) -> String {
+    let mut s = String::from("(None");
+    for d in shape {
+        s.push_str(&format!(", {d}"));
+    }
+    s.push(')');
+    s
+}
+
+/// Formats a full shape (with batch dimension): `(64, 1, 28, 28)`.
+pub fn full_shape_string(shape: &[i64]) -> String {
+    let inner: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    if inner.len() == 1 {
+        format!("({},)", inner[0])
+    } else {
+        format!("({})", inner.join(", "))
+    }
+}

@@ -1,0 +1,68 @@
+//! `Activation`: applies an activation function as a layer of its own.
+
+use convkit_tensor::tch::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::activations::Activation;
+use crate::config::LayerConfig;
+use crate::layer::{Layer, LayerCommon};
+use crate::Result;
+
+/// Configuration of [`ActivationLayer`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ActivationConfig {
+    /// Name, trainable, input shape.
+    #[serde(flatten)]
+    pub common: LayerCommon,
+    /// The function.
+    pub activation: Activation,
+}
+
+/// Keras' `Activation` layer.
+///
+/// # Shapes
+/// Any shape, unchanged.
+#[derive(Debug)]
+pub struct ActivationLayer {
+    config: ActivationConfig,
+    input_shape: Option<Vec<i64>>,
+}
+
+impl ActivationLayer {
+    /// A layer applying `activation`.
+    pub fn new(activation: Activation) -> Self {
+        Self::from_config(ActivationConfig { common: LayerCommon::new(), activation })
+    }
+    /// A layer from its configuration.
+    pub fn from_config(config: ActivationConfig) -> Self {
+        ActivationLayer { config, input_shape: None }
+    }
+}
+
+impl Layer for ActivationLayer {
+    common_accessors!();
+
+    fn class_name(&self) -> &'static str {
+        "Activation"
+    }
+    fn base_name(&self) -> &'static str {
+        "activation"
+    }
+    fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
+        Ok(input_shape.to_vec())
+    }
+    fn build(&mut self, input_shape: &[i64], _device: Device) -> Result<Vec<i64>> {
+        self.input_shape = Some(input_shape.to_vec());
+        Ok(input_shape.to_vec())
+    }
+    fn built_input_shape(&self) -> Option<&[i64]> {
+        self.input_shape.as_deref()
+    }
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        self.check_input(x)?;
+        self.config.activation.apply(x)
+    }
+    fn config(&self) -> LayerConfig {
+        LayerConfig::Activation(self.config.clone())
+    }
+}

@@ -1,0 +1,44 @@
+//! The layers, one per file, as in Keras' `keras/src/layers/`.
+
+/// Implements `common`/`common_mut` for a layer whose settings live in `self.config.common`.
+macro_rules! common_accessors {
+    () => {
+        fn common(&self) -> &$crate::layer::LayerCommon {
+            &self.config.common
+        }
+        fn common_mut(&mut self) -> &mut $crate::layer::LayerCommon {
+            &mut self.config.common
+        }
+    };
+}
+
+pub mod activation;
+pub mod average_pooling2d;
+pub mod batch_normalization;
+pub mod conv2d;
+pub mod dense;
+pub mod dropout;
+pub mod flatten;
+pub mod global_average_pooling2d;
+pub mod max_pooling2d;
+pub mod pooling_common;
+
+pub use activation::ActivationLayer;
+pub use average_pooling2d::AveragePooling2D;
+pub use batch_normalization::BatchNormalization;
+pub use conv2d::Conv2D;
+pub use dense::Dense;
+pub use dropout::Dropout;
+pub use flatten::Flatten;
+pub use global_average_pooling2d::GlobalAveragePooling2D;
+pub use max_pooling2d::MaxPooling2D;
+
+use crate::Result;
+
+/// Checks that a shape is `(C, H, W)` and returns it as an array.
+pub(crate) fn expect_chw(layer: &dyn crate::Layer, shape: &[i64]) -> Result<[i64; 3]> {
+    if shape.len() != 3 {
+        return Err(layer.shape_error("(None, channels, height, width)", shape));
+    }
+    Ok([shape[0], shape[1], shape[2]])
+}

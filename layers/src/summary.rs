@@ -1,0 +1,138 @@
+//! `summary()`: the table Keras prints, as data ([`Summary`]) and as text (its `Display`).
+
+use std::fmt;
+
+use crate::error::shape_string;
+use crate::model::Model;
+
+/// One row of a summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    /// Layer name.
+    pub name: String,
+    /// Layer class.
+    pub class_name: String,
+    /// Output shape without batch dimension (None when not built).
+    pub output_shape: Option<Vec<i64>>,
+    /// Parameter count.
+    pub params: i64,
+}
+
+/// What `model.summary()` shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Model name.
+    pub model_name: String,
+    /// One row per layer.
+    pub rows: Vec<SummaryRow>,
+    /// All parameters.
+    pub total_params: i64,
+    /// Parameters updated by training.
+    pub trainable_params: i64,
+    /// Parameters not updated by training (frozen layers, BatchNorm statistics).
+    pub non_trainable_params: i64,
+}
+
+/// Builds the summary of a model.
+pub fn summary(model: &dyn Model) -> Summary {
+    let shapes = model.layer_output_shapes();
+    let mut rows = Vec::new();
+    let (mut total, mut trainable) = (0, 0);
+    for (i, layer) in model.layers().into_iter().enumerate() {
+        let params = layer.count_params();
+        total += params;
+        if layer.trainable() {
+            trainable += layer.params().iter().filter(|p| p.trainable).map(|p| p.numel()).sum::<i64>();
+        }
+        rows.push(SummaryRow {
+            name: layer.name().to_string(),
+            class_name: layer.class_name().to_string(),
+            output_shape: shapes.get(i).cloned(),
+            params,
+        });
+    }
+    Summary { model_name: model.name().to_string(), rows, total_params: total, trainable_params: trainable, non_trainable_params: total - trainable }
+}
+
+/// `93322` -> `"93,322"`.
+pub fn thousands(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// Memory of `n` float32 parameters, as Keras prints it (`364.54 KB`).
+pub fn readable_size(n: i64) -> String {
+    let bytes = (n * 4) as f64;
+    let units = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = bytes;
+    let mut u = 0;
+    while v >= 1024.0 && u < units.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.2} {}", units[u])
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cells: Vec<[String; 3]> = self
+            .rows
+            .iter()
+            .map(|r| {
+                [
+                    format!("{} ({})", r.name, r.class_name),
+                    r.output_shape.as_deref().map(shape_string).unwrap_or_else(|| "?".into()),
+                    thousands(r.params),
+                ]
+            })
+            .collect();
+        let header = ["Layer (type)".to_string(), "Output Shape".to_string(), "Param #".to_string()];
+        let mut w = [header[0].len(), header[1].len(), header[2].len()];
+        for c in &cells {
+            for k in 0..3 {
+                w[k] = w[k].max(c[k].chars().count());
+            }
+        }
+        let w = [w[0] + 2, w[1] + 2, w[2] + 2];
+        let line = |l: &str, m: &str, r: &str, fill: &str| format!("{l}{}{m}{}{m}{}{r}", fill.repeat(w[0]), fill.repeat(w[1]), fill.repeat(w[2]));
+        writeln!(f, "Model: \"{}\"", self.model_name)?;
+        writeln!(f, "{}", line("┏", "┳", "┓", "━"))?;
+        writeln!(f, "┃ {:<a$} ┃ {:<b$} ┃ {:>c$} ┃", header[0], header[1], header[2], a = w[0] - 2, b = w[1] - 2, c = w[2] - 2)?;
+        writeln!(f, "{}", line("┡", "╇", "┩", "━"))?;
+        for (i, c) in cells.iter().enumerate() {
+            writeln!(f, "│ {:<a$} │ {:<b$} │ {:>c$} │", c[0], c[1], c[2], a = w[0] - 2, b = w[1] - 2, c = w[2] - 2)?;
+            if i + 1 < cells.len() {
+                writeln!(f, "{}", line("├", "┼", "┤", "─"))?;
+            }
+        }
+        writeln!(f, "{}", line("└", "┴", "┘", "─"))?;
+        writeln!(f, " Total params: {} ({})", thousands(self.total_params), readable_size(self.total_params))?;
+        writeln!(f, " Trainable params: {} ({})", thousands(self.trainable_params), readable_size(self.trainable_params))?;
+        write!(f, " Non-trainable params: {} ({})", thousands(self.non_trainable_params), readable_size(self.non_trainable_params))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats_follow_keras() {
+        assert_eq!(thousands(93322), "93,322");
+        assert_eq!(thousands(138357544), "138,357,544");
+        assert_eq!(thousands(320), "320");
+        assert_eq!(readable_size(93322), "364.54 KB");
+        assert_eq!(readable_size(0), "0.00 B");
+    }
+}

@@ -1,0 +1,30 @@
+//! `predict`: forward passes in inference mode over batches.
+
+use convkit_tensor::tch::{self, Tensor};
+
+use crate::model::Model;
+use crate::{Error, Result};
+
+/// Predictions for every sample of `x`, computed `batch_size` at a time without gradients.
+///
+/// # Shapes
+/// `x`: `(N, ...input_shape)` -> `(N, ...output_shape)`.
+pub fn predict(model: &dyn Model, x: &Tensor, batch_size: usize) -> Result<Tensor> {
+    if batch_size == 0 {
+        return Err(Error::Model { model: model.name().into(), problem: "predict: batch_size must be at least 1".into() });
+    }
+    let n = x.size().first().copied().unwrap_or(0);
+    tch::no_grad(|| {
+        let mut outs = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let len = (batch_size as i64).min(n - start);
+            outs.push(model.forward(&x.f_narrow(0, start, len)?, false)?);
+            start += len;
+        }
+        if outs.is_empty() {
+            return Ok(model.forward(x, false)?);
+        }
+        Ok(Tensor::f_cat(&outs, 0)?)
+    })
+}
