@@ -30,24 +30,24 @@ pub fn from_config(cfg: &Value) -> Result<Box<dyn Optimizer>> {
         Clipping::None
     };
     fn finish<R: UpdateRule>(rule: R, lr: &Value, clip: Clipping, wd: Option<f64>) -> Result<Box<dyn Optimizer>> {
-        let mut opt = rule.build().clipping(clip);
+        let mut opt = rule.build().with_clipping(clip);
         match lr {
             Value::Null => {}
-            Value::Number(n) => opt = opt.learning_rate(n.as_f64().unwrap_or(0.0)),
+            Value::Number(n) => opt = opt.with_learning_rate(n.as_f64().unwrap_or(0.0)),
             Value::Object(_) => {
                 let class = lr.get("class_name").and_then(Value::as_str).unwrap_or("");
                 let c = lr.get("config").cloned().unwrap_or(Value::Null);
                 let g = |k: &str| c.get(k).and_then(Value::as_f64).unwrap_or(0.0);
                 let u = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(1);
                 opt = match class {
-                    "ExponentialDecay" => opt.schedule(ExponentialDecay {
+                    "ExponentialDecay" => opt.with_schedule(ExponentialDecay {
                         initial_learning_rate: g("initial_learning_rate"),
                         decay_steps: u("decay_steps"),
                         decay_rate: g("decay_rate"),
                         staircase: c.get("staircase").and_then(Value::as_bool).unwrap_or(false),
                     }),
-                    "StepDecay" => opt.schedule(StepDecay { initial_learning_rate: g("initial_learning_rate"), step_size: u("step_size"), gamma: g("gamma") }),
-                    "CosineDecay" => opt.schedule(CosineDecay { initial_learning_rate: g("initial_learning_rate"), decay_steps: u("decay_steps"), alpha: g("alpha") }),
+                    "StepDecay" => opt.with_schedule(StepDecay { initial_learning_rate: g("initial_learning_rate"), step_size: u("step_size"), gamma: g("gamma") }),
+                    "CosineDecay" => opt.with_schedule(CosineDecay { initial_learning_rate: g("initial_learning_rate"), decay_steps: u("decay_steps"), alpha: g("alpha") }),
                     other => {
                         return Err(Error::Option { optimizer: "schedule".into(), option: "class_name".into(), problem: format!("unknown schedule '{other}'") })
                     }
@@ -58,7 +58,7 @@ pub fn from_config(cfg: &Value) -> Result<Box<dyn Optimizer>> {
             }
         }
         if let Some(wd) = wd {
-            opt = opt.weight_decay(wd);
+            opt = opt.with_weight_decay(wd);
         }
         opt.rule().validate()?;
         Ok(Box::new(opt))

@@ -82,25 +82,25 @@ impl<R: UpdateRule> KerasOptimizer<R> {
     }
 
     /// Sets a constant learning rate.
-    pub fn learning_rate(mut self, lr: f64) -> Self {
+    pub fn with_learning_rate(mut self, lr: f64) -> Self {
         self.learning_rate = LearningRate::Constant(lr);
         self
     }
 
     /// Uses a learning-rate schedule.
-    pub fn schedule(mut self, s: impl LearningRateSchedule + 'static) -> Self {
+    pub fn with_schedule(mut self, s: impl LearningRateSchedule + 'static) -> Self {
         self.learning_rate = LearningRate::Schedule(Box::new(s));
         self
     }
 
     /// Sets gradient clipping.
-    pub fn clipping(mut self, c: Clipping) -> Self {
+    pub fn with_clipping(mut self, c: Clipping) -> Self {
         self.clipping = c;
         self
     }
 
     /// Sets decoupled weight decay (`var -= var * weight_decay * lr` before each update).
-    pub fn weight_decay(mut self, wd: f64) -> Self {
+    pub fn with_weight_decay(mut self, wd: f64) -> Self {
         self.weight_decay = wd;
         self
     }

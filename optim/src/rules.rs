@@ -280,7 +280,7 @@ impl UpdateRule for Adam {
 }
 
 /// AdamW: Adam with decoupled weight decay, Keras default `weight_decay` 0.004 (set it with
-/// [`crate::KerasOptimizer::weight_decay`]).
+/// [`crate::KerasOptimizer::with_weight_decay`]).
 #[derive(Debug, Clone, Default)]
 pub struct AdamW {
     /// The Adam part.
