@@ -144,8 +144,9 @@ pub fn fit(model: &mut dyn Model, x: &Tensor, y: &Tensor, mut options: FitOption
         }
         _ => (x.shallow_clone(), y.shallow_clone()),
     };
-    if let Validation::Data(vx, vy) = std::mem::take(&mut options.validation) {
-        options.validation = Validation::Source(Box::new(TensorBatches::new(vx, vy, options.batch_size, false)?));
+    if let Validation::Data(vx, vy) = &options.validation {
+        let val = TensorBatches::new(vx.shallow_clone(), vy.shallow_clone(), options.batch_size, false)?;
+        options.validation = Validation::Source(Box::new(val));
     }
     let mut source = TensorBatches::new(train_x, train_y, options.batch_size, options.shuffle)?;
     fit_source(model, &mut source, options)
