@@ -2,8 +2,8 @@
 //! `model.safetensors` (weights with Keras-style names such as `conv2d/kernel`) and, for
 //! compiled models, `optimizer.safetensors` (optimizer state, so training can resume).
 //!
-//! A model directory is written into a temporary sibling directory and then swapped in, so a
-//! crash never leaves a mix of old and new files.
+//! Every file is written through a temporary file and a rename, so a crash never leaves a
+//! half-written file.
 
 use std::path::{Path, PathBuf};
 
@@ -49,25 +49,18 @@ pub fn model_json(model: &dyn Model) -> Value {
     json!({"format": "convkit-model", "format_version": 1, "architecture": model.architecture(), "compile": compile})
 }
 
-/// Saves the architecture, weights and (when compiled) optimizer state into directory `dir`.
+/// Saves the architecture, weights and (when compiled) optimizer state into directory `dir`
+/// (created if needed; other files in it are left alone). Each file is written through a
+/// temporary file and a rename; the architecture goes last, so a directory with a
+/// `model.json` always has the weights that belong to it or newer ones.
 pub fn save_model(model: &dyn Model, dir: &Path) -> Result<()> {
-    let tmp = sibling(dir, "tmp");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| Error::file(&tmp, e))?;
-    let written = (|| -> Result<()> {
-        let json = serde_json::to_vec_pretty(&model_json(model)).map_err(|e| Error::file(dir, e))?;
-        std::fs::write(tmp.join(ARCHITECTURE_FILE), json).map_err(|e| Error::file(tmp.join(ARCHITECTURE_FILE), e))?;
-        save_weights(model, &tmp.join(WEIGHTS_FILE))?;
-        if let Some(c) = model.compiled() {
-            convkit_optim::save_state(c.optimizer.as_ref(), &tmp.join(OPTIMIZER_FILE))?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
+    std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
+    save_weights(model, &dir.join(WEIGHTS_FILE))?;
+    if let Some(c) = model.compiled() {
+        convkit_optim::save_state(c.optimizer.as_ref(), &dir.join(OPTIMIZER_FILE))?;
     }
-    replace_dir(&tmp, dir)
+    let json = serde_json::to_vec_pretty(&model_json(model)).map_err(|e| Error::file(dir, e))?;
+    Ok(convkit_tensor::atomic::write_bytes_atomic(&dir.join(ARCHITECTURE_FILE), &json)?)
 }
 
 /// Moves directory `from` to `to`, replacing `to` if it exists (the old copy is removed only

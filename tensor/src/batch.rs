@@ -134,6 +134,34 @@ impl BatchSource for TensorBatches {
     }
 }
 
+/// A batch source whose batches pass through a function (e.g. u8 images to scaled floats and
+/// labels to one-hot rows, batch by batch, so the dataset stays compact in memory).
+pub struct MapBatches<S, F> {
+    inner: S,
+    f: F,
+}
+
+impl<S: BatchSource, F: FnMut(Batch) -> Result<Batch>> MapBatches<S, F> {
+    /// Applies `f` to every batch of `inner`.
+    pub fn new(inner: S, f: F) -> Self {
+        MapBatches { inner, f }
+    }
+}
+
+impl<S: BatchSource, F: FnMut(Batch) -> Result<Batch>> BatchSource for MapBatches<S, F> {
+    fn num_samples(&self) -> usize {
+        self.inner.num_samples()
+    }
+    fn batches_per_epoch(&self) -> usize {
+        self.inner.batches_per_epoch()
+    }
+    fn epoch(&mut self, epoch: usize) -> Result<Box<dyn Iterator<Item = Result<Batch>> + '_>> {
+        let f = &mut self.f;
+        let it = self.inner.epoch(epoch)?;
+        Ok(Box::new(it.map(move |b| b.and_then(&mut *f))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

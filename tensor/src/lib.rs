@@ -19,7 +19,7 @@ pub mod image_convert;
 pub mod seed;
 pub mod threads;
 
-pub use batch::{Batch, BatchSource, TensorBatches};
+pub use batch::{Batch, BatchSource, MapBatches, TensorBatches};
 pub use device::Device;
 pub use error::{Error, Result};
 pub use tch;

