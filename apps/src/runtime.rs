@@ -37,13 +37,21 @@ impl RuntimeArgs {
 
 /// Logs to stderr; `RUST_LOG` filters (default: info for convkit, warnings otherwise).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,convkit=info,convkit_layers=info,convkit_data=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "warn,convkit=info,convkit_layers=info,convkit_data=info",
+        )
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 /// Writes JSON to a file atomically.
 pub fn write_json(path: &std::path::Path, value: &serde_json::Value) -> anyhow::Result<()> {
     let bytes = serde_json::to_vec_pretty(value)?;
-    convkit_tensor::atomic::write_bytes_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
+    convkit_tensor::atomic::write_bytes_atomic(path, &bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }

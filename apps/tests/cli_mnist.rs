@@ -22,14 +22,27 @@ fn synthetic_mnist(dir: &Path, n_train: u32, n_test: u32) {
     for (prefix, n) in [("train", n_train), ("t10k", n_test)] {
         let images: Vec<u8> = (0..n * 784).map(|_| next()).collect();
         let labels: Vec<u8> = (0..n).map(|_| next() % 10).collect();
-        std::fs::write(mnist.join(format!("{prefix}-images-idx3-ubyte")), encode_u8(&[n, 28, 28], &images)).unwrap();
-        std::fs::write(mnist.join(format!("{prefix}-labels-idx1-ubyte")), encode_u8(&[n], &labels)).unwrap();
+        std::fs::write(
+            mnist.join(format!("{prefix}-images-idx3-ubyte")),
+            encode_u8(&[n, 28, 28], &images),
+        )
+        .unwrap();
+        std::fs::write(
+            mnist.join(format!("{prefix}-labels-idx1-ubyte")),
+            encode_u8(&[n], &labels),
+        )
+        .unwrap();
     }
 }
 
 fn convkit(args: &[&str], data: &Path) -> Command {
     let mut c = Command::new(BIN);
-    c.args(args).arg("--data-dir").arg(data).env_remove("LD_LIBRARY_PATH").env_remove("CONVKIT_DEVICE").env("RUST_LOG", "info");
+    c.args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("CONVKIT_DEVICE")
+        .env("RUST_LOG", "info");
     c
 }
 
@@ -38,11 +51,18 @@ fn run(args: &[&str], data: &Path) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
+/// The saved weights, sorted by name (safetensors files carry no order).
 fn weights(dir: &Path) -> Vec<(String, Tensor)> {
-    Tensor::read_safetensors(dir.join("model.safetensors")).unwrap()
+    let mut w = Tensor::read_safetensors(dir.join("model.safetensors")).unwrap();
+    w.sort_by(|a, b| a.0.cmp(&b.0));
+    w
 }
 
 #[test]
@@ -50,19 +70,42 @@ fn trains_evaluates_and_writes_its_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     synthetic_mnist(tmp.path(), 256, 64);
     let out = tmp.path().join("out");
-    let o = run(&["mnist", "--epochs", "1", "--out", out.to_str().unwrap(), "--validation-split", "0.25"], tmp.path());
+    let o = run(
+        &[
+            "mnist",
+            "--epochs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+            "--validation-split",
+            "0.25",
+        ],
+        tmp.path(),
+    );
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("Total params: 93,322"), "{t}");
     assert!(t.contains("Epoch 1/1") && t.contains("val_accuracy"), "{t}");
     assert!(t.contains("Test loss:"), "{t}");
-    for f in ["model.json", "model.safetensors", "history.json", "metrics.json"] {
+    for f in [
+        "model.json",
+        "model.safetensors",
+        "history.json",
+        "metrics.json",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
     let acc = metrics["test_accuracy"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&acc) && metrics["test_loss"].as_f64().unwrap() > 0.0, "{metrics}");
-    assert!(!out.join("backup").exists(), "the backup is removed after a complete run");
+    assert!(
+        (0.0..=1.0).contains(&acc) && metrics["test_loss"].as_f64().unwrap() > 0.0,
+        "{metrics}"
+    );
+    assert!(
+        !out.join("backup").exists(),
+        "the backup is removed after a complete run"
+    );
     let model = convkit_layers::saving::load_model(&out, convkit_tensor::tch::Device::Cpu).unwrap();
     assert_eq!(convkit_layers::Model::count_params(&model), 93_322);
 }
@@ -74,26 +117,61 @@ fn cuda_without_gpu_missing_data_and_bad_options_are_clear_errors() {
     let o = run(&["mnist", "--epochs", "1"], &empty);
     assert_eq!(o.status.code(), Some(1));
     let t = text(&o);
-    assert!(t.contains("MNIST not found") && t.contains("scripts/run mnist") && !t.contains("panicked"), "{t}");
+    assert!(
+        t.contains("MNIST not found") && t.contains("scripts/run mnist") && !t.contains("panicked"),
+        "{t}"
+    );
 
     if !convkit_tensor::tch::Cuda::is_available() {
         let o = run(&["mnist", "--device", "cuda"], &empty);
         let t = text(&o);
         assert_eq!(o.status.code(), Some(1), "{t}");
-        assert!(t.contains("CUDA device 0 was requested") && !t.contains("panicked"), "{t}");
+        assert!(
+            t.contains("CUDA device 0 was requested") && !t.contains("panicked"),
+            "{t}"
+        );
     }
     let o = run(&["mnist", "--device", "tpu"], &empty);
     assert!(text(&o).contains("invalid device 'tpu'"));
     synthetic_mnist(tmp.path(), 64, 16);
-    let o = run(&["mnist", "--optimizer", "adagrad", "--out", tmp.path().join("o").to_str().unwrap()], tmp.path());
+    let o = run(
+        &[
+            "mnist",
+            "--optimizer",
+            "adagrad",
+            "--out",
+            tmp.path().join("o").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
     let t = text(&o);
-    assert!(t.contains("unknown optimizer") && !t.contains("panicked"), "{t}");
+    assert!(
+        t.contains("unknown optimizer") && !t.contains("panicked"),
+        "{t}"
+    );
     // A truncated IDX file names the file and both sizes.
     let f = tmp.path().join("mnist/t10k-images-idx3-ubyte");
     let bytes = std::fs::read(&f).unwrap();
     std::fs::write(&f, &bytes[..bytes.len() - 100]).unwrap();
-    let t = text(&run(&["mnist", "--epochs", "1", "--out", tmp.path().join("o").to_str().unwrap()], tmp.path()));
-    assert!(t.contains("t10k-images-idx3-ubyte") && t.contains(&format!("expected {} bytes, found {}", bytes.len(), bytes.len() - 100)), "{t}");
+    let t = text(&run(
+        &[
+            "mnist",
+            "--epochs",
+            "1",
+            "--out",
+            tmp.path().join("o").to_str().unwrap(),
+        ],
+        tmp.path(),
+    ));
+    assert!(
+        t.contains("t10k-images-idx3-ubyte")
+            && t.contains(&format!(
+                "expected {} bytes, found {}",
+                bytes.len(),
+                bytes.len() - 100
+            )),
+        "{t}"
+    );
 }
 
 #[test]
@@ -101,21 +179,50 @@ fn a_killed_run_resumes_to_the_same_final_weights() {
     let tmp = tempfile::tempdir().unwrap();
     synthetic_mnist(tmp.path(), 4096, 64);
     let args = |out: &Path| -> Vec<String> {
-        ["mnist", "--epochs", "3", "--seed", "11", "--device", "cpu", "--out", out.to_str().unwrap()].iter().map(|s| s.to_string()).collect()
+        [
+            "mnist",
+            "--epochs",
+            "3",
+            "--seed",
+            "11",
+            "--device",
+            "cpu",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     let full = tmp.path().join("full");
     let a = args(&full);
-    let o = run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>(), tmp.path());
+    let o = run(
+        &a.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        tmp.path(),
+    );
     assert!(o.status.success(), "{}", text(&o));
 
     let killed = tmp.path().join("killed");
     let a = args(&killed);
-    let mut child = convkit(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>(), tmp.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = convkit(
+        &a.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        tmp.path(),
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let latest = killed.join("backup/latest");
     let start = Instant::now();
     while !latest.exists() {
-        assert!(start.elapsed() < Duration::from_secs(120), "no backup appeared");
-        assert!(child.try_wait().unwrap().is_none(), "finished before a backup was seen");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no backup appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before a backup was seen"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     // Epoch 1 is done and backed up; let epoch 2 start, then kill -9 in the middle of it.
@@ -123,16 +230,25 @@ fn a_killed_run_resumes_to_the_same_final_weights() {
     let still_running = child.try_wait().unwrap().is_none();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(still_running, "the run ended before it could be killed; make the dataset larger");
+    assert!(
+        still_running,
+        "the run ended before it could be killed; make the dataset larger"
+    );
     assert!(!killed.join("model.safetensors").exists());
 
-    let o = run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>(), tmp.path());
+    let o = run(
+        &a.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        tmp.path(),
+    );
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("resuming from backup"), "{t}");
     let (wf, wk) = (weights(&full), weights(&killed));
     assert_eq!(wf.len(), wk.len());
     for ((n, x), (_, y)) in wf.iter().zip(wk.iter()) {
-        assert!(x.equal(y), "{n} differs between the uninterrupted and the resumed run");
+        assert!(
+            x.equal(y),
+            "{n} differs between the uninterrupted and the resumed run"
+        );
     }
 }

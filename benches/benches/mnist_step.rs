@@ -16,8 +16,16 @@ fn forward(c: &mut Criterion) {
 fn train_step(c: &mut Criterion) {
     let mut model = mnist_convnet().unwrap();
     let (x, y) = mnist_batch(64);
-    let options = || FitOptions::new().epochs(1).batch_size(64).shuffle(false).verbose(Verbosity::Silent);
-    c.bench_function("mnist_train_step_b64", |b| b.iter(|| model.fit(&x, &y, options()).unwrap()));
+    let options = || {
+        FitOptions::new()
+            .epochs(1)
+            .batch_size(64)
+            .shuffle(false)
+            .verbose(Verbosity::Silent)
+    };
+    c.bench_function("mnist_train_step_b64", |b| {
+        b.iter(|| model.fit(&x, &y, options()).unwrap())
+    });
 }
 
 criterion_group! {

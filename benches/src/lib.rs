@@ -8,7 +8,11 @@ use convkit_tensor::tch::{Device, Kind, Tensor};
 /// crossentropy.
 pub fn mnist_convnet() -> convkit_layers::Result<Sequential> {
     let mut m = Sequential::new();
-    m.add(Conv2D::new(32, 3).activation(Activation::Relu).input_shape([1, 28, 28]))?;
+    m.add(
+        Conv2D::new(32, 3)
+            .activation(Activation::Relu)
+            .input_shape([1, 28, 28]),
+    )?;
     m.add(MaxPooling2D::new(2))?;
     m.add(Conv2D::new(64, 3).activation(Activation::Relu))?;
     m.add(MaxPooling2D::new(2))?;
@@ -16,13 +20,19 @@ pub fn mnist_convnet() -> convkit_layers::Result<Sequential> {
     m.add(Flatten::new())?;
     m.add(Dense::new(64).activation(Activation::Relu))?;
     m.add(Dense::new(10).activation(Activation::Softmax))?;
-    m.compile(RMSprop::default().build(), Loss::CategoricalCrossentropy { from_logits: false }, &[Metric::Accuracy])?;
+    m.compile(
+        RMSprop::default().build(),
+        Loss::CategoricalCrossentropy { from_logits: false },
+        &[Metric::Accuracy],
+    )?;
     Ok(m)
 }
 
 /// A random MNIST-shaped batch: images `(n, 1, 28, 28)` in `[0, 1]` and one-hot targets.
 pub fn mnist_batch(n: i64) -> (Tensor, Tensor) {
     let x = Tensor::rand([n, 1, 28, 28], (Kind::Float, Device::Cpu));
-    let y = Tensor::randint(10, [n], (Kind::Int64, Device::Cpu)).one_hot(10).to_kind(Kind::Float);
+    let y = Tensor::randint(10, [n], (Kind::Int64, Device::Cpu))
+        .one_hot(10)
+        .to_kind(Kind::Float);
     (x, y)
 }

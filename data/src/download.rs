@@ -10,10 +10,16 @@ use crate::{Error, Result};
 
 /// Fetches `url` into memory.
 pub fn fetch(url: &str, timeout: Duration) -> std::result::Result<Vec<u8>, String> {
-    let agent = ureq::AgentBuilder::new().timeout_connect(timeout).timeout_read(timeout * 6).build();
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(timeout)
+        .timeout_read(timeout * 6)
+        .build();
     let resp = agent.get(url).call().map_err(|e| e.to_string())?;
     let mut body = Vec::new();
-    resp.into_reader().take(512 << 20).read_to_end(&mut body).map_err(|e| e.to_string())?;
+    resp.into_reader()
+        .take(512 << 20)
+        .read_to_end(&mut body)
+        .map_err(|e| e.to_string())?;
     Ok(body)
 }
 
@@ -21,7 +27,12 @@ pub fn fetch(url: &str, timeout: Duration) -> std::result::Result<Vec<u8>, Strin
 /// trying the mirrors in order and checking the MD5 of the uncompressed content. Files
 /// already present with the right digest are not downloaded again. Each file is written
 /// through a temporary file and a rename.
-pub fn download_verified(dir: &Path, files: &[(&str, &str)], mirrors: &[&str], timeout: Duration) -> Result<()> {
+pub fn download_verified(
+    dir: &Path,
+    files: &[(&str, &str)],
+    mirrors: &[&str],
+    timeout: Duration,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     for (name, expected) in files {
         let target = dir.join(name);
@@ -54,7 +65,14 @@ pub fn download_verified(dir: &Path, files: &[(&str, &str)], mirrors: &[&str], t
             };
             let actual = md5_hex(&content);
             if actual != *expected {
-                attempts.push(Error::Digest { what: url, expected: expected.to_string(), actual }.to_string());
+                attempts.push(
+                    Error::Digest {
+                        what: url,
+                        expected: expected.to_string(),
+                        actual,
+                    }
+                    .to_string(),
+                );
                 continue;
             }
             convkit_tensor::atomic::write_bytes_atomic(&target, &content)?;
@@ -62,7 +80,10 @@ pub fn download_verified(dir: &Path, files: &[(&str, &str)], mirrors: &[&str], t
             break;
         }
         if !done {
-            return Err(Error::Download { file: name.to_string(), attempts: attempts.join("; ") });
+            return Err(Error::Download {
+                file: name.to_string(),
+                attempts: attempts.join("; "),
+            });
         }
     }
     Ok(())

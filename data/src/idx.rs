@@ -15,7 +15,10 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])
             .read_to_end(&mut out)
-            .map_err(|e| Error::Format { path: path.into(), problem: format!("corrupt gzip stream: {e}") })?;
+            .map_err(|e| Error::Format {
+                path: path.into(),
+                problem: format!("corrupt gzip stream: {e}"),
+            })?;
         Ok(out)
     } else {
         Ok(raw)
@@ -25,24 +28,54 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
 /// Parses an IDX file of unsigned bytes; returns the dimensions and the data.
 pub fn parse_u8(path: &Path, bytes: &[u8]) -> Result<(Vec<i64>, Vec<u8>)> {
     if bytes.len() < 4 {
-        return Err(Error::Size { path: path.into(), expected: 4, actual: bytes.len() as u64 });
+        return Err(Error::Size {
+            path: path.into(),
+            expected: 4,
+            actual: bytes.len() as u64,
+        });
     }
     if bytes[0] != 0 || bytes[1] != 0 {
-        return Err(Error::Format { path: path.into(), problem: format!("not an IDX file (magic {:02x?})", &bytes[..4]) });
+        return Err(Error::Format {
+            path: path.into(),
+            problem: format!("not an IDX file (magic {:02x?})", &bytes[..4]),
+        });
     }
     if bytes[2] != 0x08 {
-        return Err(Error::Format { path: path.into(), problem: format!("IDX element type 0x{:02x} is not unsigned byte (0x08)", bytes[2]) });
+        return Err(Error::Format {
+            path: path.into(),
+            problem: format!(
+                "IDX element type 0x{:02x} is not unsigned byte (0x08)",
+                bytes[2]
+            ),
+        });
     }
     let rank = bytes[3] as usize;
     let header = 4 + 4 * rank;
     if bytes.len() < header {
-        return Err(Error::Size { path: path.into(), expected: header as u64, actual: bytes.len() as u64 });
+        return Err(Error::Size {
+            path: path.into(),
+            expected: header as u64,
+            actual: bytes.len() as u64,
+        });
     }
-    let dims: Vec<i64> = (0..rank).map(|i| u32::from_be_bytes([bytes[4 + 4 * i], bytes[5 + 4 * i], bytes[6 + 4 * i], bytes[7 + 4 * i]]) as i64).collect();
+    let dims: Vec<i64> = (0..rank)
+        .map(|i| {
+            u32::from_be_bytes([
+                bytes[4 + 4 * i],
+                bytes[5 + 4 * i],
+                bytes[6 + 4 * i],
+                bytes[7 + 4 * i],
+            ]) as i64
+        })
+        .collect();
     let n: u64 = dims.iter().map(|&d| d as u64).product();
     let expected = header as u64 + n;
     if bytes.len() as u64 != expected {
-        return Err(Error::Size { path: path.into(), expected, actual: bytes.len() as u64 });
+        return Err(Error::Size {
+            path: path.into(),
+            expected,
+            actual: bytes.len() as u64,
+        });
     }
     Ok((dims, bytes[header..].to_vec()))
 }
@@ -51,7 +84,9 @@ pub fn parse_u8(path: &Path, bytes: &[u8]) -> Result<(Vec<i64>, Vec<u8>)> {
 pub fn read_u8_tensor(path: &Path) -> Result<Tensor> {
     let bytes = read_maybe_gz(path)?;
     let (dims, data) = parse_u8(path, &bytes)?;
-    Ok(Tensor::f_from_slice(&data)?.f_view(dims.as_slice())?.f_to_kind(Kind::Uint8)?)
+    Ok(Tensor::f_from_slice(&data)?
+        .f_view(dims.as_slice())?
+        .f_to_kind(Kind::Uint8)?)
 }
 
 /// Encodes unsigned bytes of shape `dims` as an IDX file.
@@ -74,9 +109,19 @@ mod tests {
         let (dims, data) = parse_u8(Path::new("x"), &bytes).unwrap();
         assert_eq!(dims, vec![2, 3]);
         assert_eq!(data, vec![1, 2, 3, 4, 5, 6]);
-        let e = parse_u8(Path::new("t10k-images-idx3-ubyte"), &bytes[..bytes.len() - 2]).unwrap_err().to_string();
-        assert!(e.contains("t10k-images-idx3-ubyte") && e.contains("expected 18 bytes, found 16"), "{e}");
-        let e = parse_u8(Path::new("f"), &[0, 0, 0x0d, 1, 0, 0, 0, 0]).unwrap_err().to_string();
+        let e = parse_u8(
+            Path::new("t10k-images-idx3-ubyte"),
+            &bytes[..bytes.len() - 2],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("t10k-images-idx3-ubyte") && e.contains("expected 18 bytes, found 16"),
+            "{e}"
+        );
+        let e = parse_u8(Path::new("f"), &[0, 0, 0x0d, 1, 0, 0, 0, 0])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not unsigned byte"), "{e}");
     }
 }

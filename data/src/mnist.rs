@@ -12,12 +12,23 @@ use crate::idx::{read_maybe_gz, read_u8_tensor};
 use crate::{Error, Result};
 
 /// The four files, in the order train images, train labels, test images, test labels.
-pub const FILES: [&str; 4] = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+pub const FILES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
 
 /// MD5 of the uncompressed canonical files.
 pub const CANONICAL_MD5: [(&str, &str); 4] = [
-    ("train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb"),
-    ("train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624"),
+    (
+        "train-images-idx3-ubyte",
+        "6bbc9ace898e44ae57da46a324031adb",
+    ),
+    (
+        "train-labels-idx1-ubyte",
+        "a25bea736e30d166cdddb491f175f624",
+    ),
     ("t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea"),
     ("t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637"),
 ];
@@ -48,7 +59,9 @@ pub struct Mnist {
 
 /// The path of `name` in `dir`, raw or with `.gz`.
 pub fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
-    [dir.join(name), dir.join(format!("{name}.gz"))].into_iter().find(|p| p.is_file())
+    [dir.join(name), dir.join(format!("{name}.gz"))]
+        .into_iter()
+        .find(|p| p.is_file())
 }
 
 impl Mnist {
@@ -61,21 +74,35 @@ impl Mnist {
     pub fn load(dir: &Path) -> Result<Mnist> {
         let mut paths = Vec::with_capacity(4);
         for f in FILES {
-            let p = find_file(dir, f).ok_or_else(|| Error::Missing { dataset: "MNIST".into(), dir: dir.into(), missing: f.into(), hint: HINT.into() })?;
+            let p = find_file(dir, f).ok_or_else(|| Error::Missing {
+                dataset: "MNIST".into(),
+                dir: dir.into(),
+                missing: f.into(),
+                hint: HINT.into(),
+            })?;
             paths.push(p);
         }
         let images = |p: &Path| -> Result<Tensor> {
             let t = read_u8_tensor(p)?;
             let s = t.size();
             if s.len() != 3 {
-                return Err(Error::Format { path: p.into(), problem: format!("expected images of rank 3 (N, H, W), found dimensions {s:?}") });
+                return Err(Error::Format {
+                    path: p.into(),
+                    problem: format!("expected images of rank 3 (N, H, W), found dimensions {s:?}"),
+                });
             }
             Ok(t.f_unsqueeze(1)?)
         };
         let labels = |p: &Path, n: i64| -> Result<Tensor> {
             let t = read_u8_tensor(p)?;
             if t.size() != [n] {
-                return Err(Error::Format { path: p.into(), problem: format!("expected {n} labels to match the images, found dimensions {:?}", t.size()) });
+                return Err(Error::Format {
+                    path: p.into(),
+                    problem: format!(
+                        "expected {n} labels to match the images, found dimensions {:?}",
+                        t.size()
+                    ),
+                });
             }
             Ok(t.f_to_kind(Kind::Int64)?)
         };
@@ -84,16 +111,30 @@ impl Mnist {
         let test_images = images(&paths[2])?;
         let test_labels = labels(&paths[3], test_images.size()[0])?;
         tracing::info!(train = train_images.size()[0], test = test_images.size()[0], dir = %dir.display(), "loaded MNIST");
-        Ok(Mnist { train_images, train_labels, test_images, test_labels })
+        Ok(Mnist {
+            train_images,
+            train_labels,
+            test_images,
+            test_labels,
+        })
     }
 
     /// Checks the MD5 of the four (uncompressed) files against [`CANONICAL_MD5`].
     pub fn verify(dir: &Path) -> Result<()> {
         for (name, expected) in CANONICAL_MD5 {
-            let path = find_file(dir, name).ok_or_else(|| Error::Missing { dataset: "MNIST".into(), dir: dir.into(), missing: name.into(), hint: HINT.into() })?;
+            let path = find_file(dir, name).ok_or_else(|| Error::Missing {
+                dataset: "MNIST".into(),
+                dir: dir.into(),
+                missing: name.into(),
+                hint: HINT.into(),
+            })?;
             let actual = md5_hex(&read_maybe_gz(&path)?);
             if actual != expected {
-                return Err(Error::Digest { what: path.display().to_string(), expected: expected.into(), actual });
+                return Err(Error::Digest {
+                    what: path.display().to_string(),
+                    expected: expected.into(),
+                    actual,
+                });
             }
         }
         Ok(())
@@ -102,7 +143,10 @@ impl Mnist {
 
 /// MD5 of `bytes` as lowercase hex.
 pub fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Scales u8 images to floats in `[0, 1]` (`x / 255`), as the book does.
@@ -115,9 +159,14 @@ pub fn scale_images(images: &Tensor) -> Result<Tensor> {
 pub fn to_categorical(labels: &Tensor, num_classes: i64) -> Result<Tensor> {
     let l = labels.f_to_kind(Kind::Int64)?;
     if l.numel() > 0 {
-        let (lo, hi) = (l.f_min()?.f_int64_value(&[])?, l.f_max()?.f_int64_value(&[])?);
+        let (lo, hi) = (
+            l.f_min()?.f_int64_value(&[])?,
+            l.f_max()?.f_int64_value(&[])?,
+        );
         if lo < 0 || hi >= num_classes {
-            return Err(Error::Tensor(convkit_tensor::Error::Invalid(format!("to_categorical: labels must lie in [0, {num_classes}), found {lo}..={hi}"))));
+            return Err(Error::Tensor(convkit_tensor::Error::Invalid(format!(
+                "to_categorical: labels must lie in [0, {num_classes}), found {lo}..={hi}"
+            ))));
         }
     }
     Ok(l.f_one_hot(num_classes)?.f_to_kind(Kind::Float)?)
@@ -130,14 +179,22 @@ mod tests {
     #[test]
     fn one_hot_and_range_check() {
         let y = to_categorical(&Tensor::from_slice(&[0i64, 2, 1]), 3).unwrap();
-        assert_eq!(Vec::<f32>::try_from(y.view([-1])).unwrap(), vec![1., 0., 0., 0., 0., 1., 0., 1., 0.]);
+        assert_eq!(
+            Vec::<f32>::try_from(y.view([-1])).unwrap(),
+            vec![1., 0., 0., 0., 0., 1., 0., 1., 0.]
+        );
         assert!(to_categorical(&Tensor::from_slice(&[3i64]), 3).is_err());
     }
 
     #[test]
     fn missing_mnist_says_how_to_get_it() {
-        let e = Mnist::load(Path::new("/nonexistent/mnist")).unwrap_err().to_string();
-        assert!(e.contains("train-images-idx3-ubyte") && e.contains("scripts/run mnist"), "{e}");
+        let e = Mnist::load(Path::new("/nonexistent/mnist"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("train-images-idx3-ubyte") && e.contains("scripts/run mnist"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -36,10 +36,19 @@ fn serve(routes: HashMap<String, Vec<u8>>) -> String {
             let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
             match routes.get(&path) {
                 Some(body) => {
-                    write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+                    write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .unwrap();
                     stream.write_all(body).unwrap();
                 }
-                None => write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap(),
+                None => write!(
+                    stream,
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                .unwrap(),
             }
         }
     });
@@ -56,14 +65,34 @@ fn downloads_verify_md5_and_fall_back_to_the_next_mirror() {
     let base = serve(routes);
     let dir = tempfile::tempdir().unwrap();
     let md5 = md5_hex(&good);
-    let mirrors = [format!("{base}/missing"), format!("{base}/bad"), format!("{base}/good")];
+    let mirrors = [
+        format!("{base}/missing"),
+        format!("{base}/bad"),
+        format!("{base}/good"),
+    ];
     let mirrors: Vec<&str> = mirrors.iter().map(|s| s.as_str()).collect();
-    download_verified(dir.path(), &[("labels", &md5)], &mirrors, Duration::from_secs(5)).unwrap();
+    download_verified(
+        dir.path(),
+        &[("labels", &md5)],
+        &mirrors,
+        Duration::from_secs(5),
+    )
+    .unwrap();
     assert_eq!(std::fs::read(dir.path().join("labels")).unwrap(), good);
 
     // Only a corrupt mirror: an error naming the file and the digest mismatch, nothing written.
     let dir2 = tempfile::tempdir().unwrap();
-    let err = download_verified(dir2.path(), &[("labels", &md5)], &mirrors[..2], Duration::from_secs(5)).unwrap_err().to_string();
-    assert!(err.contains("could not download labels") && err.contains("404") && err.contains("MD5"), "{err}");
+    let err = download_verified(
+        dir2.path(),
+        &[("labels", &md5)],
+        &mirrors[..2],
+        Duration::from_secs(5),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("could not download labels") && err.contains("404") && err.contains("MD5"),
+        "{err}"
+    );
     assert!(!dir2.path().join("labels").exists());
 }

@@ -37,7 +37,9 @@ impl LayerConfig {
             LayerConfig::Conv2D(c) => Box::new(Conv2D::from_config(c)),
             LayerConfig::MaxPooling2D(c) => Box::new(MaxPooling2D::from_config(c)),
             LayerConfig::AveragePooling2D(c) => Box::new(AveragePooling2D::from_config(c)),
-            LayerConfig::GlobalAveragePooling2D(c) => Box::new(GlobalAveragePooling2D::from_config(c)),
+            LayerConfig::GlobalAveragePooling2D(c) => {
+                Box::new(GlobalAveragePooling2D::from_config(c))
+            }
             LayerConfig::Flatten(c) => Box::new(Flatten::from_config(c)),
             LayerConfig::Dense(c) => Box::new(Dense::from_config(c)),
             LayerConfig::Dropout(c) => Box::new(Dropout::from_config(c)),

@@ -67,7 +67,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn file(path: impl Into<PathBuf>, problem: impl ToString) -> Self {
-        Error::File { path: path.into(), problem: problem.to_string() }
+        Error::File {
+            path: path.into(),
+            problem: problem.to_string(),
+        }
     }
 }
 

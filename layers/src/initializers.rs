@@ -51,7 +51,10 @@ pub fn fans(keras_shape: &[i64]) -> (f64, f64) {
         2 => (keras_shape[0] as f64, keras_shape[1] as f64),
         n => {
             let rf: i64 = keras_shape[..n - 2].iter().product();
-            ((rf * keras_shape[n - 2]) as f64, (rf * keras_shape[n - 1]) as f64)
+            (
+                (rf * keras_shape[n - 2]) as f64,
+                (rf * keras_shape[n - 1]) as f64,
+            )
         }
     }
 }
@@ -62,18 +65,25 @@ impl Initializer {
     pub fn init(self, shape: &[i64], keras_shape: &[i64], device: Device) -> Result<Tensor> {
         let opts = (Kind::Float, device);
         let (fan_in, fan_out) = fans(keras_shape);
-        let uniform = |l: f64| -> Result<Tensor> { Ok(Tensor::f_empty(shape, opts)?.f_uniform_(-l, l)?) };
+        let uniform =
+            |l: f64| -> Result<Tensor> { Ok(Tensor::f_empty(shape, opts)?.f_uniform_(-l, l)?) };
         Ok(match self {
             Initializer::GlorotUniform => uniform((6.0 / (fan_in + fan_out)).sqrt())?,
             Initializer::HeUniform => uniform((6.0 / fan_in).sqrt())?,
             Initializer::LecunUniform => uniform((3.0 / fan_in).sqrt())?,
-            Initializer::GlorotNormal => truncated_normal(shape, (2.0 / (fan_in + fan_out)).sqrt(), device)?,
+            Initializer::GlorotNormal => {
+                truncated_normal(shape, (2.0 / (fan_in + fan_out)).sqrt(), device)?
+            }
             Initializer::HeNormal => truncated_normal(shape, (2.0 / fan_in).sqrt(), device)?,
             Initializer::Zeros => Tensor::f_zeros(shape, opts)?,
             Initializer::Ones => Tensor::f_ones(shape, opts)?,
             Initializer::Constant(c) => Tensor::f_full(shape, c, opts)?,
-            Initializer::RandomNormal { mean, stddev } => Tensor::f_empty(shape, opts)?.f_normal_(mean, stddev)?,
-            Initializer::RandomUniform { minval, maxval } => Tensor::f_empty(shape, opts)?.f_uniform_(minval, maxval)?,
+            Initializer::RandomNormal { mean, stddev } => {
+                Tensor::f_empty(shape, opts)?.f_normal_(mean, stddev)?
+            }
+            Initializer::RandomUniform { minval, maxval } => {
+                Tensor::f_empty(shape, opts)?.f_uniform_(minval, maxval)?
+            }
         })
     }
 }
@@ -84,7 +94,11 @@ fn truncated_normal(shape: &[i64], stddev: f64, device: Device) -> Result<Tensor
     // Inverse-CDF sampling: u ~ U(Phi(-2), Phi(2)), x = sqrt(2) * erfinv(2u - 1).
     let lo = 0.022_750_131_948_179_2;
     let u = Tensor::f_empty(shape, (Kind::Float, device))?.f_uniform_(lo, 1.0 - lo)?;
-    let x = u.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?.f_erfinv()?.f_mul_scalar(std::f64::consts::SQRT_2)?;
+    let x = u
+        .f_mul_scalar(2.0)?
+        .f_sub_scalar(1.0)?
+        .f_erfinv()?
+        .f_mul_scalar(std::f64::consts::SQRT_2)?;
     Ok(x.f_mul_scalar(stddev / 0.879_625_661_034_239_8)?)
 }
 
@@ -100,11 +114,15 @@ mod tests {
 
     #[test]
     fn glorot_uniform_stays_in_its_limit() {
-        let t = Initializer::GlorotUniform.init(&[32, 1, 3, 3], &[3, 3, 1, 32], Device::Cpu).unwrap();
+        let t = Initializer::GlorotUniform
+            .init(&[32, 1, 3, 3], &[3, 3, 1, 32], Device::Cpu)
+            .unwrap();
         let l = (6.0f64 / (9.0 + 288.0)).sqrt();
         assert!(t.abs().max().double_value(&[]) <= l);
         assert!(t.abs().max().double_value(&[]) > 0.8 * l);
-        let n = Initializer::HeNormal.init(&[10000], &[100, 100], Device::Cpu).unwrap();
+        let n = Initializer::HeNormal
+            .init(&[10000], &[100, 100], Device::Cpu)
+            .unwrap();
         let sd = n.std(true).double_value(&[]);
         assert!((sd - (2.0f64 / 100.0).sqrt()).abs() < 0.01, "{sd}");
     }

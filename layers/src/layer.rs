@@ -23,12 +23,20 @@ pub struct Param {
 impl Param {
     /// A trainable parameter: the tensor requires gradients.
     pub fn trainable(name: &str, t: Tensor) -> Param {
-        Param { name: name.into(), tensor: t.set_requires_grad(true), trainable: true }
+        Param {
+            name: name.into(),
+            tensor: t.set_requires_grad(true),
+            trainable: true,
+        }
     }
 
     /// A non-trainable variable (updated by the layer itself, or frozen).
     pub fn non_trainable(name: &str, t: Tensor) -> Param {
-        Param { name: name.into(), tensor: t.set_requires_grad(false), trainable: false }
+        Param {
+            name: name.into(),
+            tensor: t.set_requires_grad(false),
+            trainable: false,
+        }
     }
 
     /// Number of scalars.
@@ -59,7 +67,11 @@ fn default_true() -> bool {
 impl LayerCommon {
     /// Default settings: unnamed, trainable.
     pub fn new() -> Self {
-        LayerCommon { name: None, trainable: true, input_shape: None }
+        LayerCommon {
+            name: None,
+            trainable: true,
+            input_shape: None,
+        }
     }
 }
 
@@ -138,7 +150,11 @@ pub trait Layer: Send + std::fmt::Debug {
 
     /// Error for an invalid option.
     fn config_error(&self, problem: &str) -> Error {
-        Error::Config { layer: self.name().into(), class: self.class_name().into(), problem: problem.to_string() }
+        Error::Config {
+            layer: self.name().into(),
+            class: self.class_name().into(),
+            problem: problem.to_string(),
+        }
     }
 
     /// Checks a batch against the shape the layer was built for.

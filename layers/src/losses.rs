@@ -46,7 +46,9 @@ impl Loss {
         Some(match name {
             "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits: false },
             "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits: false },
-            "sparse_categorical_crossentropy" => Loss::SparseCategoricalCrossentropy { from_logits: false },
+            "sparse_categorical_crossentropy" => {
+                Loss::SparseCategoricalCrossentropy { from_logits: false }
+            }
             "mse" | "mean_squared_error" => Loss::MeanSquaredError,
             "mae" | "mean_absolute_error" => Loss::MeanAbsoluteError,
             _ => return None,
@@ -72,22 +74,39 @@ impl Loss {
                 self.same_shape(y_true, y_pred)?;
                 let t = y_true.f_to_kind(y_pred.kind())?;
                 let elems = if from_logits {
-                    y_pred.f_binary_cross_entropy_with_logits(&t, None::<&Tensor>, None::<&Tensor>, convkit_tensor::tch::Reduction::None)?
+                    y_pred.f_binary_cross_entropy_with_logits(
+                        &t,
+                        None::<&Tensor>,
+                        None::<&Tensor>,
+                        convkit_tensor::tch::Reduction::None,
+                    )?
                 } else {
                     let p = y_pred.f_clamp(EPSILON, 1.0 - EPSILON)?;
-                    p.f_binary_cross_entropy(&t, None::<&Tensor>, convkit_tensor::tch::Reduction::None)?
+                    p.f_binary_cross_entropy(
+                        &t,
+                        None::<&Tensor>,
+                        convkit_tensor::tch::Reduction::None,
+                    )?
                 };
                 Ok(elems.f_mean_dim([last].as_slice(), false, Kind::Float)?)
             }
             Loss::CategoricalCrossentropy { from_logits } => {
                 self.same_shape(y_true, y_pred)?;
                 let log_prob = log_probabilities(y_pred, from_logits)?;
-                Ok(y_true.f_to_kind(log_prob.kind())?.f_mul(&log_prob)?.f_sum_dim_intlist([1i64].as_slice(), false, Kind::Float)?.f_neg()?)
+                Ok(y_true
+                    .f_to_kind(log_prob.kind())?
+                    .f_mul(&log_prob)?
+                    .f_sum_dim_intlist([1i64].as_slice(), false, Kind::Float)?
+                    .f_neg()?)
             }
             Loss::SparseCategoricalCrossentropy { from_logits } => {
                 let mut expected = y_pred.size();
                 if expected.len() < 2 {
-                    return Err(self.target_error("predictions with a class axis (N, classes, ...)", y_true, y_pred));
+                    return Err(self.target_error(
+                        "predictions with a class axis (N, classes, ...)",
+                        y_true,
+                        y_pred,
+                    ));
                 }
                 expected.remove(1);
                 let t = if y_true.size() == expected {
@@ -95,11 +114,18 @@ impl Loss {
                 } else if y_true.dim() == expected.len() + 1 && y_true.size().get(1) == Some(&1) {
                     y_true.f_squeeze_dim(1)?
                 } else {
-                    return Err(self.target_error(&format!("integer targets of shape {}", full_shape_string(&expected)), y_true, y_pred));
+                    return Err(self.target_error(
+                        &format!("integer targets of shape {}", full_shape_string(&expected)),
+                        y_true,
+                        y_pred,
+                    ));
                 };
                 let t = t.f_to_kind(Kind::Int64)?;
                 let classes = y_pred.size()[1];
-                let (lo, hi) = (t.f_min()?.f_int64_value(&[])?, t.f_max()?.f_int64_value(&[])?);
+                let (lo, hi) = (
+                    t.f_min()?.f_int64_value(&[])?,
+                    t.f_max()?.f_int64_value(&[])?,
+                );
                 if lo < 0 || hi >= classes {
                     return Err(Error::Targets {
                         what: self.name().into(),
@@ -107,17 +133,22 @@ impl Loss {
                     });
                 }
                 let log_prob = log_probabilities(y_pred, from_logits)?;
-                Ok(log_prob.f_gather(1, &t.f_unsqueeze(1)?, false)?.f_squeeze_dim(1)?.f_neg()?)
+                Ok(log_prob
+                    .f_gather(1, &t.f_unsqueeze(1)?, false)?
+                    .f_squeeze_dim(1)?
+                    .f_neg()?)
             }
             Loss::MeanSquaredError => {
                 self.same_shape(y_true, y_pred)?;
                 let d = y_pred.f_sub(&y_true.f_to_kind(y_pred.kind())?)?;
-                Ok(d.f_square()?.f_mean_dim([last].as_slice(), false, Kind::Float)?)
+                Ok(d.f_square()?
+                    .f_mean_dim([last].as_slice(), false, Kind::Float)?)
             }
             Loss::MeanAbsoluteError => {
                 self.same_shape(y_true, y_pred)?;
                 let d = y_pred.f_sub(&y_true.f_to_kind(y_pred.kind())?)?;
-                Ok(d.f_abs()?.f_mean_dim([last].as_slice(), false, Kind::Float)?)
+                Ok(d.f_abs()?
+                    .f_mean_dim([last].as_slice(), false, Kind::Float)?)
             }
         }
     }

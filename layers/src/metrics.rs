@@ -50,7 +50,9 @@ impl Metric {
     pub fn resolve(self, loss: &Loss) -> Metric {
         match (self, loss) {
             (Metric::Accuracy, Loss::BinaryCrossentropy { .. }) => Metric::BinaryAccuracy,
-            (Metric::Accuracy, Loss::SparseCategoricalCrossentropy { .. }) => Metric::SparseCategoricalAccuracy,
+            (Metric::Accuracy, Loss::SparseCategoricalCrossentropy { .. }) => {
+                Metric::SparseCategoricalAccuracy
+            }
             (Metric::Accuracy, _) => Metric::CategoricalAccuracy,
             (m, _) => m,
         }
@@ -66,7 +68,9 @@ impl Metric {
             Metric::TopKCategoricalAccuracy(5) => "top_k_categorical_accuracy".into(),
             Metric::TopKCategoricalAccuracy(k) => format!("top_{k}_categorical_accuracy"),
             Metric::SparseTopKCategoricalAccuracy(5) => "sparse_top_k_categorical_accuracy".into(),
-            Metric::SparseTopKCategoricalAccuracy(k) => format!("sparse_top_{k}_categorical_accuracy"),
+            Metric::SparseTopKCategoricalAccuracy(k) => {
+                format!("sparse_top_{k}_categorical_accuracy")
+            }
             Metric::MeanAbsoluteError => "mean_absolute_error".into(),
             Metric::MeanSquaredError => "mean_squared_error".into(),
         }
@@ -76,22 +80,47 @@ impl Metric {
     /// `Accuracy` must be resolved first.
     pub fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let last = y_pred.dim() as i64 - 1;
-        let err = |problem: String| Error::Targets { what: self.name(), problem };
+        let err = |problem: String| Error::Targets {
+            what: self.name(),
+            problem,
+        };
         let v = match *self {
-            Metric::Accuracy => return Err(err("`accuracy` must be resolved from the loss (compile does it)".into())),
-            Metric::BinaryAccuracy => {
-                let hit = y_pred.f_gt(0.5)?.f_to_kind(Kind::Float)?.f_eq_tensor(&y_true.f_to_kind(Kind::Float)?)?;
-                hit.f_to_kind(Kind::Float)?.f_mean_dim([last].as_slice(), false, Kind::Float)?
+            Metric::Accuracy => {
+                return Err(err(
+                    "`accuracy` must be resolved from the loss (compile does it)".into(),
+                ))
             }
-            Metric::CategoricalAccuracy => y_pred.f_argmax(1, false)?.f_eq_tensor(&y_true.f_argmax(1, false)?)?.f_to_kind(Kind::Float)?,
+            Metric::BinaryAccuracy => {
+                let hit = y_pred
+                    .f_gt(0.5)?
+                    .f_to_kind(Kind::Float)?
+                    .f_eq_tensor(&y_true.f_to_kind(Kind::Float)?)?;
+                hit.f_to_kind(Kind::Float)?
+                    .f_mean_dim([last].as_slice(), false, Kind::Float)?
+            }
+            Metric::CategoricalAccuracy => y_pred
+                .f_argmax(1, false)?
+                .f_eq_tensor(&y_true.f_argmax(1, false)?)?
+                .f_to_kind(Kind::Float)?,
             Metric::SparseCategoricalAccuracy => {
                 let t = sparse_targets(y_true, y_pred).map_err(err)?;
-                y_pred.f_argmax(1, false)?.f_eq_tensor(&t)?.f_to_kind(Kind::Float)?
+                y_pred
+                    .f_argmax(1, false)?
+                    .f_eq_tensor(&t)?
+                    .f_to_kind(Kind::Float)?
             }
             Metric::TopKCategoricalAccuracy(k) => in_top_k(&y_true.f_argmax(1, false)?, y_pred, k)?,
-            Metric::SparseTopKCategoricalAccuracy(k) => in_top_k(&sparse_targets(y_true, y_pred).map_err(err)?, y_pred, k)?,
-            Metric::MeanAbsoluteError => y_pred.f_sub(&y_true.f_to_kind(Kind::Float)?)?.f_abs()?.f_mean_dim([last].as_slice(), false, Kind::Float)?,
-            Metric::MeanSquaredError => y_pred.f_sub(&y_true.f_to_kind(Kind::Float)?)?.f_square()?.f_mean_dim([last].as_slice(), false, Kind::Float)?,
+            Metric::SparseTopKCategoricalAccuracy(k) => {
+                in_top_k(&sparse_targets(y_true, y_pred).map_err(err)?, y_pred, k)?
+            }
+            Metric::MeanAbsoluteError => y_pred
+                .f_sub(&y_true.f_to_kind(Kind::Float)?)?
+                .f_abs()?
+                .f_mean_dim([last].as_slice(), false, Kind::Float)?,
+            Metric::MeanSquaredError => y_pred
+                .f_sub(&y_true.f_to_kind(Kind::Float)?)?
+                .f_square()?
+                .f_mean_dim([last].as_slice(), false, Kind::Float)?,
         };
         Ok(v)
     }
@@ -109,7 +138,11 @@ fn sparse_targets(y_true: &Tensor, y_pred: &Tensor) -> std::result::Result<Tenso
     } else if y_true.dim() == expected.len() + 1 && y_true.size().get(1) == Some(&1) {
         y_true.squeeze_dim(1)
     } else {
-        return Err(format!("integer targets of shape {:?} expected, got {:?}", expected, y_true.size()));
+        return Err(format!(
+            "integer targets of shape {:?} expected, got {:?}",
+            expected,
+            y_true.size()
+        ));
     };
     Ok(t.to_kind(Kind::Int64))
 }
@@ -121,5 +154,8 @@ fn in_top_k(targets: &Tensor, y_pred: &Tensor, k: i64) -> Result<Tensor> {
     let (values, _) = y_pred.f_topk(k, 1, true, true)?;
     let kth = values.f_narrow(1, k - 1, 1)?;
     let target_score = y_pred.f_gather(1, &targets.f_unsqueeze(1)?, false)?;
-    Ok(target_score.f_ge_tensor(&kth)?.f_to_kind(Kind::Float)?.f_squeeze_dim(1)?)
+    Ok(target_score
+        .f_ge_tensor(&kth)?
+        .f_to_kind(Kind::Float)?
+        .f_squeeze_dim(1)?)
 }

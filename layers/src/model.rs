@@ -43,7 +43,10 @@ pub trait Model: Send {
 
     /// Output shape without batch dimension, once built.
     fn output_shape(&self) -> Option<Vec<i64>> {
-        self.layer_output_shapes().last().cloned().or_else(|| self.input_shape().map(|s| s.to_vec()))
+        self.layer_output_shapes()
+            .last()
+            .cloned()
+            .or_else(|| self.input_shape().map(|s| s.to_vec()))
     }
 
     /// Sum of the layers' weight-regularization penalties.
@@ -66,7 +69,9 @@ pub trait Model: Send {
             .into_iter()
             .flat_map(|l| {
                 let name = l.name().to_string();
-                l.params().into_iter().map(move |p| (format!("{name}/{}", p.name), p))
+                l.params()
+                    .into_iter()
+                    .map(move |p| (format!("{name}/{}", p.name), p))
             })
             .collect()
     }
@@ -76,37 +81,53 @@ pub trait Model: Send {
         self.layers()
             .into_iter()
             .filter(|l| l.trainable())
-            .flat_map(|l| l.params().into_iter().filter(|p| p.trainable).map(|p| p.tensor.shallow_clone()).collect::<Vec<_>>())
+            .flat_map(|l| {
+                l.params()
+                    .into_iter()
+                    .filter(|p| p.trainable)
+                    .map(|p| p.tensor.shallow_clone())
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 
     /// Copies of every weight, by name (Keras' `get_weights`).
     fn get_weights(&self) -> Result<Vec<(String, Tensor)>> {
-        self.named_params().into_iter().map(|(n, p)| Ok((n, p.tensor.f_detach_copy()?))).collect()
+        self.named_params()
+            .into_iter()
+            .map(|(n, p)| Ok((n, p.tensor.f_detach_copy()?)))
+            .collect()
     }
 
     /// Copies weights into the model, by name; every weight of the model must be given, with
     /// its shape. Mismatches are reported by name.
     fn set_weights(&mut self, weights: &[(String, Tensor)]) -> Result<()> {
-        let map: std::collections::HashMap<&str, &Tensor> = weights.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let map: std::collections::HashMap<&str, &Tensor> =
+            weights.iter().map(|(n, t)| (n.as_str(), t)).collect();
         let mut problems = Vec::new();
         for (name, p) in self.named_params() {
             match map.get(name.as_str()) {
                 None => problems.push(format!("missing weight '{name}' {:?}", p.tensor.size())),
-                Some(t) if t.size() != p.tensor.size() => {
-                    problems.push(format!("weight '{name}': expected shape {:?}, found {:?}", p.tensor.size(), t.size()))
-                }
+                Some(t) if t.size() != p.tensor.size() => problems.push(format!(
+                    "weight '{name}': expected shape {:?}, found {:?}",
+                    p.tensor.size(),
+                    t.size()
+                )),
                 _ => {}
             }
         }
-        let known: std::collections::HashSet<String> = self.named_params().into_iter().map(|(n, _)| n).collect();
+        let known: std::collections::HashSet<String> =
+            self.named_params().into_iter().map(|(n, _)| n).collect();
         for (n, _) in weights {
             if !known.contains(n) {
                 problems.push(format!("unexpected weight '{n}'"));
             }
         }
         if !problems.is_empty() {
-            return Err(Error::Model { model: self.name().into(), problem: problems.join("; ") });
+            return Err(Error::Model {
+                model: self.name().into(),
+                problem: problems.join("; "),
+            });
         }
         convkit_tensor::tch::no_grad(|| -> Result<()> {
             for (name, p) in self.named_params() {
@@ -127,9 +148,12 @@ pub trait Model: Send {
     fn get_layer(&self, name: &str) -> Result<&dyn Layer> {
         let layers = self.layers();
         let names: Vec<String> = layers.iter().map(|l| l.name().to_string()).collect();
-        layers.into_iter().find(|l| l.name() == name).ok_or_else(|| Error::Model {
-            model: self.name().into(),
-            problem: format!("no layer named '{name}'; layers are: {}", names.join(", ")),
-        })
+        layers
+            .into_iter()
+            .find(|l| l.name() == name)
+            .ok_or_else(|| Error::Model {
+                model: self.name().into(),
+                problem: format!("no layer named '{name}'; layers are: {}", names.join(", ")),
+            })
     }
 }

@@ -37,10 +37,18 @@ pub fn same_padding(n: i64, k_eff: i64, stride: i64) -> (i64, i64) {
 }
 
 /// Padding of an NCHW input: `[(top, bottom), (left, right)]`, zeros for `valid`.
-pub fn spatial_padding(hw: [i64; 2], k_eff: [i64; 2], strides: [i64; 2], padding: Padding) -> [(i64, i64); 2] {
+pub fn spatial_padding(
+    hw: [i64; 2],
+    k_eff: [i64; 2],
+    strides: [i64; 2],
+    padding: Padding,
+) -> [(i64, i64); 2] {
     match padding {
         Padding::Valid => [(0, 0), (0, 0)],
-        Padding::Same => [same_padding(hw[0], k_eff[0], strides[0]), same_padding(hw[1], k_eff[1], strides[1])],
+        Padding::Same => [
+            same_padding(hw[0], k_eff[0], strides[0]),
+            same_padding(hw[1], k_eff[1], strides[1]),
+        ],
     }
 }
 

@@ -42,7 +42,11 @@ impl Regularizer {
 }
 
 /// Adds an optional penalty to an optional total.
-pub(crate) fn add_penalty(total: Option<Tensor>, reg: Option<Regularizer>, x: &Tensor) -> Result<Option<Tensor>> {
+pub(crate) fn add_penalty(
+    total: Option<Tensor>,
+    reg: Option<Regularizer>,
+    x: &Tensor,
+) -> Result<Option<Tensor>> {
     match reg {
         None => Ok(total),
         Some(r) => {
@@ -64,7 +68,10 @@ mod tests {
         let x = Tensor::from_slice(&[1.0f32, -2.0, 3.0]);
         assert!((Regularizer::L1(0.1).penalty(&x).unwrap().double_value(&[]) - 0.6).abs() < 1e-6);
         assert!((Regularizer::L2(0.01).penalty(&x).unwrap().double_value(&[]) - 0.14).abs() < 1e-6);
-        let both = Regularizer::L1L2 { l1: 0.1, l2: 0.01 }.penalty(&x).unwrap().double_value(&[]);
+        let both = Regularizer::L1L2 { l1: 0.1, l2: 0.01 }
+            .penalty(&x)
+            .unwrap()
+            .double_value(&[]);
         assert!((both - 0.74).abs() < 1e-6);
     }
 }

@@ -29,16 +29,29 @@ pub fn save_weights(model: &dyn Model, path: &Path) -> Result<()> {
     let weights: Vec<(String, Tensor)> = model
         .named_params()
         .into_iter()
-        .map(|(n, p)| Ok((n, p.tensor.f_detach()?.f_to_device(Device::Cpu)?.f_contiguous()?)))
+        .map(|(n, p)| {
+            Ok((
+                n,
+                p.tensor
+                    .f_detach()?
+                    .f_to_device(Device::Cpu)?
+                    .f_contiguous()?,
+            ))
+        })
         .collect::<Result<_>>()?;
-    convkit_tensor::atomic::write_atomic(path, |tmp| -> Result<()> { Ok(Tensor::write_safetensors(&weights, tmp)?) })
+    convkit_tensor::atomic::write_atomic(path, |tmp| -> Result<()> {
+        Ok(Tensor::write_safetensors(&weights, tmp)?)
+    })
 }
 
 /// Loads weights written by [`save_weights`]; every name and shape must match, and each
 /// mismatch is reported by name.
 pub fn load_weights(model: &mut dyn Model, path: &Path) -> Result<()> {
-    let weights = Tensor::read_safetensors(path).map_err(|e| Error::file(path, format!("cannot read weights: {e}")))?;
-    model.set_weights(&weights).map_err(|e| Error::file(path, e))
+    let weights = Tensor::read_safetensors(path)
+        .map_err(|e| Error::file(path, format!("cannot read weights: {e}")))?;
+    model
+        .set_weights(&weights)
+        .map_err(|e| Error::file(path, e))
 }
 
 /// The JSON written to `model.json`.
@@ -60,7 +73,10 @@ pub fn save_model(model: &dyn Model, dir: &Path) -> Result<()> {
         convkit_optim::save_state(c.optimizer.as_ref(), &dir.join(OPTIMIZER_FILE))?;
     }
     let json = serde_json::to_vec_pretty(&model_json(model)).map_err(|e| Error::file(dir, e))?;
-    Ok(convkit_tensor::atomic::write_bytes_atomic(&dir.join(ARCHITECTURE_FILE), &json)?)
+    Ok(convkit_tensor::atomic::write_bytes_atomic(
+        &dir.join(ARCHITECTURE_FILE),
+        &json,
+    )?)
 }
 
 /// Moves directory `from` to `to`, replacing `to` if it exists (the old copy is removed only
@@ -83,7 +99,10 @@ pub fn replace_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 fn sibling(dir: &Path, what: &str) -> PathBuf {
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
     dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
 }
 
@@ -93,27 +112,49 @@ fn sibling(dir: &Path, what: &str) -> PathBuf {
 pub fn load_model(dir: &Path, device: Device) -> Result<Sequential> {
     let arch_path = dir.join(ARCHITECTURE_FILE);
     if !arch_path.exists() {
-        return Err(Error::file(dir, format!("not a model directory: {ARCHITECTURE_FILE} is missing")));
+        return Err(Error::file(
+            dir,
+            format!("not a model directory: {ARCHITECTURE_FILE} is missing"),
+        ));
     }
     let bytes = std::fs::read(&arch_path).map_err(|e| Error::file(&arch_path, e))?;
-    let json: Value = serde_json::from_slice(&bytes).map_err(|e| Error::file(&arch_path, format!("invalid JSON: {e}")))?;
-    let arch = json.get("architecture").ok_or_else(|| Error::file(&arch_path, "no `architecture` entry"))?;
+    let json: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::file(&arch_path, format!("invalid JSON: {e}")))?;
+    let arch = json
+        .get("architecture")
+        .ok_or_else(|| Error::file(&arch_path, "no `architecture` entry"))?;
     match arch.get("class_name").and_then(Value::as_str) {
         Some("Sequential") => {}
-        other => return Err(Error::file(&arch_path, format!("unsupported model class {other:?}; expected \"Sequential\""))),
+        other => {
+            return Err(Error::file(
+                &arch_path,
+                format!("unsupported model class {other:?}; expected \"Sequential\""),
+            ))
+        }
     }
-    let mut model = Sequential::from_architecture(arch, device).map_err(|e| Error::file(&arch_path, e))?;
+    let mut model =
+        Sequential::from_architecture(arch, device).map_err(|e| Error::file(&arch_path, e))?;
     load_weights(&mut model, &dir.join(WEIGHTS_FILE))?;
     if let Some(c) = json.get("compile").filter(|c| !c.is_null()) {
         let bad = |what: &str, e: String| Error::file(&arch_path, format!("compile.{what}: {e}"));
-        let optimizer = convkit_optim::from_config(c.get("optimizer").unwrap_or(&Value::Null)).map_err(|e| bad("optimizer", e.to_string()))?;
-        let loss: Loss = serde_json::from_value(c.get("loss").cloned().unwrap_or(Value::Null)).map_err(|e| bad("loss", e.to_string()))?;
-        let metrics: Vec<Metric> = serde_json::from_value(c.get("metrics").cloned().unwrap_or(json!([]))).map_err(|e| bad("metrics", e.to_string()))?;
+        let optimizer = convkit_optim::from_config(c.get("optimizer").unwrap_or(&Value::Null))
+            .map_err(|e| bad("optimizer", e.to_string()))?;
+        let loss: Loss = serde_json::from_value(c.get("loss").cloned().unwrap_or(Value::Null))
+            .map_err(|e| bad("loss", e.to_string()))?;
+        let metrics: Vec<Metric> =
+            serde_json::from_value(c.get("metrics").cloned().unwrap_or(json!([])))
+                .map_err(|e| bad("metrics", e.to_string()))?;
         compile(&mut model, optimizer, loss, &metrics)?;
         let opt_path = dir.join(OPTIMIZER_FILE);
         if opt_path.exists() {
-            let mut compiled = model.take_compiled().ok_or_else(|| Error::file(dir, "compile failed"))?;
-            let r = convkit_optim::load_state(compiled.optimizer.as_mut(), &compiled.trainable, &opt_path);
+            let mut compiled = model
+                .take_compiled()
+                .ok_or_else(|| Error::file(dir, "compile failed"))?;
+            let r = convkit_optim::load_state(
+                compiled.optimizer.as_mut(),
+                &compiled.trainable,
+                &opt_path,
+            );
             model.set_compiled(Some(compiled));
             r.map_err(|e| Error::file(&opt_path, e))?;
         }

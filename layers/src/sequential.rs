@@ -41,7 +41,10 @@ pub struct Sequential {
 
 impl std::fmt::Debug for Sequential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sequential").field("name", &self.name).field("layers", &self.layers).finish()
+        f.debug_struct("Sequential")
+            .field("name", &self.name)
+            .field("layers", &self.layers)
+            .finish()
     }
 }
 
@@ -54,7 +57,14 @@ impl Default for Sequential {
 impl Sequential {
     /// An empty model named `sequential`, on the CPU.
     pub fn new() -> Self {
-        Sequential { name: "sequential".into(), layers: Vec::new(), input_shape: None, output_shapes: Vec::new(), device: Device::Cpu, compiled: None }
+        Sequential {
+            name: "sequential".into(),
+            layers: Vec::new(),
+            input_shape: None,
+            output_shapes: Vec::new(),
+            device: Device::Cpu,
+            compiled: None,
+        }
     }
 
     /// Names the model.
@@ -96,7 +106,10 @@ impl Sequential {
                 }
                 self.input_shape = Some(shape);
             } else {
-                tracing::warn!(layer = layer.name(), "input_shape is only used on the first layer of a Sequential model; ignored");
+                tracing::warn!(
+                    layer = layer.name(),
+                    "input_shape is only used on the first layer of a Sequential model; ignored"
+                );
             }
         }
         if let Some(input) = self.current_output_shape() {
@@ -114,7 +127,10 @@ impl Sequential {
             if self.input_shape.as_deref() == Some(&input_shape[..]) {
                 return Ok(());
             }
-            return Err(self.model_error(format!("already built for input shape {}", shape_string(self.input_shape.as_deref().unwrap_or(&[])))));
+            return Err(self.model_error(format!(
+                "already built for input shape {}",
+                shape_string(self.input_shape.as_deref().unwrap_or(&[]))
+            )));
         }
         let mut shape = input_shape.clone();
         let mut outs = Vec::with_capacity(self.layers.len());
@@ -134,17 +150,30 @@ impl Sequential {
 
     /// Rebuilds a model from its architecture JSON (weights freshly initialised).
     pub fn from_architecture(arch: &serde_json::Value, device: Device) -> Result<Self> {
-        let bad = |problem: String| Error::Model { model: "sequential".into(), problem };
-        let config = arch.get("config").ok_or_else(|| bad("architecture JSON has no `config`".into()))?;
-        let name = config.get("name").and_then(|n| n.as_str()).unwrap_or("sequential");
+        let bad = |problem: String| Error::Model {
+            model: "sequential".into(),
+            problem,
+        };
+        let config = arch
+            .get("config")
+            .ok_or_else(|| bad("architecture JSON has no `config`".into()))?;
+        let name = config
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or("sequential");
         let mut model = Sequential::new().named(name).on_device(device);
         if let Some(shape) = config.get("input_shape").filter(|s| !s.is_null()) {
-            let shape: Vec<i64> = serde_json::from_value(shape.clone()).map_err(|e| bad(format!("bad input_shape: {e}")))?;
+            let shape: Vec<i64> = serde_json::from_value(shape.clone())
+                .map_err(|e| bad(format!("bad input_shape: {e}")))?;
             model.input_shape = Some(shape);
         }
-        let layers = config.get("layers").and_then(|l| l.as_array()).ok_or_else(|| bad("architecture JSON has no `layers` list".into()))?;
+        let layers = config
+            .get("layers")
+            .and_then(|l| l.as_array())
+            .ok_or_else(|| bad("architecture JSON has no `layers` list".into()))?;
         for (i, l) in layers.iter().enumerate() {
-            let cfg: LayerConfig = serde_json::from_value(l.clone()).map_err(|e| bad(format!("layer {i}: {e}")))?;
+            let cfg: LayerConfig =
+                serde_json::from_value(l.clone()).map_err(|e| bad(format!("layer {i}: {e}")))?;
             model.add_boxed(cfg.into_layer())?;
         }
         Ok(model)
@@ -154,7 +183,10 @@ impl Sequential {
         if !self.is_built() {
             return None;
         }
-        self.output_shapes.last().cloned().or_else(|| self.input_shape.clone())
+        self.output_shapes
+            .last()
+            .cloned()
+            .or_else(|| self.input_shape.clone())
     }
 
     fn assign_name(&self, layer: &mut dyn Layer) -> Result<()> {
@@ -162,7 +194,9 @@ impl Sequential {
         match layer.common().name.clone() {
             Some(n) => {
                 if taken.contains_key(n.as_str()) {
-                    return Err(self.model_error(format!("a layer named '{n}' already exists; layer names must be unique")));
+                    return Err(self.model_error(format!(
+                        "a layer named '{n}' already exists; layer names must be unique"
+                    )));
                 }
             }
             None => {
@@ -180,7 +214,10 @@ impl Sequential {
     }
 
     fn model_error(&self, problem: String) -> Error {
-        Error::Model { model: self.name.clone(), problem }
+        Error::Model {
+            model: self.name.clone(),
+            problem,
+        }
     }
 
     /// Moves every parameter to `device`.
@@ -207,7 +244,10 @@ impl Model for Sequential {
         self.layers.iter().map(|l| l.as_ref()).collect()
     }
     fn layers_mut(&mut self) -> Vec<&mut dyn Layer> {
-        self.layers.iter_mut().map(|l| l.as_mut() as &mut dyn Layer).collect()
+        self.layers
+            .iter_mut()
+            .map(|l| l.as_mut() as &mut dyn Layer)
+            .collect()
     }
     fn input_shape(&self) -> Option<&[i64]> {
         self.input_shape.as_deref()
@@ -220,25 +260,42 @@ impl Model for Sequential {
     }
 
     fn forward_with_losses(&self, x: &Tensor, training: bool) -> Result<(Tensor, Option<Tensor>)> {
-        let expected = self.input_shape.as_deref().filter(|_| self.is_built()).ok_or_else(|| {
-            self.model_error("is not built: give the first layer an input_shape(...) or call build(shape)".into())
-        })?;
+        let expected = self
+            .input_shape
+            .as_deref()
+            .filter(|_| self.is_built())
+            .ok_or_else(|| {
+                self.model_error(
+                    "is not built: give the first layer an input_shape(...) or call build(shape)"
+                        .into(),
+                )
+            })?;
         let size = x.size();
         if size.len() != expected.len() + 1 || &size[1..] != expected {
             let first = &self.layers.first();
             return Err(Error::InputShape {
-                layer: first.map(|l| l.name().to_string()).unwrap_or_else(|| self.name.clone()),
-                class: first.map(|l| l.class_name().to_string()).unwrap_or_else(|| "Sequential".into()),
+                layer: first
+                    .map(|l| l.name().to_string())
+                    .unwrap_or_else(|| self.name.clone()),
+                class: first
+                    .map(|l| l.class_name().to_string())
+                    .unwrap_or_else(|| "Sequential".into()),
                 expected: shape_string(expected),
                 actual: full_shape_string(&size),
             });
         }
-        let mut h = if x.device() == self.device { x.shallow_clone() } else { x.f_to_device(self.device)? };
+        let mut h = if x.device() == self.device {
+            x.shallow_clone()
+        } else {
+            x.f_to_device(self.device)?
+        };
         let mut extra: Option<Tensor> = None;
         for layer in &self.layers {
             h = layer.forward(&h, training)?;
             if let Some(r) = layer.activity_regularizer() {
-                let p = r.penalty(&h)?;
+                // Keras 3 divides the activity penalty by the batch size.
+                let batch = h.size().first().copied().unwrap_or(1).max(1);
+                let p = r.penalty(&h)?.f_div_scalar(batch as f64)?;
                 extra = Some(match extra {
                     Some(e) => e.f_add(&p)?,
                     None => p,

@@ -21,12 +21,22 @@ impl Sequential {
     }
 
     /// Attaches an optimizer, a loss and metrics.
-    pub fn compile(&mut self, optimizer: impl Optimizer + 'static, loss: Loss, metrics: &[Metric]) -> Result<()> {
+    pub fn compile(
+        &mut self,
+        optimizer: impl Optimizer + 'static,
+        loss: Loss,
+        metrics: &[Metric],
+    ) -> Result<()> {
         training::compile(self, Box::new(optimizer), loss, metrics)
     }
 
     /// Attaches a boxed optimizer (e.g. from [`convkit_optim::from_name`]).
-    pub fn compile_boxed(&mut self, optimizer: Box<dyn Optimizer>, loss: Loss, metrics: &[Metric]) -> Result<()> {
+    pub fn compile_boxed(
+        &mut self,
+        optimizer: Box<dyn Optimizer>,
+        loss: Loss,
+        metrics: &[Metric],
+    ) -> Result<()> {
         training::compile(self, optimizer, loss, metrics)
     }
 
@@ -36,7 +46,11 @@ impl Sequential {
     }
 
     /// Trains on a batch source.
-    pub fn fit_source(&mut self, source: &mut dyn BatchSource, options: FitOptions) -> Result<History> {
+    pub fn fit_source(
+        &mut self,
+        source: &mut dyn BatchSource,
+        options: FitOptions,
+    ) -> Result<History> {
         training::fit_source(self, source, options)
     }
 

@@ -42,7 +42,12 @@ pub fn summary(model: &dyn Model) -> Summary {
         let params = layer.count_params();
         total += params;
         if layer.trainable() {
-            trainable += layer.params().iter().filter(|p| p.trainable).map(|p| p.numel()).sum::<i64>();
+            trainable += layer
+                .params()
+                .iter()
+                .filter(|p| p.trainable)
+                .map(|p| p.numel())
+                .sum::<i64>();
         }
         rows.push(SummaryRow {
             name: layer.name().to_string(),
@@ -51,7 +56,13 @@ pub fn summary(model: &dyn Model) -> Summary {
             params,
         });
     }
-    Summary { model_name: model.name().to_string(), rows, total_params: total, trainable_params: trainable, non_trainable_params: total - trainable }
+    Summary {
+        model_name: model.name().to_string(),
+        rows,
+        total_params: total,
+        trainable_params: trainable,
+        non_trainable_params: total - trainable,
+    }
 }
 
 /// `93322` -> `"93,322"`.
@@ -59,7 +70,7 @@ pub fn thousands(n: i64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -92,12 +103,19 @@ impl fmt::Display for Summary {
             .map(|r| {
                 [
                     format!("{} ({})", r.name, r.class_name),
-                    r.output_shape.as_deref().map(shape_string).unwrap_or_else(|| "?".into()),
+                    r.output_shape
+                        .as_deref()
+                        .map(shape_string)
+                        .unwrap_or_else(|| "?".into()),
                     thousands(r.params),
                 ]
             })
             .collect();
-        let header = ["Layer (type)".to_string(), "Output Shape".to_string(), "Param #".to_string()];
+        let header = [
+            "Layer (type)".to_string(),
+            "Output Shape".to_string(),
+            "Param #".to_string(),
+        ];
         let mut w = [header[0].len(), header[1].len(), header[2].len()];
         for c in &cells {
             for k in 0..3 {
@@ -105,21 +123,61 @@ impl fmt::Display for Summary {
             }
         }
         let w = [w[0] + 2, w[1] + 2, w[2] + 2];
-        let line = |l: &str, m: &str, r: &str, fill: &str| format!("{l}{}{m}{}{m}{}{r}", fill.repeat(w[0]), fill.repeat(w[1]), fill.repeat(w[2]));
+        let line = |l: &str, m: &str, r: &str, fill: &str| {
+            format!(
+                "{l}{}{m}{}{m}{}{r}",
+                fill.repeat(w[0]),
+                fill.repeat(w[1]),
+                fill.repeat(w[2])
+            )
+        };
         writeln!(f, "Model: \"{}\"", self.model_name)?;
         writeln!(f, "{}", line("┏", "┳", "┓", "━"))?;
-        writeln!(f, "┃ {:<a$} ┃ {:<b$} ┃ {:>c$} ┃", header[0], header[1], header[2], a = w[0] - 2, b = w[1] - 2, c = w[2] - 2)?;
+        writeln!(
+            f,
+            "┃ {:<a$} ┃ {:<b$} ┃ {:>c$} ┃",
+            header[0],
+            header[1],
+            header[2],
+            a = w[0] - 2,
+            b = w[1] - 2,
+            c = w[2] - 2
+        )?;
         writeln!(f, "{}", line("┡", "╇", "┩", "━"))?;
         for (i, c) in cells.iter().enumerate() {
-            writeln!(f, "│ {:<a$} │ {:<b$} │ {:>c$} │", c[0], c[1], c[2], a = w[0] - 2, b = w[1] - 2, c = w[2] - 2)?;
+            writeln!(
+                f,
+                "│ {:<a$} │ {:<b$} │ {:>c$} │",
+                c[0],
+                c[1],
+                c[2],
+                a = w[0] - 2,
+                b = w[1] - 2,
+                c = w[2] - 2
+            )?;
             if i + 1 < cells.len() {
                 writeln!(f, "{}", line("├", "┼", "┤", "─"))?;
             }
         }
         writeln!(f, "{}", line("└", "┴", "┘", "─"))?;
-        writeln!(f, " Total params: {} ({})", thousands(self.total_params), readable_size(self.total_params))?;
-        writeln!(f, " Trainable params: {} ({})", thousands(self.trainable_params), readable_size(self.trainable_params))?;
-        write!(f, " Non-trainable params: {} ({})", thousands(self.non_trainable_params), readable_size(self.non_trainable_params))
+        writeln!(
+            f,
+            " Total params: {} ({})",
+            thousands(self.total_params),
+            readable_size(self.total_params)
+        )?;
+        writeln!(
+            f,
+            " Trainable params: {} ({})",
+            thousands(self.trainable_params),
+            readable_size(self.trainable_params)
+        )?;
+        write!(
+            f,
+            " Non-trainable params: {} ({})",
+            thousands(self.non_trainable_params),
+            readable_size(self.non_trainable_params)
+        )
     }
 }
 

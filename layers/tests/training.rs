@@ -10,15 +10,45 @@ use convkit_tensor::tch::{Kind, Tensor};
 fn fit_learns_and_records_history_with_validation() {
     let (x, y) = bright_top_dataset(512);
     let mut m = small_convnet();
-    m.compile(RMSprop::default().build().with_learning_rate(0.01), cce(), &[Metric::Accuracy]).unwrap();
-    let h = m.fit(&x, &y, FitOptions::new().epochs(6).batch_size(32).validation_split(0.25).verbose(Verbosity::Silent)).unwrap();
+    m.compile(
+        RMSprop::default().build().with_learning_rate(0.01),
+        cce(),
+        &[Metric::Accuracy],
+    )
+    .unwrap();
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitOptions::new()
+                .epochs(6)
+                .batch_size(32)
+                .validation_split(0.25)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
     assert_eq!(h.epoch, vec![0, 1, 2, 3, 4, 5]);
-    for key in ["loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"] {
-        assert_eq!(h.get(key).map(|v| v.len()), Some(6), "history lacks {key}: {:?}", h.history.keys());
+    for key in [
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "learning_rate",
+    ] {
+        assert_eq!(
+            h.get(key).map(|v| v.len()),
+            Some(6),
+            "history lacks {key}: {:?}",
+            h.history.keys()
+        );
     }
     let loss = h.get("loss").unwrap();
     assert!(loss[5] < loss[0] * 0.8, "loss did not decrease: {loss:?}");
-    assert!(*h.get("val_accuracy").unwrap().last().unwrap() > 0.85, "{:?}", h.get("val_accuracy"));
+    assert!(
+        *h.get("val_accuracy").unwrap().last().unwrap() > 0.85,
+        "{:?}",
+        h.get("val_accuracy")
+    );
 
     let logs = m.evaluate(&x, &y, 64).unwrap();
     assert!(logs.get("accuracy").unwrap() > 0.85);
@@ -40,10 +70,24 @@ fn sparse_targets_train_with_resolved_accuracy() {
     let (x, y) = bright_top_dataset(256);
     let labels = y.argmax(1, false);
     let mut m = small_convnet();
-    m.compile(Adam::default().build(), Loss::SparseCategoricalCrossentropy { from_logits: false }, &[Metric::Accuracy, Metric::SparseTopKCategoricalAccuracy(1)]).unwrap();
-    let h = m.fit(&x, &labels, FitOptions::new().epochs(2).verbose(Verbosity::Silent)).unwrap();
+    m.compile(
+        Adam::default().build(),
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
+        &[Metric::Accuracy, Metric::SparseTopKCategoricalAccuracy(1)],
+    )
+    .unwrap();
+    let h = m
+        .fit(
+            &x,
+            &labels,
+            FitOptions::new().epochs(2).verbose(Verbosity::Silent),
+        )
+        .unwrap();
     assert!(h.get("sparse_top_1_categorical_accuracy").is_some());
-    assert_eq!(h.get("accuracy").unwrap(), h.get("sparse_top_1_categorical_accuracy").unwrap());
+    assert_eq!(
+        h.get("accuracy").unwrap(),
+        h.get("sparse_top_1_categorical_accuracy").unwrap()
+    );
 }
 
 #[test]
@@ -52,16 +96,40 @@ fn terminate_on_nan_stops_with_a_message() {
     let x = x.full_like(f64::NAN);
     let mut m = small_convnet();
     m.compile(SGD::default().build(), cce(), &[]).unwrap();
-    let h = m.fit(&x, &y, FitOptions::new().epochs(3).batch_size(16).callback(TerminateOnNaN::new()).verbose(Verbosity::Silent)).unwrap();
-    assert!(h.epoch.is_empty(), "no epoch should complete: {:?}", h.epoch);
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitOptions::new()
+                .epochs(3)
+                .batch_size(16)
+                .callback(TerminateOnNaN::new())
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
+    assert!(
+        h.epoch.is_empty(),
+        "no epoch should complete: {:?}",
+        h.epoch
+    );
     let reason = h.stop_reason.expect("a stop reason");
-    assert!(reason.contains("invalid loss NaN") && reason.contains("Batch 0"), "{reason}");
+    assert!(
+        reason.contains("invalid loss NaN") && reason.contains("Batch 0"),
+        "{reason}"
+    );
 }
 
 /// Records the weights at the end of each epoch.
-struct Snapshots(std::sync::Arc<std::sync::Mutex<Vec<Vec<(String, Tensor)>>>>);
+type Weights = Vec<(String, Tensor)>;
+struct Snapshots(std::sync::Arc<std::sync::Mutex<Vec<Weights>>>);
 impl Callback for Snapshots {
-    fn on_epoch_end(&mut self, _e: usize, _l: &Logs, model: &mut dyn Model, _s: &mut convkit_layers::training::TrainingState) -> convkit_layers::Result<()> {
+    fn on_epoch_end(
+        &mut self,
+        _e: usize,
+        _l: &Logs,
+        model: &mut dyn Model,
+        _s: &mut convkit_layers::training::TrainingState,
+    ) -> convkit_layers::Result<()> {
         self.0.lock().unwrap().push(model.get_weights()?);
         Ok(())
     }
@@ -71,11 +139,29 @@ impl Callback for Snapshots {
 fn early_stopping_restores_best_weights_even_when_epochs_run_out() {
     let (x, y) = bright_top_dataset(128);
     let mut m = small_convnet();
-    m.compile(RMSprop::default().build().with_learning_rate(0.01), cce(), &[]).unwrap();
+    m.compile(
+        RMSprop::default().build().with_learning_rate(0.01),
+        cce(),
+        &[],
+    )
+    .unwrap();
     let snaps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     // The logged learning rate is constant: the best epoch is the first; patience never runs out.
-    let es = EarlyStopping::new("learning_rate").mode(Mode::Min).patience(100).restore_best_weights(true);
-    let h = m.fit(&x, &y, FitOptions::new().epochs(3).callback(Snapshots(snaps.clone())).callback(es).verbose(Verbosity::Silent)).unwrap();
+    let es = EarlyStopping::new("learning_rate")
+        .mode(Mode::Min)
+        .patience(100)
+        .restore_best_weights(true);
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitOptions::new()
+                .epochs(3)
+                .callback(Snapshots(snaps.clone()))
+                .callback(es)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
     assert_eq!(h.epoch.len(), 3, "ran out of epochs, not stopped");
     let snaps = snaps.lock().unwrap();
     let (first, last) = (&snaps[0], &snaps[2]);
@@ -83,7 +169,10 @@ fn early_stopping_restores_best_weights_even_when_epochs_run_out() {
     for ((n, a), (_, b)) in now.iter().zip(first.iter()) {
         assert!(a.equal(b), "{n} is not the best epoch's weight");
     }
-    assert!(now.iter().zip(last.iter()).any(|((_, a), (_, b))| !a.equal(b)));
+    assert!(now
+        .iter()
+        .zip(last.iter())
+        .any(|((_, a), (_, b))| !a.equal(b)));
 }
 
 #[test]
@@ -92,8 +181,19 @@ fn early_stopping_stops_after_patience() {
     let mut m = small_convnet();
     m.compile(RMSprop::default().build(), cce(), &[]).unwrap();
     // The logged learning rate is constant: only epoch 0 "improves", so patience 2 stops at epoch 2.
-    let es = EarlyStopping::new("learning_rate").mode(Mode::Min).patience(2);
-    let h = m.fit(&x, &y, FitOptions::new().epochs(20).callback(es).verbose(Verbosity::Silent)).unwrap();
+    let es = EarlyStopping::new("learning_rate")
+        .mode(Mode::Min)
+        .patience(2);
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitOptions::new()
+                .epochs(20)
+                .callback(es)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
     assert_eq!(h.epoch, vec![0, 1, 2]);
 }
 
@@ -101,13 +201,27 @@ fn early_stopping_stops_after_patience() {
 fn reduce_lr_on_plateau_and_csv_logger() {
     let (x, y) = bright_top_dataset(64);
     let mut m = small_convnet();
-    m.compile(RMSprop::default().build(), cce(), &[Metric::Accuracy]).unwrap();
+    m.compile(RMSprop::default().build(), cce(), &[Metric::Accuracy])
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("log.csv");
     // min_delta 1 makes every epoch after the first a plateau; each epoch logs the rate it ran with.
-    let mut plateau = ReduceLROnPlateau::new("learning_rate").factor(0.5).patience(1).min_delta(1.0);
+    let mut plateau = ReduceLROnPlateau::new("learning_rate")
+        .factor(0.5)
+        .patience(1)
+        .min_delta(1.0);
     plateau.mode = Mode::Min;
-    let h = m.fit(&x, &y, FitOptions::new().epochs(4).callback(plateau).callback(CSVLogger::new(&csv)).verbose(Verbosity::Silent)).unwrap();
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitOptions::new()
+                .epochs(4)
+                .callback(plateau)
+                .callback(CSVLogger::new(&csv))
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
     let lr = h.get("learning_rate").unwrap();
     assert_eq!(lr, &[1e-3, 1e-3, 5e-4, 2.5e-4]);
     assert_eq!(m.compiled().unwrap().optimizer.learning_rate(), 1.25e-4);
@@ -122,21 +236,38 @@ fn reduce_lr_on_plateau_and_csv_logger() {
 fn save_and_load_model_round_trip_with_optimizer_state() {
     let (x, y) = bright_top_dataset(64);
     let mut m = small_convnet();
-    m.add(ActivationLayer::new(Activation::Linear).named("out")).unwrap();
-    m.compile(Adam::default().build(), cce(), &[Metric::Accuracy]).unwrap();
-    m.fit(&x, &y, FitOptions::new().epochs(1).verbose(Verbosity::Silent)).unwrap();
+    m.add(ActivationLayer::new(Activation::Linear).named("out"))
+        .unwrap();
+    m.compile(Adam::default().build(), cce(), &[Metric::Accuracy])
+        .unwrap();
+    m.fit(
+        &x,
+        &y,
+        FitOptions::new().epochs(1).verbose(Verbosity::Silent),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("model");
     m.save(&out).unwrap();
     for f in ["model.json", "model.safetensors", "optimizer.safetensors"] {
         assert!(out.join(f).exists(), "{f} missing");
     }
-    let names: Vec<String> = Tensor::read_safetensors(out.join("model.safetensors")).unwrap().into_iter().map(|(n, _)| n).collect();
-    assert!(names.contains(&"conv2d/kernel".to_string()) && names.contains(&"dense/bias".to_string()), "{names:?}");
+    let names: Vec<String> = Tensor::read_safetensors(out.join("model.safetensors"))
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        names.contains(&"conv2d/kernel".to_string()) && names.contains(&"dense/bias".to_string()),
+        "{names:?}"
+    );
 
     let loaded = load_model(&out, convkit_tensor::tch::Device::Cpu).unwrap();
     assert_eq!(loaded.summary(), m.summary());
-    assert!(loaded.predict(&x, 32).unwrap().equal(&m.predict(&x, 32).unwrap()));
+    assert!(loaded
+        .predict(&x, 32)
+        .unwrap()
+        .equal(&m.predict(&x, 32).unwrap()));
     let c = loaded.compiled().expect("compiled after load");
     assert_eq!(c.optimizer.name(), "adam");
     assert_eq!(c.optimizer.iterations(), 2);
@@ -145,8 +276,13 @@ fn save_and_load_model_round_trip_with_optimizer_state() {
     // Weights of another architecture are refused by name.
     let mut other = Sequential::new();
     other.add(Dense::new(3).input_shape([4])).unwrap();
-    let err = load_weights(&mut other, &out.join("model.safetensors")).unwrap_err().to_string();
-    assert!(err.contains("missing weight 'dense/kernel'") || err.contains("weight 'dense/kernel'"), "{err}");
+    let err = load_weights(&mut other, &out.join("model.safetensors"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("missing weight 'dense/kernel'") || err.contains("weight 'dense/kernel'"),
+        "{err}"
+    );
     assert!(err.contains("unexpected weight 'conv2d/kernel'"), "{err}");
 }
 
@@ -154,13 +290,32 @@ fn save_and_load_model_round_trip_with_optimizer_state() {
 fn model_checkpoint_saves_only_improvements() {
     let (x, y) = bright_top_dataset(64);
     let mut m = small_convnet();
-    m.compile(RMSprop::default().build(), cce(), &[Metric::Accuracy]).unwrap();
+    m.compile(RMSprop::default().build(), cce(), &[Metric::Accuracy])
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let pattern = dir.path().join("ckpt-{epoch:02}").to_string_lossy().into_owned();
+    let pattern = dir
+        .path()
+        .join("ckpt-{epoch:02}")
+        .to_string_lossy()
+        .into_owned();
     // The logged learning rate is constant: only epoch 1 improves on "nothing seen yet".
-    let cb = ModelCheckpoint::new(pattern).monitor("learning_rate").mode(Mode::Min).save_best_only(true);
-    m.fit(&x, &y, FitOptions::new().epochs(3).callback(cb).verbose(Verbosity::Silent)).unwrap();
-    let mut saved: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let cb = ModelCheckpoint::new(pattern)
+        .monitor("learning_rate")
+        .mode(Mode::Min)
+        .save_best_only(true);
+    m.fit(
+        &x,
+        &y,
+        FitOptions::new()
+            .epochs(3)
+            .callback(cb)
+            .verbose(Verbosity::Silent),
+    )
+    .unwrap();
+    let mut saved: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     saved.sort();
     assert_eq!(saved, vec!["ckpt-01".to_string()]);
     assert!(dir.path().join("ckpt-01/optimizer.safetensors").exists());

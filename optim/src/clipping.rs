@@ -25,9 +25,21 @@ impl Clipping {
         match *self {
             Clipping::None => Ok(grads),
             Clipping::Value(v) => grads.iter().map(|g| Ok(g.f_clamp(-v, v)?)).collect(),
-            Clipping::Norm(max) => grads.iter().map(|g| clip_by_norm(g, &g.f_norm()?, max)).collect(),
+            Clipping::Norm(max) => grads
+                .iter()
+                .map(|g| clip_by_norm(g, &g.f_norm()?, max))
+                .collect(),
             Clipping::GlobalNorm(max) => {
-                let mut total = Tensor::zeros([], (Kind::Float, grads.first().map(|g| g.device()).unwrap_or(convkit_tensor::tch::Device::Cpu)));
+                let mut total = Tensor::zeros(
+                    [],
+                    (
+                        Kind::Float,
+                        grads
+                            .first()
+                            .map(|g| g.device())
+                            .unwrap_or(convkit_tensor::tch::Device::Cpu),
+                    ),
+                );
                 for g in &grads {
                     total = total.f_add(&g.f_square()?.f_sum(Kind::Float)?)?;
                 }
@@ -61,7 +73,12 @@ mod tests {
 
     #[test]
     fn clipping_modes() {
-        let g = || vec![Tensor::from_slice(&[3.0f32, 4.0]), Tensor::from_slice(&[0.0f32, 12.0])];
+        let g = || {
+            vec![
+                Tensor::from_slice(&[3.0f32, 4.0]),
+                Tensor::from_slice(&[0.0f32, 12.0]),
+            ]
+        };
         let n = Clipping::Norm(1.0).apply(g()).unwrap();
         assert!((n[0].double_value(&[0]) - 0.6).abs() < 1e-6);
         assert!((n[1].double_value(&[1]) - 1.0).abs() < 1e-6);
@@ -70,7 +87,9 @@ mod tests {
         assert!((gn[1].double_value(&[1]) - 6.0).abs() < 1e-6);
         let v = Clipping::Value(3.5).apply(g()).unwrap();
         assert_eq!(v[0].double_value(&[1]), 3.5);
-        let none = Clipping::None.apply(vec![Tensor::ones([2], (Kind::Float, Device::Cpu))]).unwrap();
+        let none = Clipping::None
+            .apply(vec![Tensor::ones([2], (Kind::Float, Device::Cpu))])
+            .unwrap();
         assert_eq!(none[0].double_value(&[0]), 1.0);
     }
 }

@@ -2,14 +2,18 @@
 
 use serde_json::Value;
 
-use crate::{Adam, AdamW, Clipping, Error, ExponentialDecay, CosineDecay, StepDecay, Optimizer, RMSprop, Result, UpdateRule, SGD};
+use crate::{
+    Adam, AdamW, Clipping, CosineDecay, Error, ExponentialDecay, Optimizer, RMSprop, Result,
+    StepDecay, UpdateRule, SGD,
+};
 
 /// The names [`from_name`] knows.
 pub const NAMES: &[&str] = &["sgd", "rmsprop", "adam", "adamw"];
 
 /// An optimizer with Keras' defaults by name, with an optional learning rate.
 pub fn from_name(name: &str, learning_rate: Option<f64>) -> Result<Box<dyn Optimizer>> {
-    let cfg = serde_json::json!({"name": name.to_ascii_lowercase(), "learning_rate": learning_rate});
+    let cfg =
+        serde_json::json!({"name": name.to_ascii_lowercase(), "learning_rate": learning_rate});
     from_config(&cfg)
 }
 
@@ -29,7 +33,12 @@ pub fn from_config(cfg: &Value) -> Result<Box<dyn Optimizer>> {
     } else {
         Clipping::None
     };
-    fn finish<R: UpdateRule>(rule: R, lr: &Value, clip: Clipping, wd: Option<f64>) -> Result<Box<dyn Optimizer>> {
+    fn finish<R: UpdateRule>(
+        rule: R,
+        lr: &Value,
+        clip: Clipping,
+        wd: Option<f64>,
+    ) -> Result<Box<dyn Optimizer>> {
         let mut opt = rule.build().with_clipping(clip);
         match lr {
             Value::Null => {}
@@ -46,15 +55,31 @@ pub fn from_config(cfg: &Value) -> Result<Box<dyn Optimizer>> {
                         decay_rate: g("decay_rate"),
                         staircase: c.get("staircase").and_then(Value::as_bool).unwrap_or(false),
                     }),
-                    "StepDecay" => opt.with_schedule(StepDecay { initial_learning_rate: g("initial_learning_rate"), step_size: u("step_size"), gamma: g("gamma") }),
-                    "CosineDecay" => opt.with_schedule(CosineDecay { initial_learning_rate: g("initial_learning_rate"), decay_steps: u("decay_steps"), alpha: g("alpha") }),
+                    "StepDecay" => opt.with_schedule(StepDecay {
+                        initial_learning_rate: g("initial_learning_rate"),
+                        step_size: u("step_size"),
+                        gamma: g("gamma"),
+                    }),
+                    "CosineDecay" => opt.with_schedule(CosineDecay {
+                        initial_learning_rate: g("initial_learning_rate"),
+                        decay_steps: u("decay_steps"),
+                        alpha: g("alpha"),
+                    }),
                     other => {
-                        return Err(Error::Option { optimizer: "schedule".into(), option: "class_name".into(), problem: format!("unknown schedule '{other}'") })
+                        return Err(Error::Option {
+                            optimizer: "schedule".into(),
+                            option: "class_name".into(),
+                            problem: format!("unknown schedule '{other}'"),
+                        })
                     }
                 };
             }
             other => {
-                return Err(Error::Option { optimizer: "optimizer".into(), option: "learning_rate".into(), problem: format!("expected a number or a schedule, got {other}") })
+                return Err(Error::Option {
+                    optimizer: "optimizer".into(),
+                    option: "learning_rate".into(),
+                    problem: format!("expected a number or a schedule, got {other}"),
+                })
             }
         }
         if let Some(wd) = wd {
@@ -66,13 +91,31 @@ pub fn from_config(cfg: &Value) -> Result<Box<dyn Optimizer>> {
     let wd = f("weight_decay");
     let adam = || {
         let d = Adam::default();
-        Adam { beta_1: f("beta_1").unwrap_or(d.beta_1), beta_2: f("beta_2").unwrap_or(d.beta_2), epsilon: f("epsilon").unwrap_or(d.epsilon), amsgrad: b("amsgrad").unwrap_or(false) }
+        Adam {
+            beta_1: f("beta_1").unwrap_or(d.beta_1),
+            beta_2: f("beta_2").unwrap_or(d.beta_2),
+            epsilon: f("epsilon").unwrap_or(d.epsilon),
+            amsgrad: b("amsgrad").unwrap_or(false),
+        }
     };
     match name {
-        "sgd" => finish(SGD { momentum: f("momentum").unwrap_or(0.0), nesterov: b("nesterov").unwrap_or(false) }, &lr, clip, wd),
+        "sgd" => finish(
+            SGD {
+                momentum: f("momentum").unwrap_or(0.0),
+                nesterov: b("nesterov").unwrap_or(false),
+            },
+            &lr,
+            clip,
+            wd,
+        ),
         "rmsprop" => {
             let d = RMSprop::default();
-            let r = RMSprop { rho: f("rho").unwrap_or(d.rho), momentum: f("momentum").unwrap_or(0.0), epsilon: f("epsilon").unwrap_or(d.epsilon), centered: b("centered").unwrap_or(false) };
+            let r = RMSprop {
+                rho: f("rho").unwrap_or(d.rho),
+                momentum: f("momentum").unwrap_or(0.0),
+                epsilon: f("epsilon").unwrap_or(d.epsilon),
+                centered: b("centered").unwrap_or(false),
+            };
             finish(r, &lr, clip, wd)
         }
         "adam" => finish(adam(), &lr, clip, wd),

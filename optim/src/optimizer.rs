@@ -41,7 +41,14 @@ pub trait UpdateRule: Send + 'static {
     /// Names of the per-variable slots (created as zeros like the variable).
     fn slot_names(&self) -> Vec<&'static str>;
     /// Updates `var` in place (called under `no_grad`). `step` counts from 1.
-    fn update(&self, var: &mut Tensor, grad: &Tensor, slots: &mut [Tensor], lr: f64, step: u64) -> Result<()>;
+    fn update(
+        &self,
+        var: &mut Tensor,
+        grad: &Tensor,
+        slots: &mut [Tensor],
+        lr: f64,
+        step: u64,
+    ) -> Result<()>;
     /// Configuration specific to the rule.
     fn config(&self) -> Value;
     /// Checks the options.
@@ -147,7 +154,12 @@ impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
             let names = self.rule.slot_names();
             self.slots = params
                 .iter()
-                .map(|p| names.iter().map(|_| p.f_zeros_like().map(|t| t.detach())).collect::<Result<Vec<_>, _>>())
+                .map(|p| {
+                    names
+                        .iter()
+                        .map(|_| p.f_zeros_like().map(|t| t.detach()))
+                        .collect::<Result<Vec<_>, _>>()
+                })
                 .collect::<Result<Vec<_>, _>>()?;
         }
         if self.slots.len() != params.len() {
@@ -158,8 +170,12 @@ impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
             });
         }
         let lr = self.learning_rate.at(self.iterations);
-        let with_grad: Vec<usize> = (0..params.len()).filter(|&i| params[i].grad().defined()).collect();
-        let grads = self.clipping.apply(with_grad.iter().map(|&i| params[i].grad()).collect())?;
+        let with_grad: Vec<usize> = (0..params.len())
+            .filter(|&i| params[i].grad().defined())
+            .collect();
+        let grads = self
+            .clipping
+            .apply(with_grad.iter().map(|&i| params[i].grad()).collect())?;
         let step = self.iterations + 1;
         tch::no_grad(|| -> Result<()> {
             for (&i, g) in with_grad.iter().zip(grads.iter()) {
@@ -168,7 +184,8 @@ impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
                     let decay = var.f_mul_scalar(self.weight_decay * lr)?;
                     let _ = var.f_sub_(&decay)?;
                 }
-                self.rule.update(&mut var, g, &mut self.slots[i], lr, step)?;
+                self.rule
+                    .update(&mut var, g, &mut self.slots[i], lr, step)?;
             }
             Ok(())
         })?;
@@ -178,7 +195,10 @@ impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
 
     fn state(&self) -> Result<Vec<(String, Tensor)>> {
         let names = self.rule.slot_names();
-        let mut out = vec![("iterations".to_string(), Tensor::from_slice(&[self.iterations as i64]))];
+        let mut out = vec![(
+            "iterations".to_string(),
+            Tensor::from_slice(&[self.iterations as i64]),
+        )];
         for (i, slots) in self.slots.iter().enumerate() {
             for (name, t) in names.iter().zip(slots) {
                 out.push((format!("{name}_{i}"), t.shallow_clone()));
@@ -226,7 +246,11 @@ impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
                 });
             }
         }
-        self.slots = if names.is_empty() && params.is_empty() { Vec::new() } else { slots };
+        self.slots = if names.is_empty() && params.is_empty() {
+            Vec::new()
+        } else {
+            slots
+        };
         self.iterations = iterations;
         Ok(())
     }

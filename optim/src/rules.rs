@@ -62,7 +62,14 @@ impl UpdateRule for SGD {
     fn validate(&self) -> Result<()> {
         check_range("sgd", "momentum", self.momentum, 0.0, 1.0)
     }
-    fn update(&self, var: &mut Tensor, g: &Tensor, slots: &mut [Tensor], lr: f64, _step: u64) -> Result<()> {
+    fn update(
+        &self,
+        var: &mut Tensor,
+        g: &Tensor,
+        slots: &mut [Tensor],
+        lr: f64,
+        _step: u64,
+    ) -> Result<()> {
         if self.momentum == 0.0 {
             let _ = var.f_sub_(&g.f_mul_scalar(lr)?)?;
             return Ok(());
@@ -101,7 +108,12 @@ pub struct RMSprop {
 
 impl Default for RMSprop {
     fn default() -> Self {
-        RMSprop { rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false }
+        RMSprop {
+            rho: 0.9,
+            momentum: 0.0,
+            epsilon: 1e-7,
+            centered: false,
+        }
     }
 }
 
@@ -150,7 +162,14 @@ impl UpdateRule for RMSprop {
         check_range("rmsprop", "momentum", self.momentum, 0.0, 1.0)?;
         check_range("rmsprop", "epsilon", self.epsilon, 0.0, f64::MAX)
     }
-    fn update(&self, var: &mut Tensor, g: &Tensor, slots: &mut [Tensor], lr: f64, _step: u64) -> Result<()> {
+    fn update(
+        &self,
+        var: &mut Tensor,
+        g: &Tensor,
+        slots: &mut [Tensor],
+        lr: f64,
+        _step: u64,
+    ) -> Result<()> {
         let rho = self.rho;
         let _ = slots[0].f_mul_scalar_(rho)?;
         let _ = slots[0].f_add_(&g.f_mul(g)?.f_mul_scalar(1.0 - rho)?)?;
@@ -194,7 +213,12 @@ pub struct Adam {
 
 impl Default for Adam {
     fn default() -> Self {
-        Adam { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false }
+        Adam {
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            amsgrad: false,
+        }
     }
 }
 
@@ -220,7 +244,14 @@ impl Adam {
         self
     }
 
-    fn adam_update(&self, var: &mut Tensor, g: &Tensor, slots: &mut [Tensor], lr: f64, step: u64) -> Result<()> {
+    fn adam_update(
+        &self,
+        var: &mut Tensor,
+        g: &Tensor,
+        slots: &mut [Tensor],
+        lr: f64,
+        step: u64,
+    ) -> Result<()> {
         let t = step as f64;
         let alpha = lr * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t));
         let _ = slots[0].f_mul_scalar_(self.beta_1)?;
@@ -234,7 +265,9 @@ impl Adam {
         } else {
             slots[1].shallow_clone()
         };
-        let upd = slots[0].f_mul_scalar(alpha)?.f_div(&v.f_sqrt()?.f_add_scalar(self.epsilon)?)?;
+        let upd = slots[0]
+            .f_mul_scalar(alpha)?
+            .f_div(&v.f_sqrt()?.f_add_scalar(self.epsilon)?)?;
         let _ = var.f_sub_(&upd)?;
         Ok(())
     }
@@ -271,7 +304,14 @@ impl UpdateRule for Adam {
     fn validate(&self) -> Result<()> {
         self.adam_validate("adam")
     }
-    fn update(&self, var: &mut Tensor, g: &Tensor, slots: &mut [Tensor], lr: f64, step: u64) -> Result<()> {
+    fn update(
+        &self,
+        var: &mut Tensor,
+        g: &Tensor,
+        slots: &mut [Tensor],
+        lr: f64,
+        step: u64,
+    ) -> Result<()> {
         self.adam_update(var, g, slots, lr, step)
     }
     fn config(&self) -> Value {
@@ -303,7 +343,14 @@ impl UpdateRule for AdamW {
     fn validate(&self) -> Result<()> {
         self.adam.adam_validate("adamw")
     }
-    fn update(&self, var: &mut Tensor, g: &Tensor, slots: &mut [Tensor], lr: f64, step: u64) -> Result<()> {
+    fn update(
+        &self,
+        var: &mut Tensor,
+        g: &Tensor,
+        slots: &mut [Tensor],
+        lr: f64,
+        step: u64,
+    ) -> Result<()> {
         self.adam.adam_update(var, g, slots, lr, step)
     }
     fn config(&self) -> Value {

@@ -122,14 +122,30 @@ mod tests {
 
     #[test]
     fn schedules_follow_keras_formulas() {
-        let e = ExponentialDecay { initial_learning_rate: 0.1, decay_steps: 10, decay_rate: 0.5, staircase: false };
+        let e = ExponentialDecay {
+            initial_learning_rate: 0.1,
+            decay_steps: 10,
+            decay_rate: 0.5,
+            staircase: false,
+        };
         assert!((e.at(5) - 0.1 * 0.5f64.powf(0.5)).abs() < 1e-12);
-        let s = ExponentialDecay { staircase: true, ..e };
+        let s = ExponentialDecay {
+            staircase: true,
+            ..e
+        };
         assert_eq!(s.at(19), 0.05);
-        let st = StepDecay { initial_learning_rate: 1.0, step_size: 3, gamma: 0.1 };
+        let st = StepDecay {
+            initial_learning_rate: 1.0,
+            step_size: 3,
+            gamma: 0.1,
+        };
         assert_eq!(st.at(2), 1.0);
         assert!((st.at(6) - 0.01).abs() < 1e-12);
-        let c = CosineDecay { initial_learning_rate: 1.0, decay_steps: 100, alpha: 0.1 };
+        let c = CosineDecay {
+            initial_learning_rate: 1.0,
+            decay_steps: 100,
+            alpha: 0.1,
+        };
         assert_eq!(c.at(0), 1.0);
         assert!((c.at(50) - 0.55).abs() < 1e-12);
         assert!((c.at(1000) - 0.1).abs() < 1e-12);

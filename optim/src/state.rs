@@ -12,9 +12,17 @@ pub fn save_state(opt: &dyn Optimizer, path: &Path) -> Result<()> {
     let state = opt.state()?;
     let named: Vec<(&str, Tensor)> = state
         .iter()
-        .map(|(n, t)| Ok((n.as_str(), t.f_to_device(convkit_tensor::tch::Device::Cpu)?.f_contiguous()?)))
+        .map(|(n, t)| {
+            Ok((
+                n.as_str(),
+                t.f_to_device(convkit_tensor::tch::Device::Cpu)?
+                    .f_contiguous()?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
-    convkit_tensor::atomic::write_atomic(path, |tmp| -> Result<()> { Ok(Tensor::write_safetensors(&named, tmp)?) })
+    convkit_tensor::atomic::write_atomic(path, |tmp| -> Result<()> {
+        Ok(Tensor::write_safetensors(&named, tmp)?)
+    })
 }
 
 /// Restores the optimizer's state from `path` for the parameters `params`.

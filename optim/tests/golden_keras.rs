@@ -13,8 +13,14 @@ use convkit_optim::{Adam, AdamW, Clipping, Optimizer, RMSprop, UpdateRule, SGD};
 use convkit_tensor::tch::{Kind, Tensor};
 
 fn fixtures() -> HashMap<String, Tensor> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keras_optimizers.safetensors");
-    Tensor::read_safetensors(path).unwrap().into_iter().collect()
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/keras_optimizers.safetensors"
+    );
+    Tensor::read_safetensors(path)
+        .unwrap()
+        .into_iter()
+        .collect()
 }
 
 fn run(case: &str, mut opt: Box<dyn Optimizer>) {
@@ -32,33 +38,114 @@ fn run(case: &str, mut opt: Box<dyn Optimizer>) {
         opt.step(&[var.shallow_clone()]).unwrap();
         let expected = traj.get(step);
         let diff = (&var.detach() - &expected).abs();
-        let excess = (&diff - (expected.abs() * 1e-5 + 1e-6)).max().double_value(&[]);
-        assert!(excess <= 0.0, "{case}: step {} differs from Keras by {}", step + 1, diff.max().double_value(&[]));
+        let excess = (&diff - (expected.abs() * 1e-5 + 1e-6))
+            .max()
+            .double_value(&[]);
+        assert!(
+            excess <= 0.0,
+            "{case}: step {} differs from Keras by {}",
+            step + 1,
+            diff.max().double_value(&[])
+        );
     }
 }
 
 #[test]
 fn sgd_family_matches_keras() {
-    run("sgd", Box::new(SGD::default().build().with_learning_rate(0.1)));
-    run("sgd_momentum", Box::new(SGD::default().momentum(0.9).build().with_learning_rate(0.1)));
-    run("sgd_nesterov", Box::new(SGD::default().momentum(0.9).nesterov(true).build().with_learning_rate(0.1)));
-    run("sgd_clipnorm", Box::new(SGD::default().build().with_learning_rate(0.1).with_clipping(Clipping::Norm(1.0))));
-    run("sgd_clipvalue", Box::new(SGD::default().build().with_learning_rate(0.1).with_clipping(Clipping::Value(0.5))));
+    run(
+        "sgd",
+        Box::new(SGD::default().build().with_learning_rate(0.1)),
+    );
+    run(
+        "sgd_momentum",
+        Box::new(SGD::default().momentum(0.9).build().with_learning_rate(0.1)),
+    );
+    run(
+        "sgd_nesterov",
+        Box::new(
+            SGD::default()
+                .momentum(0.9)
+                .nesterov(true)
+                .build()
+                .with_learning_rate(0.1),
+        ),
+    );
+    run(
+        "sgd_clipnorm",
+        Box::new(
+            SGD::default()
+                .build()
+                .with_learning_rate(0.1)
+                .with_clipping(Clipping::Norm(1.0)),
+        ),
+    );
+    run(
+        "sgd_clipvalue",
+        Box::new(
+            SGD::default()
+                .build()
+                .with_learning_rate(0.1)
+                .with_clipping(Clipping::Value(0.5)),
+        ),
+    );
 }
 
 #[test]
 fn rmsprop_matches_keras() {
-    run("rmsprop", Box::new(RMSprop::default().build().with_learning_rate(0.01)));
-    run("rmsprop_centered_momentum", Box::new(RMSprop::default().momentum(0.5).centered(true).build().with_learning_rate(0.01)));
+    run(
+        "rmsprop",
+        Box::new(RMSprop::default().build().with_learning_rate(0.01)),
+    );
+    run(
+        "rmsprop_centered_momentum",
+        Box::new(
+            RMSprop::default()
+                .momentum(0.5)
+                .centered(true)
+                .build()
+                .with_learning_rate(0.01),
+        ),
+    );
 }
 
 #[test]
 fn adam_family_matches_keras() {
-    run("adam", Box::new(Adam::default().build().with_learning_rate(0.01)));
-    run("adam_amsgrad", Box::new(Adam::default().amsgrad(true).build().with_learning_rate(0.01)));
-    run("adam_amsgrad_shrinking", Box::new(Adam::default().beta_2(0.9).amsgrad(true).build().with_learning_rate(0.01)));
-    run("adamw", Box::new(AdamW::default().build().with_learning_rate(0.01)));
-    run("adam_global_clipnorm", Box::new(Adam::default().build().with_learning_rate(0.01).with_clipping(Clipping::GlobalNorm(1.0))));
+    run(
+        "adam",
+        Box::new(Adam::default().build().with_learning_rate(0.01)),
+    );
+    run(
+        "adam_amsgrad",
+        Box::new(
+            Adam::default()
+                .amsgrad(true)
+                .build()
+                .with_learning_rate(0.01),
+        ),
+    );
+    run(
+        "adam_amsgrad_shrinking",
+        Box::new(
+            Adam::default()
+                .beta_2(0.9)
+                .amsgrad(true)
+                .build()
+                .with_learning_rate(0.01),
+        ),
+    );
+    run(
+        "adamw",
+        Box::new(AdamW::default().build().with_learning_rate(0.01)),
+    );
+    run(
+        "adam_global_clipnorm",
+        Box::new(
+            Adam::default()
+                .build()
+                .with_learning_rate(0.01)
+                .with_clipping(Clipping::GlobalNorm(1.0)),
+        ),
+    );
 }
 
 #[test]
@@ -68,7 +155,12 @@ fn keras_defaults() {
     assert_eq!(RMSprop::default().rho, 0.9);
     assert_eq!(Adam::default().epsilon, 1e-7);
     assert_eq!(SGD::default().build().learning_rate(), 0.01);
-    assert!(AdamW::default().build().config()["weight_decay"].as_f64().unwrap() == 0.004);
+    assert!(
+        AdamW::default().build().config()["weight_decay"]
+            .as_f64()
+            .unwrap()
+            == 0.004
+    );
 }
 
 #[test]
@@ -105,8 +197,14 @@ fn state_round_trips_and_resumes_identically() {
     }
     assert!(a.detach().equal(&b.detach()), "resumed trajectory differs");
     // A state for other parameters is refused, naming the slot.
-    let other = Tensor::zeros([2, 2], (Kind::Float, convkit_tensor::tch::Device::Cpu)).set_requires_grad(true);
+    let other = Tensor::zeros([2, 2], (Kind::Float, convkit_tensor::tch::Device::Cpu))
+        .set_requires_grad(true);
     let mut od = Adam::default().build();
-    let err = convkit_optim::load_state(&mut od, &[other], &path).unwrap_err().to_string();
-    assert!(err.contains("momentum_0") && err.contains("[2, 2]"), "{err}");
+    let err = convkit_optim::load_state(&mut od, &[other], &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("momentum_0") && err.contains("[2, 2]"),
+        "{err}"
+    );
 }

@@ -8,13 +8,19 @@ use crate::{Error, Result};
 /// The temporary sibling used while writing `path` (`model.safetensors` ->
 /// `.model.safetensors.tmp-<pid>`).
 pub fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// Calls `write(tmp)` to produce the file at a temporary path, then renames it to `path`.
 /// The temporary file is removed if `write` fails.
-pub fn write_atomic<E>(path: &Path, write: impl FnOnce(&Path) -> std::result::Result<(), E>) -> std::result::Result<(), E>
+pub fn write_atomic<E>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E>
 where
     E: From<Error>,
 {
@@ -32,7 +38,9 @@ where
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic(path, |tmp| std::fs::write(tmp, bytes).map_err(|e| Error::io(tmp, e)))
+    write_atomic(path, |tmp| {
+        std::fs::write(tmp, bytes).map_err(|e| Error::io(tmp, e))
+    })
 }
 
 #[cfg(test)]

@@ -112,13 +112,22 @@ impl BatchSource for TensorBatches {
         let order = self.order(epoch);
         let bs = self.batch_size;
         let shuffle = self.shuffle;
-        let it = order.chunks(bs).map(|c| c.to_vec()).collect::<Vec<_>>().into_iter().enumerate().map(
-            move |(i, chunk)| {
+        let it = order
+            .chunks(bs)
+            .map(|c| c.to_vec())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .enumerate()
+            .map(move |(i, chunk)| {
                 if shuffle {
-                    let index = Tensor::from_slice(&chunk).to_kind(Kind::Int64).to_device(self.x.device());
+                    let index = Tensor::from_slice(&chunk)
+                        .to_kind(Kind::Int64)
+                        .to_device(self.x.device());
                     Ok(Batch {
                         inputs: self.x.f_index_select(0, &index)?,
-                        targets: self.y.f_index_select(0, &index.to_device(self.y.device()))?,
+                        targets: self
+                            .y
+                            .f_index_select(0, &index.to_device(self.y.device()))?,
                     })
                 } else {
                     let start = (i * bs) as i64;
@@ -128,8 +137,7 @@ impl BatchSource for TensorBatches {
                         targets: self.y.f_narrow(0, start, len)?,
                     })
                 }
-            },
-        );
+            });
         Ok(Box::new(it))
     }
 }

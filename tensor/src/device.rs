@@ -83,7 +83,9 @@ impl FromStr for Device {
                 .strip_prefix("cuda:")
                 .and_then(|n| n.parse::<usize>().ok())
                 .map(Device::Cuda)
-                .ok_or_else(|| Error::InvalidDevice { given: s.to_string() }),
+                .ok_or_else(|| Error::InvalidDevice {
+                    given: s.to_string(),
+                }),
         }
     }
 }

@@ -15,7 +15,9 @@ pub enum Error {
         given: String,
     },
     /// A CUDA device was asked for and none answers.
-    #[error("CUDA device {requested} was requested but {reason}; use --device cpu or --device auto")]
+    #[error(
+        "CUDA device {requested} was requested but {reason}; use --device cpu or --device auto"
+    )]
     CudaUnavailable {
         /// The index asked for.
         requested: usize,

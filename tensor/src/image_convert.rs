@@ -24,7 +24,9 @@ pub fn rgb_to_chw(img: &RgbImage) -> Result<Tensor> {
 /// A gray image as a float tensor of shape `(1, H, W)` with values in 0..=255.
 pub fn gray_to_chw(img: &GrayImage) -> Result<Tensor> {
     let (w, h) = img.dimensions();
-    Ok(Tensor::f_from_slice(img.as_raw())?.f_view([1, h as i64, w as i64])?.f_to_kind(Kind::Float)?)
+    Ok(Tensor::f_from_slice(img.as_raw())?
+        .f_view([1, h as i64, w as i64])?
+        .f_to_kind(Kind::Float)?)
 }
 
 /// Any image as `(C, H, W)` float, with `channels` 1 (grayscale) or 3 (RGB).
@@ -32,7 +34,9 @@ pub fn image_to_chw(img: &DynamicImage, channels: usize) -> Result<Tensor> {
     match channels {
         1 => gray_to_chw(&img.to_luma8()),
         3 => rgb_to_chw(&img.to_rgb8()),
-        c => Err(Error::Invalid(format!("image_to_chw: channels must be 1 or 3, got {c}"))),
+        c => Err(Error::Invalid(format!(
+            "image_to_chw: channels must be 1 or 3, got {c}"
+        ))),
     }
 }
 
@@ -84,8 +88,12 @@ pub fn chw_to_image(t: &Tensor) -> Result<DynamicImage> {
     let data = Vec::<u8>::try_from(bytes.f_view([-1])?)?;
     let bad = || Error::Invalid("chw_to_image: buffer size mismatch".into());
     match c {
-        1 => Ok(DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, data).ok_or_else(bad)?)),
-        3 => Ok(DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, data).ok_or_else(bad)?)),
+        1 => Ok(DynamicImage::ImageLuma8(
+            GrayImage::from_raw(w, h, data).ok_or_else(bad)?,
+        )),
+        3 => Ok(DynamicImage::ImageRgb8(
+            RgbImage::from_raw(w, h, data).ok_or_else(bad)?,
+        )),
         _ => Err(Error::Shape {
             what: "chw_to_image".into(),
             expected: "1 or 3 channels".into(),
@@ -114,7 +122,13 @@ mod tests {
     fn batches_need_equal_sizes() {
         let a = DynamicImage::ImageRgb8(RgbImage::new(4, 4));
         let b = DynamicImage::ImageRgb8(RgbImage::new(5, 4));
-        assert_eq!(images_to_nchw(&[a.clone(), a.clone()], 1).unwrap().size(), vec![2, 1, 4, 4]);
-        assert!(images_to_nchw(&[a, b], 3).unwrap_err().to_string().contains("image 1 is 5x4"));
+        assert_eq!(
+            images_to_nchw(&[a.clone(), a.clone()], 1).unwrap().size(),
+            vec![2, 1, 4, 4]
+        );
+        assert!(images_to_nchw(&[a, b], 3)
+            .unwrap_err()
+            .to_string()
+            .contains("image 1 is 5x4"));
     }
 }

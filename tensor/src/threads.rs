@@ -18,7 +18,10 @@ pub fn num_threads() -> usize {
 
 /// Applies `CONVKIT_THREADS` when set to a positive integer; returns the thread count in use.
 pub fn from_env() -> usize {
-    if let Some(n) = std::env::var(THREADS_ENV).ok().and_then(|s| s.trim().parse::<usize>().ok()) {
+    if let Some(n) = std::env::var(THREADS_ENV)
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+    {
         set_num_threads(n);
     }
     num_threads()

@@ -53,7 +53,11 @@ pub struct MnistArgs {
 /// The book's MNIST convnet.
 pub fn build_model(device: Device) -> convkit_layers::Result<Sequential> {
     let mut m = Sequential::new().on_device(device);
-    m.add(Conv2D::new(32, 3).activation(Activation::Relu).input_shape([1, 28, 28]))?;
+    m.add(
+        Conv2D::new(32, 3)
+            .activation(Activation::Relu)
+            .input_shape([1, 28, 28]),
+    )?;
     m.add(MaxPooling2D::new(2))?;
     m.add(Conv2D::new(64, 3).activation(Activation::Relu))?;
     m.add(MaxPooling2D::new(2))?;
@@ -65,11 +69,18 @@ pub fn build_model(device: Device) -> convkit_layers::Result<Sequential> {
 }
 
 /// Batches of u8 images and integer labels, scaled to `[0, 1]` and one-hot encoded per batch.
-fn mnist_batches(images: Tensor, labels: Tensor, batch_size: usize, shuffle: bool) -> anyhow::Result<impl convkit_tensor::BatchSource> {
+fn mnist_batches(
+    images: Tensor,
+    labels: Tensor,
+    batch_size: usize,
+    shuffle: bool,
+) -> anyhow::Result<impl convkit_tensor::BatchSource> {
     let src = TensorBatches::new(images, labels, batch_size, shuffle)?;
     Ok(MapBatches::new(src, |b: Batch| {
-        let targets = to_categorical(&b.targets, 10).map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))?;
-        let inputs = scale_images(&b.inputs).map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))?;
+        let targets = to_categorical(&b.targets, 10)
+            .map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))?;
+        let inputs =
+            scale_images(&b.inputs).map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))?;
         Ok(Batch { inputs, targets })
     }))
 }
@@ -93,21 +104,38 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
     let mut model = build_model(device)?;
     println!("{}", model.summary());
     let optimizer = convkit_optim::from_name(&args.optimizer, args.lr)?;
-    model.compile_boxed(optimizer, Loss::CategoricalCrossentropy { from_logits: false }, &[Metric::Accuracy])?;
+    model.compile_boxed(
+        optimizer,
+        Loss::CategoricalCrossentropy { from_logits: false },
+        &[Metric::Accuracy],
+    )?;
 
     let n = train_x.size()[0];
     let n_val = (n as f64 * args.validation_split).floor() as i64;
     if !(0.0..1.0).contains(&args.validation_split) {
-        anyhow::bail!("--validation-split must lie in [0, 1), got {}", args.validation_split);
+        anyhow::bail!(
+            "--validation-split must lie in [0, 1), got {}",
+            args.validation_split
+        );
     }
-    let mut train = mnist_batches(train_x.f_narrow(0, 0, n - n_val)?, train_y.f_narrow(0, 0, n - n_val)?, args.batch_size, true)?;
+    let mut train = mnist_batches(
+        train_x.f_narrow(0, 0, n - n_val)?,
+        train_y.f_narrow(0, 0, n - n_val)?,
+        args.batch_size,
+        true,
+    )?;
     let backup_dir = args.out.join("backup");
     let mut options = FitOptions::new()
         .epochs(args.epochs)
         .callback(BackupAndRestore::new(&backup_dir))
         .callback(TerminateOnNaN::new());
     if n_val > 0 {
-        options = options.validation_source(mnist_batches(train_x.f_narrow(0, n - n_val, n_val)?, train_y.f_narrow(0, n - n_val, n_val)?, args.batch_size, false)?);
+        options = options.validation_source(mnist_batches(
+            train_x.f_narrow(0, n - n_val, n_val)?,
+            train_y.f_narrow(0, n - n_val, n_val)?,
+            args.batch_size,
+            false,
+        )?);
     }
     let history = model.fit_source(&mut train, options)?;
     if let Some(reason) = &history.stop_reason {
@@ -116,17 +144,28 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
 
     let mut test = mnist_batches(test_x, test_y, 256, false)?;
     let logs = evaluate_source(&mut model, &mut test)?;
-    let (test_loss, test_accuracy) = (logs.get("loss").unwrap_or(f64::NAN), logs.get("accuracy").unwrap_or(f64::NAN));
+    let (test_loss, test_accuracy) = (
+        logs.get("loss").unwrap_or(f64::NAN),
+        logs.get("accuracy").unwrap_or(f64::NAN),
+    );
     println!("Test loss: {test_loss:.4} - test accuracy: {test_accuracy:.4}");
 
-    save_model(&model, &args.out).with_context(|| format!("saving the model into {}", args.out.display()))?;
+    save_model(&model, &args.out)
+        .with_context(|| format!("saving the model into {}", args.out.display()))?;
     history.save(&args.out.join("history.json"))?;
     let secs = &history.epoch_seconds;
-    let mean_epoch = if secs.is_empty() { f64::NAN } else { secs.iter().sum::<f64>() / secs.len() as f64 };
+    let mean_epoch = if secs.is_empty() {
+        f64::NAN
+    } else {
+        secs.iter().sum::<f64>() / secs.len() as f64
+    };
     write_json(
         &args.out.join("metrics.json"),
         &json!({"test_loss": test_loss, "test_accuracy": test_accuracy, "epochs": history.epoch.len(), "mean_epoch_seconds": mean_epoch}),
     )?;
-    println!("Saved model.json, model.safetensors, history.json and metrics.json in {}", args.out.display());
+    println!(
+        "Saved model.json, model.safetensors, history.json and metrics.json in {}",
+        args.out.display()
+    );
     Ok(())
 }

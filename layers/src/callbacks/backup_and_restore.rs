@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Callback;
 use crate::model::Model;
-use crate::saving::{load_weights, replace_dir, save_weights, WEIGHTS_FILE, OPTIMIZER_FILE};
+use crate::saving::{load_weights, replace_dir, save_weights, OPTIMIZER_FILE, WEIGHTS_FILE};
 use crate::training::{History, Logs, TrainingState};
 use crate::{Error, Result};
 
@@ -39,7 +39,11 @@ pub struct BackupAndRestore {
 impl BackupAndRestore {
     /// Backs up into `backup_dir`.
     pub fn new(backup_dir: impl Into<PathBuf>) -> Self {
-        BackupAndRestore { backup_dir: backup_dir.into(), delete_on_success: true, restored_from: None }
+        BackupAndRestore {
+            backup_dir: backup_dir.into(),
+            delete_on_success: true,
+            restored_from: None,
+        }
     }
 
     /// Keeps the backup after a successful run (default: deleted, as Keras does).
@@ -63,17 +67,25 @@ impl BackupAndRestore {
 
 impl Callback for BackupAndRestore {
     fn on_train_begin(&mut self, model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
-        let Some(dir) = Self::latest(&self.backup_dir) else { return Ok(()) };
+        let Some(dir) = Self::latest(&self.backup_dir) else {
+            return Ok(());
+        };
         let state_path = dir.join(STATE_FILE);
         let text = std::fs::read(&state_path).map_err(|e| Error::file(&state_path, e))?;
-        let saved: BackupState = serde_json::from_slice(&text).map_err(|e| Error::file(&state_path, format!("invalid backup state: {e}")))?;
+        let saved: BackupState = serde_json::from_slice(&text)
+            .map_err(|e| Error::file(&state_path, format!("invalid backup state: {e}")))?;
         if saved.seed != convkit_tensor::seed::seed() {
-            tracing::warn!(backup_seed = saved.seed, seed = convkit_tensor::seed::seed(), "resuming a backup made with another seed");
+            tracing::warn!(
+                backup_seed = saved.seed,
+                seed = convkit_tensor::seed::seed(),
+                "resuming a backup made with another seed"
+            );
         }
         load_weights(model, &dir.join(WEIGHTS_FILE))?;
         let opt_path = dir.join(OPTIMIZER_FILE);
         if let Some(c) = model.compiled_mut() {
-            convkit_optim::load_state(c.optimizer.as_mut(), &c.trainable, &opt_path).map_err(|e| Error::file(&opt_path, e))?;
+            convkit_optim::load_state(c.optimizer.as_mut(), &c.trainable, &opt_path)
+                .map_err(|e| Error::file(&opt_path, e))?;
         }
         tracing::info!(epoch = saved.epoch + 1, dir = %dir.display(), "resuming from backup");
         state.epoch = saved.epoch + 1;
@@ -82,19 +94,32 @@ impl Callback for BackupAndRestore {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, _logs: &Logs, model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        _logs: &Logs,
+        model: &mut dyn Model,
+        state: &mut TrainingState,
+    ) -> Result<()> {
         let name = format!("epoch-{epoch}");
         let target = self.backup_dir.join(&name);
-        let tmp = self.backup_dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let tmp = self
+            .backup_dir
+            .join(format!(".{name}.tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(|e| Error::file(&tmp, e))?;
         save_weights(model, &tmp.join(WEIGHTS_FILE))?;
         if let Some(c) = model.compiled() {
             convkit_optim::save_state(c.optimizer.as_ref(), &tmp.join(OPTIMIZER_FILE))?;
         }
-        let saved = BackupState { epoch, seed: convkit_tensor::seed::seed(), history: state.history.clone() };
+        let saved = BackupState {
+            epoch,
+            seed: convkit_tensor::seed::seed(),
+            history: state.history.clone(),
+        };
         let json = serde_json::to_vec_pretty(&saved).map_err(|e| Error::file(&tmp, e))?;
-        std::fs::write(tmp.join(STATE_FILE), json).map_err(|e| Error::file(tmp.join(STATE_FILE), e))?;
+        std::fs::write(tmp.join(STATE_FILE), json)
+            .map_err(|e| Error::file(tmp.join(STATE_FILE), e))?;
         replace_dir(&tmp, &target)?;
         let previous = Self::latest(&self.backup_dir);
         convkit_tensor::atomic::write_bytes_atomic(&self.backup_dir.join(LATEST), name.as_bytes())?;

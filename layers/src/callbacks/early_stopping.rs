@@ -96,7 +96,13 @@ impl Callback for EarlyStopping {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &Logs,
+        model: &mut dyn Model,
+        state: &mut TrainingState,
+    ) -> Result<()> {
         let Some(current) = logs.get(&self.monitor) else {
             tracing::warn!(monitor = %self.monitor, available = ?logs.0.iter().map(|(n, _)| n).collect::<Vec<_>>(), "EarlyStopping: monitored quantity not in logs");
             return Ok(());
@@ -114,7 +120,10 @@ impl Callback for EarlyStopping {
             if self.restore_best_weights {
                 self.best_weights = Some(model.get_weights()?);
             }
-            if self.baseline.is_none_or(|b| self.mode.improves(current, b, self.min_delta)) {
+            if self
+                .baseline
+                .is_none_or(|b| self.mode.improves(current, b, self.min_delta))
+            {
                 self.wait = 0;
             }
             return Ok(());
@@ -129,7 +138,10 @@ impl Callback for EarlyStopping {
 
     fn on_train_end(&mut self, model: &mut dyn Model, _state: &mut TrainingState) -> Result<()> {
         if let (true, Some(w)) = (self.restore_best_weights, &self.best_weights) {
-            tracing::info!(best_epoch = self.best_epoch.map(|e| e + 1), "EarlyStopping: restoring the best weights");
+            tracing::info!(
+                best_epoch = self.best_epoch.map(|e| e + 1),
+                "EarlyStopping: restoring the best weights"
+            );
             model.set_weights(w)?;
         }
         Ok(())

@@ -29,7 +29,12 @@ pub trait Callback: Send {
         Ok(())
     }
     /// Before each epoch.
-    fn on_epoch_begin(&mut self, epoch: usize, model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
+    fn on_epoch_begin(
+        &mut self,
+        epoch: usize,
+        model: &mut dyn Model,
+        state: &mut TrainingState,
+    ) -> Result<()> {
         Ok(())
     }
     /// Whether [`Callback::on_train_batch_end`] must be called after every batch (reading the
@@ -38,11 +43,23 @@ pub trait Callback: Send {
         false
     }
     /// After a training batch, with running epoch averages and `batch_loss`.
-    fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
+    fn on_train_batch_end(
+        &mut self,
+        batch: usize,
+        logs: &Logs,
+        model: &mut dyn Model,
+        state: &mut TrainingState,
+    ) -> Result<()> {
         Ok(())
     }
     /// After each epoch, with the epoch's logs (including `val_*`).
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &Logs,
+        model: &mut dyn Model,
+        state: &mut TrainingState,
+    ) -> Result<()> {
         Ok(())
     }
     /// After the last epoch (also when stopped early, not when `fit` fails).

@@ -30,7 +30,14 @@ pub struct ModelCheckpoint {
 impl ModelCheckpoint {
     /// Saves to `filepath` every epoch, watching `val_loss`.
     pub fn new(filepath: impl Into<String>) -> Self {
-        ModelCheckpoint { filepath: filepath.into(), monitor: "val_loss".into(), mode: Mode::Auto, save_best_only: false, save_weights_only: false, best: f64::NAN }
+        ModelCheckpoint {
+            filepath: filepath.into(),
+            monitor: "val_loss".into(),
+            mode: Mode::Auto,
+            save_best_only: false,
+            save_weights_only: false,
+            best: f64::NAN,
+        }
     }
     /// Sets the monitored quantity.
     pub fn monitor(mut self, m: impl Into<String>) -> Self {
@@ -58,7 +65,9 @@ impl ModelCheckpoint {
         let e = epoch + 1;
         let mut p = self.filepath.clone();
         for width in 1..=6 {
-            p = p.replace(&format!("{{epoch:0{width}}}"), &format!("{e:0width$}")).replace(&format!("{{epoch:0{width}d}}"), &format!("{e:0width$}"));
+            p = p
+                .replace(&format!("{{epoch:0{width}}}"), &format!("{e:0width$}"))
+                .replace(&format!("{{epoch:0{width}d}}"), &format!("{e:0width$}"));
         }
         PathBuf::from(p.replace("{epoch}", &e.to_string()))
     }
@@ -73,7 +82,13 @@ impl Callback for ModelCheckpoint {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut dyn Model, _state: &mut TrainingState) -> Result<()> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &Logs,
+        model: &mut dyn Model,
+        _state: &mut TrainingState,
+    ) -> Result<()> {
         if self.save_best_only {
             let Some(current) = logs.get(&self.monitor) else {
                 tracing::warn!(monitor = %self.monitor, "ModelCheckpoint: can save best model only with {} available, skipping", self.monitor);

@@ -19,7 +19,13 @@ impl Mode {
     /// Resolves `Auto` for `monitor` as Keras does.
     pub fn resolve(self, monitor: &str) -> Mode {
         match self {
-            Mode::Auto if monitor.contains("acc") || monitor.starts_with("fmeasure") || monitor.contains("auc") => Mode::Max,
+            Mode::Auto
+                if monitor.contains("acc")
+                    || monitor.starts_with("fmeasure")
+                    || monitor.contains("auc") =>
+            {
+                Mode::Max
+            }
             Mode::Auto => Mode::Min,
             m => m,
         }

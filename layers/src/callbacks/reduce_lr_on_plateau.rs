@@ -32,7 +32,18 @@ pub struct ReduceLROnPlateau {
 impl ReduceLROnPlateau {
     /// Watches `monitor` with Keras' defaults.
     pub fn new(monitor: impl Into<String>) -> Self {
-        ReduceLROnPlateau { monitor: monitor.into(), factor: 0.1, patience: 10, mode: Mode::Auto, min_delta: 1e-4, cooldown: 0, min_lr: 0.0, wait: 0, cooldown_counter: 0, best: f64::NAN }
+        ReduceLROnPlateau {
+            monitor: monitor.into(),
+            factor: 0.1,
+            patience: 10,
+            mode: Mode::Auto,
+            min_delta: 1e-4,
+            cooldown: 0,
+            min_lr: 0.0,
+            wait: 0,
+            cooldown_counter: 0,
+            best: f64::NAN,
+        }
     }
     /// Sets the factor.
     pub fn factor(mut self, f: f64) -> Self {
@@ -70,7 +81,13 @@ impl Callback for ReduceLROnPlateau {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut dyn Model, _state: &mut TrainingState) -> Result<()> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &Logs,
+        model: &mut dyn Model,
+        _state: &mut TrainingState,
+    ) -> Result<()> {
         let Some(current) = logs.get(&self.monitor) else {
             tracing::warn!(monitor = %self.monitor, "ReduceLROnPlateau: monitored quantity not in logs");
             return Ok(());
@@ -90,7 +107,12 @@ impl Callback for ReduceLROnPlateau {
                     if old > self.min_lr {
                         let new = (old * self.factor).max(self.min_lr);
                         c.optimizer.set_learning_rate(new);
-                        tracing::info!(epoch = epoch + 1, old, new, "ReduceLROnPlateau: reducing learning rate");
+                        tracing::info!(
+                            epoch = epoch + 1,
+                            old,
+                            new,
+                            "ReduceLROnPlateau: reducing learning rate"
+                        );
                         self.cooldown_counter = self.cooldown;
                         self.wait = 0;
                     }

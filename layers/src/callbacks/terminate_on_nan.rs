@@ -21,10 +21,19 @@ impl Callback for TerminateOnNaN {
     fn wants_batch_logs(&self) -> bool {
         true
     }
-    fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, _model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
+    fn on_train_batch_end(
+        &mut self,
+        batch: usize,
+        logs: &Logs,
+        _model: &mut dyn Model,
+        state: &mut TrainingState,
+    ) -> Result<()> {
         if let Some(loss) = logs.get("batch_loss") {
             if !loss.is_finite() {
-                let msg = format!("Batch {batch} of epoch {}: invalid loss {loss}, terminating training", state.epoch + 1);
+                let msg = format!(
+                    "Batch {batch} of epoch {}: invalid loss {loss}, terminating training",
+                    state.epoch + 1
+                );
                 tracing::error!("{msg}");
                 state.history.stop_reason = Some(msg);
                 state.stop_training = true;

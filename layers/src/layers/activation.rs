@@ -31,11 +31,17 @@ pub struct ActivationLayer {
 impl ActivationLayer {
     /// A layer applying `activation`.
     pub fn new(activation: Activation) -> Self {
-        Self::from_config(ActivationConfig { common: LayerCommon::new(), activation })
+        Self::from_config(ActivationConfig {
+            common: LayerCommon::new(),
+            activation,
+        })
     }
     /// A layer from its configuration.
     pub fn from_config(config: ActivationConfig) -> Self {
-        ActivationLayer { config, input_shape: None }
+        ActivationLayer {
+            config,
+            input_shape: None,
+        }
     }
 }
 

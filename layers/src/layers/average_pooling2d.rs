@@ -25,7 +25,10 @@ impl AveragePooling2D {
     }
     /// A layer from its configuration.
     pub fn from_config(config: Pool2DConfig) -> Self {
-        AveragePooling2D { config, input_shape: None }
+        AveragePooling2D {
+            config,
+            input_shape: None,
+        }
     }
     /// Sets the strides.
     pub fn strides(mut self, s: impl Into<Pair>) -> Self {
@@ -63,15 +66,22 @@ impl Layer for AveragePooling2D {
         self.check_input(x)?;
         let size = x.size();
         let pads = self.config.pads([size[2], size[3]]);
-        let (k, s) = (self.config.pool_size.arr(), self.config.effective_strides().arr());
+        let (k, s) = (
+            self.config.pool_size.arr(),
+            self.config.effective_strides().arr(),
+        );
         if is_symmetric(&pads) {
             return Ok(x.f_avg_pool2d(k, s, [pads[0].0, pads[1].0], false, false, None)?);
         }
         // Asymmetric padding: mean of the valid cells = pooled sum of x / pooled count of cells.
         let pad = [pads[1].0, pads[1].1, pads[0].0, pads[0].1];
-        let sums = x.f_constant_pad_nd(pad)?.f_avg_pool2d(k, s, [0, 0], false, true, 1)?;
+        let sums = x
+            .f_constant_pad_nd(pad)?
+            .f_avg_pool2d(k, s, [0, 0], false, true, 1)?;
         let ones = Tensor::f_ones([1, 1, size[2], size[3]], (x.kind(), x.device()))?;
-        let counts = ones.f_constant_pad_nd(pad)?.f_avg_pool2d(k, s, [0, 0], false, true, 1)?;
+        let counts = ones
+            .f_constant_pad_nd(pad)?
+            .f_avg_pool2d(k, s, [0, 0], false, true, 1)?;
         Ok(sums.f_div(&counts)?)
     }
     fn config(&self) -> LayerConfig {

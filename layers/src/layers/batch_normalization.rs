@@ -51,11 +51,24 @@ impl Default for BatchNormalization {
 impl BatchNormalization {
     /// Keras' defaults.
     pub fn new() -> Self {
-        Self::from_config(BatchNormConfig { common: LayerCommon::new(), momentum: 0.99, epsilon: 1e-3, center: true, scale: true })
+        Self::from_config(BatchNormConfig {
+            common: LayerCommon::new(),
+            momentum: 0.99,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+        })
     }
     /// A layer from its configuration.
     pub fn from_config(config: BatchNormConfig) -> Self {
-        BatchNormalization { config, gamma: None, beta: None, moving_mean: None, moving_variance: None, input_shape: None }
+        BatchNormalization {
+            config,
+            gamma: None,
+            beta: None,
+            moving_mean: None,
+            moving_variance: None,
+            input_shape: None,
+        }
     }
     /// Sets the momentum.
     pub fn momentum(mut self, m: f64) -> Self {
@@ -91,7 +104,10 @@ impl Layer for BatchNormalization {
         }
         let m = self.config.momentum;
         if !(0.0..=1.0).contains(&m) || self.config.epsilon <= 0.0 {
-            return Err(self.config_error(&format!("momentum must lie in [0, 1] and epsilon be > 0, got {m} and {}", self.config.epsilon)));
+            return Err(self.config_error(&format!(
+                "momentum must lie in [0, 1] and epsilon be > 0, got {m} and {}",
+                self.config.epsilon
+            )));
         }
         Ok(input_shape.to_vec())
     }
@@ -99,10 +115,24 @@ impl Layer for BatchNormalization {
         let out = self.compute_output_shape(input_shape)?;
         let c = input_shape[0];
         let opts = (tch::Kind::Float, device);
-        self.gamma = if self.config.scale { Some(Param::trainable("gamma", Tensor::f_ones([c], opts)?)) } else { None };
-        self.beta = if self.config.center { Some(Param::trainable("beta", Tensor::f_zeros([c], opts)?)) } else { None };
-        self.moving_mean = Some(Param::non_trainable("moving_mean", Tensor::f_zeros([c], opts)?));
-        self.moving_variance = Some(Param::non_trainable("moving_variance", Tensor::f_ones([c], opts)?));
+        self.gamma = if self.config.scale {
+            Some(Param::trainable("gamma", Tensor::f_ones([c], opts)?))
+        } else {
+            None
+        };
+        self.beta = if self.config.center {
+            Some(Param::trainable("beta", Tensor::f_zeros([c], opts)?))
+        } else {
+            None
+        };
+        self.moving_mean = Some(Param::non_trainable(
+            "moving_mean",
+            Tensor::f_zeros([c], opts)?,
+        ));
+        self.moving_variance = Some(Param::non_trainable(
+            "moving_variance",
+            Tensor::f_ones([c], opts)?,
+        ));
         self.input_shape = Some(input_shape.to_vec());
         if !self.config.common.trainable {
             self.set_trainable(false);
@@ -113,10 +143,26 @@ impl Layer for BatchNormalization {
         self.input_shape.as_deref()
     }
     fn params(&self) -> Vec<&Param> {
-        [&self.gamma, &self.beta, &self.moving_mean, &self.moving_variance].into_iter().flatten().collect()
+        [
+            &self.gamma,
+            &self.beta,
+            &self.moving_mean,
+            &self.moving_variance,
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        [&mut self.gamma, &mut self.beta, &mut self.moving_mean, &mut self.moving_variance].into_iter().flatten().collect()
+        [
+            &mut self.gamma,
+            &mut self.beta,
+            &mut self.moving_mean,
+            &mut self.moving_variance,
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         self.check_input(x)?;
@@ -125,17 +171,38 @@ impl Layer for BatchNormalization {
         let beta = self.beta.as_ref().map(|p| &p.tensor);
         let eps = self.config.epsilon;
         if !(training && self.trainable()) {
-            return Ok(x.f_batch_norm(gamma, beta, Some(mean), Some(var), false, 0.0, eps, false)?);
+            return Ok(x.f_batch_norm(
+                gamma,
+                beta,
+                Some(mean),
+                Some(var),
+                false,
+                0.0,
+                eps,
+                false,
+            )?);
         }
-        let (y, batch_mean, invstd) = x.f_native_batch_norm(gamma, beta, None::<&Tensor>, None::<&Tensor>, true, 0.0, eps)?;
+        let (y, batch_mean, invstd) = x.f_native_batch_norm(
+            gamma,
+            beta,
+            None::<&Tensor>,
+            None::<&Tensor>,
+            true,
+            0.0,
+            eps,
+        )?;
         tch::no_grad(|| -> Result<()> {
             let m = self.config.momentum;
             // invstd = 1 / sqrt(var_biased + eps)
             let batch_var = invstd.f_square()?.f_reciprocal()?.f_sub_scalar(eps)?;
-            let new_mean = mean.f_mul_scalar(m)?.f_add(&batch_mean.f_mul_scalar(1.0 - m)?)?;
-            let new_var = var.f_mul_scalar(m)?.f_add(&batch_var.f_mul_scalar(1.0 - m)?)?;
-            let _ = mean.shallow_clone().f_copy_(&new_mean)?;
-            let _ = var.shallow_clone().f_copy_(&new_var)?;
+            let new_mean = mean
+                .f_mul_scalar(m)?
+                .f_add(&batch_mean.f_mul_scalar(1.0 - m)?)?;
+            let new_var = var
+                .f_mul_scalar(m)?
+                .f_add(&batch_var.f_mul_scalar(1.0 - m)?)?;
+            mean.shallow_clone().f_copy_(&new_mean)?;
+            var.shallow_clone().f_copy_(&new_var)?;
             Ok(())
         })?;
         Ok(y)

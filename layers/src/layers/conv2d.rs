@@ -87,7 +87,12 @@ impl Conv2D {
 
     /// A layer from its configuration (unbuilt).
     pub fn from_config(config: Conv2DConfig) -> Self {
-        Conv2D { config, kernel: None, bias: None, input_shape: None }
+        Conv2D {
+            config,
+            kernel: None,
+            bias: None,
+            input_shape: None,
+        }
     }
 
     /// Sets the strides.
@@ -148,20 +153,34 @@ impl Conv2D {
 
     fn effective_kernel(&self) -> [i64; 2] {
         let c = &self.config;
-        [(c.kernel_size.0 - 1) * c.dilation_rate.0 + 1, (c.kernel_size.1 - 1) * c.dilation_rate.1 + 1]
+        [
+            (c.kernel_size.0 - 1) * c.dilation_rate.0 + 1,
+            (c.kernel_size.1 - 1) * c.dilation_rate.1 + 1,
+        ]
     }
 
     fn validate(&self) -> Result<()> {
         let c = &self.config;
-        let positive = [c.filters, c.kernel_size.0, c.kernel_size.1, c.strides.0, c.strides.1, c.dilation_rate.0, c.dilation_rate.1];
+        let positive = [
+            c.filters,
+            c.kernel_size.0,
+            c.kernel_size.1,
+            c.strides.0,
+            c.strides.1,
+            c.dilation_rate.0,
+            c.dilation_rate.1,
+        ];
         if positive.iter().any(|&v| v < 1) {
             return Err(self.config_error(&format!(
                 "filters, kernel_size, strides and dilation_rate must be >= 1 (filters {}, kernel_size {:?}, strides {:?}, dilation_rate {:?})",
                 c.filters, c.kernel_size, c.strides, c.dilation_rate
             )));
         }
-        if (c.strides.0 > 1 || c.strides.1 > 1) && (c.dilation_rate.0 > 1 || c.dilation_rate.1 > 1) {
-            return Err(self.config_error("strides > 1 cannot be combined with dilation_rate > 1 (as in Keras)"));
+        if (c.strides.0 > 1 || c.strides.1 > 1) && (c.dilation_rate.0 > 1 || c.dilation_rate.1 > 1)
+        {
+            return Err(self.config_error(
+                "strides > 1 cannot be combined with dilation_rate > 1 (as in Keras)",
+            ));
         }
         Ok(())
     }
@@ -186,7 +205,10 @@ impl Layer for Conv2D {
         let ow = output_size(w, k[1], c.strides.1, c.padding);
         if oh < 1 || ow < 1 {
             return Err(self.shape_error(
-                &format!("height >= {} and width >= {} for a {:?} kernel with valid padding", k[0], k[1], c.kernel_size),
+                &format!(
+                    "height >= {} and width >= {} for a {:?} kernel with valid padding",
+                    k[0], k[1], c.kernel_size
+                ),
                 input_shape,
             ));
         }
@@ -198,10 +220,18 @@ impl Layer for Conv2D {
         let c = &self.config;
         let cin = input_shape[0];
         let (kh, kw) = (c.kernel_size.0, c.kernel_size.1);
-        let kernel = c.kernel_initializer.init(&[c.filters, cin, kh, kw], &[kh, kw, cin, c.filters], device)?;
+        let kernel = c.kernel_initializer.init(
+            &[c.filters, cin, kh, kw],
+            &[kh, kw, cin, c.filters],
+            device,
+        )?;
         self.kernel = Some(Param::trainable("kernel", kernel));
         self.bias = if c.use_bias {
-            Some(Param::trainable("bias", c.bias_initializer.init(&[c.filters], &[c.filters], device)?))
+            Some(Param::trainable(
+                "bias",
+                c.bias_initializer
+                    .init(&[c.filters], &[c.filters], device)?,
+            ))
         } else {
             None
         };
@@ -227,16 +257,38 @@ impl Layer for Conv2D {
 
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         self.check_input(x)?;
-        let kernel = self.kernel.as_ref().ok_or_else(|| self.config_error("called before being built"))?;
+        let kernel = self
+            .kernel
+            .as_ref()
+            .ok_or_else(|| self.config_error("called before being built"))?;
         let c = &self.config;
         let size = x.size();
-        let pads = spatial_padding([size[2], size[3]], self.effective_kernel(), c.strides.arr(), c.padding);
+        let pads = spatial_padding(
+            [size[2], size[3]],
+            self.effective_kernel(),
+            c.strides.arr(),
+            c.padding,
+        );
         let bias = self.bias.as_ref().map(|b| &b.tensor);
         let y = if is_symmetric(&pads) {
-            x.f_conv2d(&kernel.tensor, bias, c.strides.arr(), [pads[0].0, pads[1].0], c.dilation_rate.arr(), 1)?
+            x.f_conv2d(
+                &kernel.tensor,
+                bias,
+                c.strides.arr(),
+                [pads[0].0, pads[1].0],
+                c.dilation_rate.arr(),
+                1,
+            )?
         } else {
             let padded = x.f_constant_pad_nd([pads[1].0, pads[1].1, pads[0].0, pads[0].1])?;
-            padded.f_conv2d(&kernel.tensor, bias, c.strides.arr(), [0, 0], c.dilation_rate.arr(), 1)?
+            padded.f_conv2d(
+                &kernel.tensor,
+                bias,
+                c.strides.arr(),
+                [0, 0],
+                c.dilation_rate.arr(),
+                1,
+            )?
         };
         c.activation.apply(&y)
     }

@@ -64,7 +64,12 @@ impl Dense {
 
     /// A layer from its configuration (unbuilt).
     pub fn from_config(config: DenseConfig) -> Self {
-        Dense { config, kernel: None, bias: None, input_shape: None }
+        Dense {
+            config,
+            kernel: None,
+            bias: None,
+            input_shape: None,
+        }
     }
 
     /// Sets the activation.
@@ -111,10 +116,15 @@ impl Layer for Dense {
 
     fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
         if self.config.units < 1 {
-            return Err(self.config_error(&format!("units must be >= 1, got {}", self.config.units)));
+            return Err(
+                self.config_error(&format!("units must be >= 1, got {}", self.config.units))
+            );
         }
         if input_shape.len() != 1 {
-            return Err(self.shape_error("(None, features): add a Flatten or GlobalAveragePooling2D layer before Dense", input_shape));
+            return Err(self.shape_error(
+                "(None, features): add a Flatten or GlobalAveragePooling2D layer before Dense",
+                input_shape,
+            ));
         }
         Ok(vec![self.config.units])
     }
@@ -123,9 +133,15 @@ impl Layer for Dense {
         let out = self.compute_output_shape(input_shape)?;
         let c = &self.config;
         let shape = [input_shape[0], c.units];
-        self.kernel = Some(Param::trainable("kernel", c.kernel_initializer.init(&shape, &shape, device)?));
+        self.kernel = Some(Param::trainable(
+            "kernel",
+            c.kernel_initializer.init(&shape, &shape, device)?,
+        ));
         self.bias = if c.use_bias {
-            Some(Param::trainable("bias", c.bias_initializer.init(&[c.units], &[c.units], device)?))
+            Some(Param::trainable(
+                "bias",
+                c.bias_initializer.init(&[c.units], &[c.units], device)?,
+            ))
         } else {
             None
         };
@@ -150,7 +166,10 @@ impl Layer for Dense {
 
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         self.check_input(x)?;
-        let kernel = self.kernel.as_ref().ok_or_else(|| self.config_error("called before being built"))?;
+        let kernel = self
+            .kernel
+            .as_ref()
+            .ok_or_else(|| self.config_error("called before being built"))?;
         let y = match &self.bias {
             Some(b) => b.tensor.f_addmm(x, &kernel.tensor)?,
             None => x.f_matmul(&kernel.tensor)?,

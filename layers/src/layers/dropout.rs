@@ -31,11 +31,17 @@ pub struct Dropout {
 impl Dropout {
     /// Drops a fraction `rate` of the inputs in training.
     pub fn new(rate: f64) -> Self {
-        Self::from_config(DropoutConfig { common: LayerCommon::new(), rate })
+        Self::from_config(DropoutConfig {
+            common: LayerCommon::new(),
+            rate,
+        })
     }
     /// A layer from its configuration.
     pub fn from_config(config: DropoutConfig) -> Self {
-        Dropout { config, input_shape: None }
+        Dropout {
+            config,
+            input_shape: None,
+        }
     }
 }
 

@@ -41,7 +41,10 @@ impl Flatten {
     }
     /// A layer from its configuration.
     pub fn from_config(config: PlainConfig) -> Self {
-        Flatten { config, input_shape: None }
+        Flatten {
+            config,
+            input_shape: None,
+        }
     }
 }
 
@@ -56,7 +59,10 @@ impl Layer for Flatten {
     }
     fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
         if input_shape.is_empty() {
-            return Err(self.shape_error("(None, d1, ...) with at least one axis besides the batch", input_shape));
+            return Err(self.shape_error(
+                "(None, d1, ...) with at least one axis besides the batch",
+                input_shape,
+            ));
         }
         Ok(vec![input_shape.iter().product()])
     }

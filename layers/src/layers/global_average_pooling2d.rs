@@ -37,11 +37,17 @@ impl Default for GlobalAveragePooling2D {
 impl GlobalAveragePooling2D {
     /// A new layer.
     pub fn new() -> Self {
-        Self::from_config(GlobalPoolConfig { common: LayerCommon::new(), keepdims: false })
+        Self::from_config(GlobalPoolConfig {
+            common: LayerCommon::new(),
+            keepdims: false,
+        })
     }
     /// A layer from its configuration.
     pub fn from_config(config: GlobalPoolConfig) -> Self {
-        GlobalAveragePooling2D { config, input_shape: None }
+        GlobalAveragePooling2D {
+            config,
+            input_shape: None,
+        }
     }
     /// Keeps the spatial axes.
     pub fn keepdims(mut self, k: bool) -> Self {
@@ -61,7 +67,11 @@ impl Layer for GlobalAveragePooling2D {
     }
     fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
         let [c, _, _] = super::expect_chw(self, input_shape)?;
-        Ok(if self.config.keepdims { vec![c, 1, 1] } else { vec![c] })
+        Ok(if self.config.keepdims {
+            vec![c, 1, 1]
+        } else {
+            vec![c]
+        })
     }
     fn build(&mut self, input_shape: &[i64], _device: Device) -> Result<Vec<i64>> {
         let out = self.compute_output_shape(input_shape)?;

@@ -25,7 +25,10 @@ impl MaxPooling2D {
     }
     /// A layer from its configuration.
     pub fn from_config(config: Pool2DConfig) -> Self {
-        MaxPooling2D { config, input_shape: None }
+        MaxPooling2D {
+            config,
+            input_shape: None,
+        }
     }
     /// Sets the strides.
     pub fn strides(mut self, s: impl Into<Pair>) -> Self {
@@ -63,11 +66,18 @@ impl Layer for MaxPooling2D {
         self.check_input(x)?;
         let size = x.size();
         let pads = self.config.pads([size[2], size[3]]);
-        let (k, s) = (self.config.pool_size.arr(), self.config.effective_strides().arr());
+        let (k, s) = (
+            self.config.pool_size.arr(),
+            self.config.effective_strides().arr(),
+        );
         if is_symmetric(&pads) {
             Ok(x.f_max_pool2d(k, s, [pads[0].0, pads[1].0], [1, 1], false)?)
         } else {
-            let padded = x.f_pad([pads[1].0, pads[1].1, pads[0].0, pads[0].1], "constant", f64::NEG_INFINITY)?;
+            let padded = x.f_pad(
+                [pads[1].0, pads[1].1, pads[0].0, pads[0].1],
+                "constant",
+                f64::NEG_INFINITY,
+            )?;
             Ok(padded.f_max_pool2d(k, s, [0, 0], [1, 1], false)?)
         }
     }

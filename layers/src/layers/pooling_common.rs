@@ -22,7 +22,12 @@ pub struct Pool2DConfig {
 
 impl Pool2DConfig {
     pub(crate) fn new(pool_size: Pair) -> Self {
-        Pool2DConfig { common: LayerCommon::new(), pool_size, strides: None, padding: Padding::Valid }
+        Pool2DConfig {
+            common: LayerCommon::new(),
+            pool_size,
+            strides: None,
+            padding: Padding::Valid,
+        }
     }
 
     /// The strides in use.
@@ -35,19 +40,29 @@ impl Pool2DConfig {
         let p = self.pool_size;
         let s = self.effective_strides();
         if p.0 < 1 || p.1 < 1 || s.0 < 1 || s.1 < 1 {
-            return Err(layer.config_error(&format!("pool_size and strides must be >= 1, got {p:?} and {s:?}")));
+            return Err(layer.config_error(&format!(
+                "pool_size and strides must be >= 1, got {p:?} and {s:?}"
+            )));
         }
         let [c, h, w] = super::expect_chw(layer, input_shape)?;
         let oh = output_size(h, p.0, s.0, self.padding);
         let ow = output_size(w, p.1, s.1, self.padding);
         if oh < 1 || ow < 1 {
-            return Err(layer.shape_error(&format!("height >= {} and width >= {} for valid pooling", p.0, p.1), input_shape));
+            return Err(layer.shape_error(
+                &format!("height >= {} and width >= {} for valid pooling", p.0, p.1),
+                input_shape,
+            ));
         }
         Ok(vec![c, oh, ow])
     }
 
     /// `[(top, bottom), (left, right)]` padding for an input of spatial size `hw`.
     pub(crate) fn pads(&self, hw: [i64; 2]) -> [(i64, i64); 2] {
-        spatial_padding(hw, self.pool_size.arr(), self.effective_strides().arr(), self.padding)
+        spatial_padding(
+            hw,
+            self.pool_size.arr(),
+            self.effective_strides().arr(),
+            self.padding,
+        )
     }
 }

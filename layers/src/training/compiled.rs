@@ -27,12 +27,21 @@ pub struct Compiled {
 
 impl std::fmt::Debug for Compiled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Compiled").field("optimizer", &self.optimizer.name()).field("loss", &self.loss).field("metrics", &self.metric_names).finish()
+        f.debug_struct("Compiled")
+            .field("optimizer", &self.optimizer.name())
+            .field("loss", &self.loss)
+            .field("metrics", &self.metric_names)
+            .finish()
     }
 }
 
 /// Compiles `model`: the optimizer will update the parameters that are trainable now.
-pub fn compile(model: &mut dyn Model, optimizer: Box<dyn Optimizer>, loss: Loss, metrics: &[Metric]) -> Result<()> {
+pub fn compile(
+    model: &mut dyn Model,
+    optimizer: Box<dyn Optimizer>,
+    loss: Loss,
+    metrics: &[Metric],
+) -> Result<()> {
     if model.output_shape().is_none() || model.input_shape().is_none() {
         return Err(Error::Model {
             model: model.name().into(),
@@ -42,6 +51,13 @@ pub fn compile(model: &mut dyn Model, optimizer: Box<dyn Optimizer>, loss: Loss,
     let metric_names = metrics.iter().map(|m| m.name()).collect();
     let resolved = metrics.iter().map(|m| m.resolve(&loss)).collect();
     let trainable = model.trainable_tensors();
-    model.set_compiled(Some(Compiled { optimizer, loss, metrics: resolved, requested_metrics: metrics.to_vec(), metric_names, trainable }));
+    model.set_compiled(Some(Compiled {
+        optimizer,
+        loss,
+        metrics: resolved,
+        requested_metrics: metrics.to_vec(),
+        metric_names,
+        trainable,
+    }));
     Ok(())
 }

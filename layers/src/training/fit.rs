@@ -49,7 +49,15 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { batch_size: 32, epochs: 1, initial_epoch: 0, validation: Validation::None, shuffle: true, callbacks: Vec::new(), verbose: Verbosity::Auto }
+        FitOptions {
+            batch_size: 32,
+            epochs: 1,
+            initial_epoch: 0,
+            validation: Validation::None,
+            shuffle: true,
+            callbacks: Vec::new(),
+            verbose: Verbosity::Auto,
+        }
     }
 }
 
@@ -121,21 +129,38 @@ pub struct TrainingState {
 }
 
 fn not_compiled(model: &dyn Model) -> Error {
-    Error::Model { model: model.name().into(), problem: "must be compiled before fit or evaluate: call compile(optimizer, loss, metrics)".into() }
+    Error::Model {
+        model: model.name().into(),
+        problem: "must be compiled before fit or evaluate: call compile(optimizer, loss, metrics)"
+            .into(),
+    }
 }
 
 /// Trains on in-memory `x` and `y` (Keras' `fit(x, y, ...)`).
-pub fn fit(model: &mut dyn Model, x: &Tensor, y: &Tensor, mut options: FitOptions) -> Result<History> {
+pub fn fit(
+    model: &mut dyn Model,
+    x: &Tensor,
+    y: &Tensor,
+    mut options: FitOptions,
+) -> Result<History> {
     let n = x.size().first().copied().unwrap_or(0);
     let (train_x, train_y) = match &options.validation {
         Validation::Split(f) => {
             if !(0.0..1.0).contains(f) {
-                return Err(Error::Model { model: model.name().into(), problem: format!("validation_split must lie in [0, 1), got {f}") });
+                return Err(Error::Model {
+                    model: model.name().into(),
+                    problem: format!("validation_split must lie in [0, 1), got {f}"),
+                });
             }
             let n_val = (n as f64 * f).floor() as i64;
             let n_train = n - n_val;
             if n_val > 0 {
-                let val = TensorBatches::new(x.f_narrow(0, n_train, n_val)?, y.f_narrow(0, n_train, n_val)?, options.batch_size, false)?;
+                let val = TensorBatches::new(
+                    x.f_narrow(0, n_train, n_val)?,
+                    y.f_narrow(0, n_train, n_val)?,
+                    options.batch_size,
+                    false,
+                )?;
                 options.validation = Validation::Source(Box::new(val));
             } else {
                 options.validation = Validation::None;
@@ -145,7 +170,12 @@ pub fn fit(model: &mut dyn Model, x: &Tensor, y: &Tensor, mut options: FitOption
         _ => (x.shallow_clone(), y.shallow_clone()),
     };
     if let Validation::Data(vx, vy) = &options.validation {
-        let val = TensorBatches::new(vx.shallow_clone(), vy.shallow_clone(), options.batch_size, false)?;
+        let val = TensorBatches::new(
+            vx.shallow_clone(),
+            vy.shallow_clone(),
+            options.batch_size,
+            false,
+        )?;
         options.validation = Validation::Source(Box::new(val));
     }
     let mut source = TensorBatches::new(train_x, train_y, options.batch_size, options.shuffle)?;
@@ -163,11 +193,28 @@ struct Totals {
 impl Totals {
     fn new(n_metrics: usize, device: tch::Device) -> Result<Self> {
         let z = || Tensor::f_zeros([], (Kind::Double, device));
-        Ok(Totals { loss: z()?, metrics: (0..n_metrics).map(|_| z()).collect::<Result<_, _>>()?, count: 0.0, metric_counts: vec![0.0; n_metrics] })
+        Ok(Totals {
+            loss: z()?,
+            metrics: (0..n_metrics).map(|_| z()).collect::<Result<_, _>>()?,
+            count: 0.0,
+            metric_counts: vec![0.0; n_metrics],
+        })
     }
 
-    fn add(&mut self, compiled: &Compiled, loss: &Tensor, y: &Tensor, pred: &Tensor, n: usize) -> Result<()> {
-        self.loss = self.loss.f_add(&loss.f_detach()?.f_to_kind(Kind::Double)?.f_mul_scalar(n as f64)?)?;
+    fn add(
+        &mut self,
+        compiled: &Compiled,
+        loss: &Tensor,
+        y: &Tensor,
+        pred: &Tensor,
+        n: usize,
+    ) -> Result<()> {
+        self.loss = self.loss.f_add(
+            &loss
+                .f_detach()?
+                .f_to_kind(Kind::Double)?
+                .f_mul_scalar(n as f64)?,
+        )?;
         self.count += n as f64;
         tch::no_grad(|| -> Result<()> {
             for (i, m) in compiled.metrics.iter().enumerate() {
@@ -182,7 +229,10 @@ impl Totals {
     fn logs(&self, compiled: &Compiled) -> Result<Logs> {
         let mut logs = Logs::default();
         for (i, name) in compiled.metric_names.iter().enumerate() {
-            logs.set(name, self.metrics[i].f_double_value(&[])? / self.metric_counts[i].max(1.0));
+            logs.set(
+                name,
+                self.metrics[i].f_double_value(&[])? / self.metric_counts[i].max(1.0),
+            );
         }
         logs.set("loss", self.loss.f_double_value(&[])? / self.count.max(1.0));
         Ok(logs)
@@ -190,7 +240,13 @@ impl Totals {
 }
 
 /// The loss of a batch as training minimises it: data loss plus regularization penalties.
-fn total_loss(model: &dyn Model, compiled: &Compiled, x: &Tensor, y: &Tensor, training: bool) -> Result<(Tensor, Tensor)> {
+fn total_loss(
+    model: &dyn Model,
+    compiled: &Compiled,
+    x: &Tensor,
+    y: &Tensor,
+    training: bool,
+) -> Result<(Tensor, Tensor)> {
     let (pred, activity) = model.forward_with_losses(x, training)?;
     let mut loss = compiled.loss.compute(y, &pred)?;
     if let Some(r) = model.regularization_loss()? {
@@ -203,15 +259,27 @@ fn total_loss(model: &dyn Model, compiled: &Compiled, x: &Tensor, y: &Tensor, tr
 }
 
 /// Trains on a batch source (an image folder, a feature cache...): Keras' `fit(dataset)`.
-pub fn fit_source(model: &mut dyn Model, source: &mut dyn BatchSource, mut options: FitOptions) -> Result<History> {
+pub fn fit_source(
+    model: &mut dyn Model,
+    source: &mut dyn BatchSource,
+    mut options: FitOptions,
+) -> Result<History> {
     if model.compiled().is_none() {
         return Err(not_compiled(model));
     }
     let steps = source.batches_per_epoch();
     if steps == 0 {
-        return Err(Error::Model { model: model.name().into(), problem: "fit: the training data holds no sample".into() });
+        return Err(Error::Model {
+            model: model.name().into(),
+            problem: "fit: the training data holds no sample".into(),
+        });
     }
-    let mut state = TrainingState { epoch: options.initial_epoch, epochs: options.epochs, steps_per_epoch: steps, ..Default::default() };
+    let mut state = TrainingState {
+        epoch: options.initial_epoch,
+        epochs: options.epochs,
+        steps_per_epoch: steps,
+        ..Default::default()
+    };
     let mut callbacks = std::mem::take(&mut options.callbacks);
     for cb in callbacks.iter_mut() {
         cb.on_train_begin(model, &mut state)?;
@@ -228,7 +296,16 @@ pub fn fit_source(model: &mut dyn Model, source: &mut dyn BatchSource, mut optio
         }
         progress.epoch_begin(epoch);
         let mut slot = Some(model.take_compiled().ok_or_else(|| not_compiled(model))?);
-        let result = run_epoch(model, source, &mut slot, &mut callbacks, &mut state, &mut progress, epoch, want_batch_logs);
+        let result = run_epoch(
+            model,
+            source,
+            &mut slot,
+            &mut callbacks,
+            &mut state,
+            &mut progress,
+            epoch,
+            want_batch_logs,
+        );
         if let Some(c) = slot.take() {
             model.set_compiled(Some(c));
         }
@@ -245,7 +322,9 @@ pub fn fit_source(model: &mut dyn Model, source: &mut dyn BatchSource, mut optio
             logs.set("learning_rate", c.optimizer.learning_rate());
         }
         progress.epoch_end(epoch, &logs);
-        state.history.push(epoch, &logs, started.elapsed().as_secs_f64());
+        state
+            .history
+            .push(epoch, &logs, started.elapsed().as_secs_f64());
         for cb in callbacks.iter_mut() {
             cb.on_epoch_end(epoch, &logs, model, &mut state)?;
         }
@@ -288,7 +367,9 @@ fn run_epoch(
             let mut logs = totals.logs(compiled)?;
             logs.set("batch_loss", loss.f_double_value(&[])?);
             model.set_compiled(slot.take());
-            let called: Result<()> = callbacks.iter_mut().try_for_each(|cb| cb.on_train_batch_end(step, &logs, model, state));
+            let called: Result<()> = callbacks
+                .iter_mut()
+                .try_for_each(|cb| cb.on_train_batch_end(step, &logs, model, state));
             *slot = model.take_compiled();
             called?;
             if show {

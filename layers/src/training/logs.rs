@@ -29,6 +29,10 @@ impl Logs {
 
     /// `name: value - name: value`, Keras' progress-bar style.
     pub fn display(&self) -> String {
-        self.0.iter().map(|(n, v)| format!("{n}: {v:.4}")).collect::<Vec<_>>().join(" - ")
+        self.0
+            .iter()
+            .map(|(n, v)| format!("{n}: {v:.4}"))
+            .collect::<Vec<_>>()
+            .join(" - ")
     }
 }

@@ -11,7 +11,10 @@ use crate::{Error, Result};
 /// `x`: `(N, ...input_shape)` -> `(N, ...output_shape)`.
 pub fn predict(model: &dyn Model, x: &Tensor, batch_size: usize) -> Result<Tensor> {
     if batch_size == 0 {
-        return Err(Error::Model { model: model.name().into(), problem: "predict: batch_size must be at least 1".into() });
+        return Err(Error::Model {
+            model: model.name().into(),
+            problem: "predict: batch_size must be at least 1".into(),
+        });
     }
     let n = x.size().first().copied().unwrap_or(0);
     tch::no_grad(|| {
@@ -23,7 +26,7 @@ pub fn predict(model: &dyn Model, x: &Tensor, batch_size: usize) -> Result<Tenso
             start += len;
         }
         if outs.is_empty() {
-            return Ok(model.forward(x, false)?);
+            return model.forward(x, false);
         }
         Ok(Tensor::f_cat(&outs, 0)?)
     })

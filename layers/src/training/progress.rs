@@ -38,20 +38,33 @@ impl Progress {
             Verbosity::Auto => Verbosity::Lines,
             m => m,
         };
-        Progress { mode, epochs, steps, bar: None, started: Instant::now(), last_draw: Instant::now() }
+        Progress {
+            mode,
+            epochs,
+            steps,
+            bar: None,
+            started: Instant::now(),
+            last_draw: Instant::now(),
+        }
     }
 
     /// Whether the display wants running values at this batch (throttled to 10 per second).
     pub(crate) fn wants_update(&self, step: usize) -> bool {
-        self.mode == Verbosity::Bar && (step + 1 == self.steps || self.last_draw.elapsed() >= Duration::from_millis(100))
+        self.mode == Verbosity::Bar
+            && (step + 1 == self.steps || self.last_draw.elapsed() >= Duration::from_millis(100))
     }
 
     pub(crate) fn epoch_begin(&mut self, epoch: usize) {
         self.started = Instant::now();
         if self.mode == Verbosity::Bar {
             let _ = writeln!(std::io::stdout(), "Epoch {}/{}", epoch + 1, self.epochs);
-            let bar = ProgressBar::with_draw_target(Some(self.steps as u64), ProgressDrawTarget::stdout());
-            if let Ok(style) = ProgressStyle::with_template("{pos}/{len} {bar:20.green/white} {msg}") {
+            let bar = ProgressBar::with_draw_target(
+                Some(self.steps as u64),
+                ProgressDrawTarget::stdout(),
+            );
+            if let Ok(style) =
+                ProgressStyle::with_template("{pos}/{len} {bar:20.green/white} {msg}")
+            {
                 bar.set_style(style.progress_chars("━━─"));
             }
             self.bar = Some(bar);
@@ -65,7 +78,12 @@ impl Progress {
             let per_step = elapsed / done as f64;
             let eta = per_step * (self.steps.saturating_sub(done)) as f64;
             bar.set_position(done as u64);
-            bar.set_message(format!("{} {:.0}ms/step - {}", eta_string(eta), per_step * 1e3, logs.display()));
+            bar.set_message(format!(
+                "{} {:.0}ms/step - {}",
+                eta_string(eta),
+                per_step * 1e3,
+                logs.display()
+            ));
             self.last_draw = Instant::now();
         }
     }
@@ -77,7 +95,12 @@ impl Progress {
             Verbosity::Bar => {
                 if let Some(bar) = self.bar.take() {
                     bar.set_position(self.steps as u64);
-                    bar.finish_with_message(format!("{:.0}s {:.0}ms/step - {}", elapsed, per_step * 1e3, logs.display()));
+                    bar.finish_with_message(format!(
+                        "{:.0}s {:.0}ms/step - {}",
+                        elapsed,
+                        per_step * 1e3,
+                        logs.display()
+                    ));
                 }
             }
             Verbosity::Lines => {

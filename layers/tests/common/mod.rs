@@ -9,7 +9,10 @@ use convkit_tensor::tch::{Device, Kind, Tensor};
 pub fn bright_top_dataset(n: i64) -> (Tensor, Tensor) {
     let label = Tensor::randint(2, [n], (Kind::Int64, Device::Cpu));
     let noise = Tensor::rand([n, 1, 8, 8], (Kind::Float, Device::Cpu)) * 0.6;
-    let rows = Tensor::arange(8, (Kind::Float, Device::Cpu)).lt(4).to_kind(Kind::Float).view([1, 1, 8, 1]);
+    let rows = Tensor::arange(8, (Kind::Float, Device::Cpu))
+        .lt(4)
+        .to_kind(Kind::Float)
+        .view([1, 1, 8, 1]);
     let l = label.to_kind(Kind::Float).view([n, 1, 1, 1]);
     let top = &rows * &l + (1.0 - &rows) * (1.0 - &l);
     let x = noise + top * 0.4;
@@ -20,11 +23,18 @@ pub fn bright_top_dataset(n: i64) -> (Tensor, Tensor) {
 /// A small convnet with dropout for the problem above.
 pub fn small_convnet() -> Sequential {
     let mut m = Sequential::new();
-    m.add(Conv2D::new(4, 3).activation(Activation::Relu).padding(Padding::Same).input_shape([1, 8, 8])).unwrap();
+    m.add(
+        Conv2D::new(4, 3)
+            .activation(Activation::Relu)
+            .padding(Padding::Same)
+            .input_shape([1, 8, 8]),
+    )
+    .unwrap();
     m.add(MaxPooling2D::new(2)).unwrap();
     m.add(Flatten::new()).unwrap();
     m.add(Dropout::new(0.25)).unwrap();
-    m.add(Dense::new(2).activation(Activation::Softmax)).unwrap();
+    m.add(Dense::new(2).activation(Activation::Softmax))
+        .unwrap();
     m
 }
 
