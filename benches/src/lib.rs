@@ -7,19 +7,7 @@ use convkit_tensor::tch::{Device, Kind, Tensor};
 /// The book's MNIST convnet (93,322 parameters), compiled with RMSprop and categorical
 /// crossentropy.
 pub fn mnist_convnet() -> convkit_layers::Result<Sequential> {
-    let mut m = Sequential::new();
-    m.add(
-        Conv2D::new(32, 3)
-            .activation(Activation::Relu)
-            .input_shape([1, 28, 28]),
-    )?;
-    m.add(MaxPooling2D::new(2))?;
-    m.add(Conv2D::new(64, 3).activation(Activation::Relu))?;
-    m.add(MaxPooling2D::new(2))?;
-    m.add(Conv2D::new(64, 3).activation(Activation::Relu))?;
-    m.add(Flatten::new())?;
-    m.add(Dense::new(64).activation(Activation::Relu))?;
-    m.add(Dense::new(10).activation(Activation::Softmax))?;
+    let mut m = convkit_layers::applications::mnist_convnet(Device::Cpu)?;
     m.compile(
         RMSprop::default().build(),
         Loss::CategoricalCrossentropy { from_logits: false },

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod activations;
+pub mod applications;
 pub mod callbacks;
 pub mod config;
 pub mod error;

@@ -13,7 +13,7 @@ use convkit_data::mnist::scale_images;
 use convkit_data::{to_categorical, Mnist};
 use convkit_layers::prelude::*;
 use convkit_layers::training::fit::evaluate_source;
-use convkit_tensor::tch::{Device, Tensor};
+use convkit_tensor::tch::Tensor;
 use convkit_tensor::{Batch, MapBatches, TensorBatches};
 use serde_json::json;
 
@@ -50,24 +50,6 @@ pub struct MnistArgs {
     rt: RuntimeArgs,
 }
 
-/// The book's MNIST convnet.
-pub fn build_model(device: Device) -> convkit_layers::Result<Sequential> {
-    let mut m = Sequential::new().on_device(device);
-    m.add(
-        Conv2D::new(32, 3)
-            .activation(Activation::Relu)
-            .input_shape([1, 28, 28]),
-    )?;
-    m.add(MaxPooling2D::new(2))?;
-    m.add(Conv2D::new(64, 3).activation(Activation::Relu))?;
-    m.add(MaxPooling2D::new(2))?;
-    m.add(Conv2D::new(64, 3).activation(Activation::Relu))?;
-    m.add(Flatten::new())?;
-    m.add(Dense::new(64).activation(Activation::Relu))?;
-    m.add(Dense::new(10).activation(Activation::Softmax))?;
-    Ok(m)
-}
-
 /// Batches of u8 images and integer labels, scaled to `[0, 1]` and one-hot encoded per batch.
 fn mnist_batches(
     images: Tensor,
@@ -101,7 +83,7 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
     let test_x = limit(data.test_images, args.test_limit)?.f_to_device(device)?;
     let test_y = limit(data.test_labels, args.test_limit)?.f_to_device(device)?;
 
-    let mut model = build_model(device)?;
+    let mut model = convkit_layers::applications::mnist_convnet(device)?;
     println!("{}", model.summary());
     let optimizer = convkit_optim::from_name(&args.optimizer, args.lr)?;
     model.compile_boxed(

@@ -1,0 +1,5 @@
+//! Ready-made architectures (Keras' `keras.applications` and the book's reference models).
+
+mod mnist_convnet;
+
+pub use mnist_convnet::mnist_convnet;
