@@ -255,15 +255,36 @@ fn a_killed_run_resumes_to_the_same_final_weights() {
 
 #[test]
 fn the_binary_links_libtorch_cuda_when_the_wheel_has_it_and_needs_no_ld_library_path() {
-    let Ok(out) = Command::new("ldd").arg(BIN).env_remove("LD_LIBRARY_PATH").output() else { return };
+    let Ok(out) = Command::new("ldd")
+        .arg(BIN)
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+    else {
+        return;
+    };
     let ldd = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(!ldd.contains("not found"), "{ldd}");
-    let libtorch = ldd.lines().find(|l| l.trim_start().starts_with("libtorch.so")).unwrap_or_else(|| panic!("libtorch.so is not linked:\n{ldd}"));
-    let path = libtorch.split("=>").nth(1).and_then(|s| s.split_whitespace().next()).unwrap();
+    let libtorch = ldd
+        .lines()
+        .find(|l| l.trim_start().starts_with("libtorch.so"))
+        .unwrap_or_else(|| panic!("libtorch.so is not linked:\n{ldd}"));
+    let path = libtorch
+        .split("=>")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap();
     let dir = Path::new(path).parent().unwrap();
     if dir.join("libtorch_cuda.so").exists() {
-        assert!(ldd.contains("libtorch_cuda.so =>"), "libtorch_cuda.so exists in {} but is not loaded:\n{ldd}", dir.display());
+        assert!(
+            ldd.contains("libtorch_cuda.so =>"),
+            "libtorch_cuda.so exists in {} but is not loaded:\n{ldd}",
+            dir.display()
+        );
     }
-    let o = Command::new(BIN).arg("--help").env_remove("LD_LIBRARY_PATH").output().unwrap();
+    let o = Command::new(BIN)
+        .arg("--help")
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("mnist"));
 }

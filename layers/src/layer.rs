@@ -130,7 +130,7 @@ pub trait Layer: Send + std::fmt::Debug {
             let is_stat = p.name.starts_with("moving_");
             let t = trainable && !is_stat;
             p.trainable = t;
-            p.tensor = p.tensor.detach().set_requires_grad(t);
+            p.tensor = p.tensor.set_requires_grad(t);
         }
     }
     /// Number of scalars in the parameters.

@@ -100,27 +100,12 @@ impl Loss {
                     .f_neg()?)
             }
             Loss::SparseCategoricalCrossentropy { from_logits } => {
-                let mut expected = y_pred.size();
-                if expected.len() < 2 {
-                    return Err(self.target_error(
-                        "predictions with a class axis (N, classes, ...)",
-                        y_true,
-                        y_pred,
-                    ));
-                }
-                expected.remove(1);
-                let t = if y_true.size() == expected {
-                    y_true.shallow_clone()
-                } else if y_true.dim() == expected.len() + 1 && y_true.size().get(1) == Some(&1) {
-                    y_true.f_squeeze_dim(1)?
-                } else {
-                    return Err(self.target_error(
-                        &format!("integer targets of shape {}", full_shape_string(&expected)),
-                        y_true,
-                        y_pred,
-                    ));
-                };
-                let t = t.f_to_kind(Kind::Int64)?;
+                let t = crate::metrics::sparse_targets(y_true, y_pred).map_err(|problem| {
+                    Error::Targets {
+                        what: self.name().into(),
+                        problem,
+                    }
+                })?;
                 let classes = y_pred.size()[1];
                 let (lo, hi) = (
                     t.f_min()?.f_int64_value(&[])?,
@@ -176,17 +161,6 @@ impl Loss {
             });
         }
         Ok(())
-    }
-
-    fn target_error(&self, expected: &str, y_true: &Tensor, y_pred: &Tensor) -> Error {
-        Error::Targets {
-            what: self.name().into(),
-            problem: format!(
-                "expected {expected} for predictions of shape {}, got targets of shape {}",
-                full_shape_string(&y_pred.size()),
-                full_shape_string(&y_true.size())
-            ),
-        }
     }
 }
 

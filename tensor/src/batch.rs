@@ -1,7 +1,7 @@
 //! Batches: what data loaders yield and training loops consume.
 
 use rand::seq::SliceRandom;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use crate::{seed, Error, Result};
 
@@ -120,14 +120,12 @@ impl BatchSource for TensorBatches {
             .enumerate()
             .map(move |(i, chunk)| {
                 if shuffle {
-                    let index = Tensor::from_slice(&chunk)
-                        .to_kind(Kind::Int64)
-                        .to_device(self.x.device());
+                    let index = Tensor::f_from_slice(&chunk)?.f_to_device(self.x.device())?;
                     Ok(Batch {
                         inputs: self.x.f_index_select(0, &index)?,
                         targets: self
                             .y
-                            .f_index_select(0, &index.to_device(self.y.device()))?,
+                            .f_index_select(0, &index.f_to_device(self.y.device())?)?,
                     })
                 } else {
                     let start = (i * bs) as i64;
@@ -173,6 +171,7 @@ impl<S: BatchSource, F: FnMut(Batch) -> Result<Batch>> BatchSource for MapBatche
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::Kind;
 
     #[test]
     fn serves_every_sample_once_per_epoch_in_a_seeded_order() {
