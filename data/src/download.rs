@@ -47,6 +47,10 @@ pub fn download_verified(
             tracing::info!(%url, "downloading");
             let body = match fetch(&url, timeout) {
                 Ok(b) => b,
+                Err(e) if e.contains(&url) => {
+                    attempts.push(e);
+                    continue;
+                }
                 Err(e) => {
                     attempts.push(format!("{url}: {e}"));
                     continue;

@@ -8,7 +8,9 @@ use crate::config::LayerConfig;
 use crate::initializers::Initializer;
 use crate::layer::{Layer, LayerCommon, Pair, Param};
 use crate::padding::{is_symmetric, output_size, spatial_padding, Padding};
-use crate::regularizers::{add_penalty, Regularizer};
+use crate::regularizers::Regularizer;
+
+use super::kernel_bias::KernelBias;
 use crate::Result;
 
 /// Configuration of [`Conv2D`] (Keras' constructor arguments).
@@ -60,8 +62,7 @@ pub struct Conv2DConfig {
 #[derive(Debug)]
 pub struct Conv2D {
     config: Conv2DConfig,
-    kernel: Option<Param>,
-    bias: Option<Param>,
+    weights: KernelBias,
     input_shape: Option<Vec<i64>>,
 }
 
@@ -89,8 +90,7 @@ impl Conv2D {
     pub fn from_config(config: Conv2DConfig) -> Self {
         Conv2D {
             config,
-            kernel: None,
-            bias: None,
+            weights: KernelBias::default(),
             input_shape: None,
         }
     }
@@ -220,21 +220,10 @@ impl Layer for Conv2D {
         let c = &self.config;
         let cin = input_shape[0];
         let (kh, kw) = (c.kernel_size.0, c.kernel_size.1);
-        let kernel = c.kernel_initializer.init(
-            &[c.filters, cin, kh, kw],
-            &[kh, kw, cin, c.filters],
-            device,
-        )?;
-        self.kernel = Some(Param::trainable("kernel", kernel));
-        self.bias = if c.use_bias {
-            Some(Param::trainable(
-                "bias",
-                c.bias_initializer
-                    .init(&[c.filters], &[c.filters], device)?,
-            ))
-        } else {
-            None
-        };
+        let init = (c.kernel_initializer, c.bias_initializer);
+        let (shape, keras_shape) = ([c.filters, cin, kh, kw], [kh, kw, cin, c.filters]);
+        self.weights =
+            KernelBias::build(&shape, &keras_shape, c.filters, c.use_bias, init, device)?;
         self.input_shape = Some(input_shape.to_vec());
         let t = self.config.common.trainable;
         if !t {
@@ -248,16 +237,17 @@ impl Layer for Conv2D {
     }
 
     fn params(&self) -> Vec<&Param> {
-        self.kernel.iter().chain(self.bias.iter()).collect()
+        self.weights.params()
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
+        self.weights.params_mut()
     }
 
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         self.check_input(x)?;
         let kernel = self
+            .weights
             .kernel
             .as_ref()
             .ok_or_else(|| self.config_error("called before being built"))?;
@@ -269,7 +259,7 @@ impl Layer for Conv2D {
             c.strides.arr(),
             c.padding,
         );
-        let bias = self.bias.as_ref().map(|b| &b.tensor);
+        let bias = self.weights.bias_tensor();
         let y = if is_symmetric(&pads) {
             x.f_conv2d(
                 &kernel.tensor,
@@ -294,14 +284,9 @@ impl Layer for Conv2D {
     }
 
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        let mut total = None;
-        if let Some(k) = &self.kernel {
-            total = add_penalty(total, self.config.kernel_regularizer, &k.tensor)?;
-        }
-        if let Some(b) = &self.bias {
-            total = add_penalty(total, self.config.bias_regularizer, &b.tensor)?;
-        }
-        Ok(total)
+        let c = &self.config;
+        self.weights
+            .regularization_loss(c.kernel_regularizer, c.bias_regularizer)
     }
 
     fn activity_regularizer(&self) -> Option<Regularizer> {

@@ -7,7 +7,9 @@ use crate::activations::Activation;
 use crate::config::LayerConfig;
 use crate::initializers::Initializer;
 use crate::layer::{Layer, LayerCommon, Param};
-use crate::regularizers::{add_penalty, Regularizer};
+use crate::regularizers::Regularizer;
+
+use super::kernel_bias::KernelBias;
 use crate::Result;
 
 /// Configuration of [`Dense`].
@@ -41,8 +43,7 @@ pub struct DenseConfig {
 #[derive(Debug)]
 pub struct Dense {
     config: DenseConfig,
-    kernel: Option<Param>,
-    bias: Option<Param>,
+    weights: KernelBias,
     input_shape: Option<Vec<i64>>,
 }
 
@@ -66,8 +67,7 @@ impl Dense {
     pub fn from_config(config: DenseConfig) -> Self {
         Dense {
             config,
-            kernel: None,
-            bias: None,
+            weights: KernelBias::default(),
             input_shape: None,
         }
     }
@@ -133,18 +133,8 @@ impl Layer for Dense {
         let out = self.compute_output_shape(input_shape)?;
         let c = &self.config;
         let shape = [input_shape[0], c.units];
-        self.kernel = Some(Param::trainable(
-            "kernel",
-            c.kernel_initializer.init(&shape, &shape, device)?,
-        ));
-        self.bias = if c.use_bias {
-            Some(Param::trainable(
-                "bias",
-                c.bias_initializer.init(&[c.units], &[c.units], device)?,
-            ))
-        } else {
-            None
-        };
+        let init = (c.kernel_initializer, c.bias_initializer);
+        self.weights = KernelBias::build(&shape, &shape, c.units, c.use_bias, init, device)?;
         self.input_shape = Some(input_shape.to_vec());
         if !self.config.common.trainable {
             self.set_trainable(false);
@@ -157,35 +147,31 @@ impl Layer for Dense {
     }
 
     fn params(&self) -> Vec<&Param> {
-        self.kernel.iter().chain(self.bias.iter()).collect()
+        self.weights.params()
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
+        self.weights.params_mut()
     }
 
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         self.check_input(x)?;
         let kernel = self
+            .weights
             .kernel
             .as_ref()
             .ok_or_else(|| self.config_error("called before being built"))?;
-        let y = match &self.bias {
-            Some(b) => b.tensor.f_addmm(x, &kernel.tensor)?,
+        let y = match self.weights.bias_tensor() {
+            Some(b) => b.f_addmm(x, &kernel.tensor)?,
             None => x.f_matmul(&kernel.tensor)?,
         };
         self.config.activation.apply(&y)
     }
 
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        let mut total = None;
-        if let Some(k) = &self.kernel {
-            total = add_penalty(total, self.config.kernel_regularizer, &k.tensor)?;
-        }
-        if let Some(b) = &self.bias {
-            total = add_penalty(total, self.config.bias_regularizer, &b.tensor)?;
-        }
-        Ok(total)
+        let c = &self.config;
+        self.weights
+            .regularization_loss(c.kernel_regularizer, c.bias_regularizer)
     }
 
     fn activity_regularizer(&self) -> Option<Regularizer> {

@@ -20,6 +20,7 @@ pub mod dense;
 pub mod dropout;
 pub mod flatten;
 pub mod global_average_pooling2d;
+mod kernel_bias;
 pub mod max_pooling2d;
 pub mod pooling_common;
 
