@@ -29,7 +29,8 @@ ensure_libtorch() {
         return
     fi
     ensure_venv
-    if ! "$VENV/bin/python" -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '$TORCH_VERSION' else 1)" 2>/dev/null; then
+    # The wheel's metadata directory tells the installed version without importing torch.
+    if ! compgen -G "$VENV/lib/python3*/site-packages/torch-$TORCH_VERSION.dist-info" > /dev/null; then
         say "installing torch==$TORCH_VERSION into $VENV (about a minute)"
         "$VENV/bin/pip" install --quiet --disable-pip-version-check "torch==$TORCH_VERSION"
     fi
