@@ -1,7 +1,12 @@
-//! What `MaxPooling2D` and `AveragePooling2D` share: their configuration and output shape.
+//! What `MaxPooling2D` and `AveragePooling2D` share: configuration, output shape, builder and
+//! the `Layer` plumbing. Each kind only says how it pools ([`PoolKind`]).
 
+use std::marker::PhantomData;
+
+use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::config::LayerConfig;
 use crate::layer::{Layer, LayerCommon, Pair};
 use crate::padding::{output_size, spatial_padding, Padding};
 use crate::Result;
@@ -64,5 +69,90 @@ impl Pool2DConfig {
             self.effective_strides().arr(),
             self.padding,
         )
+    }
+}
+
+/// How a 2-D pooling layer pools a window.
+pub trait PoolKind: Send + Sync + std::fmt::Debug + 'static {
+    /// Keras' class name.
+    const CLASS_NAME: &'static str;
+    /// Prefix of automatic names.
+    const BASE_NAME: &'static str;
+    /// Pools an NCHW batch with window `k`, strides `s` and `[(top, bottom), (left, right)]`
+    /// padding.
+    fn pool(x: &Tensor, k: [i64; 2], s: [i64; 2], pads: [(i64, i64); 2]) -> Result<Tensor>;
+    /// Tags a configuration with this kind.
+    fn tag(config: Pool2DConfig) -> LayerConfig;
+}
+
+/// A 2-D pooling layer over NCHW inputs (`MaxPooling2D`, `AveragePooling2D`).
+///
+/// # Shapes
+/// `(N, C, H, W)` -> `(N, C, H', W')`; a window of 2 with default strides halves H and W.
+#[derive(Debug)]
+pub struct Pooling2D<K: PoolKind> {
+    pub(crate) config: Pool2DConfig,
+    input_shape: Option<Vec<i64>>,
+    kind: PhantomData<K>,
+}
+
+impl<K: PoolKind> Pooling2D<K> {
+    /// Pooling window `pool_size` (int or pair), strides = pool size, `valid`.
+    pub fn new(pool_size: impl Into<Pair>) -> Self {
+        Self::from_config(Pool2DConfig::new(pool_size.into()))
+    }
+    /// A layer from its configuration.
+    pub fn from_config(config: Pool2DConfig) -> Self {
+        Pooling2D {
+            config,
+            input_shape: None,
+            kind: PhantomData,
+        }
+    }
+    /// Sets the strides.
+    pub fn strides(mut self, s: impl Into<Pair>) -> Self {
+        self.config.strides = Some(s.into());
+        self
+    }
+    /// Sets the padding.
+    pub fn padding(mut self, p: Padding) -> Self {
+        self.config.padding = p;
+        self
+    }
+}
+
+impl<K: PoolKind> Layer for Pooling2D<K> {
+    common_accessors!();
+
+    fn class_name(&self) -> &'static str {
+        K::CLASS_NAME
+    }
+    fn base_name(&self) -> &'static str {
+        K::BASE_NAME
+    }
+    fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
+        self.config.output_shape(self, input_shape)
+    }
+    fn build(&mut self, input_shape: &[i64], _device: Device) -> Result<Vec<i64>> {
+        let out = self.compute_output_shape(input_shape)?;
+        self.input_shape = Some(input_shape.to_vec());
+        Ok(out)
+    }
+    fn built_input_shape(&self) -> Option<&[i64]> {
+        self.input_shape.as_deref()
+    }
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        self.check_input(x)?;
+        let size = x.size();
+        let pads = self.config.pads([size[2], size[3]]);
+        K::pool(
+            x,
+            self.config.pool_size.arr(),
+            self.config.effective_strides().arr(),
+            pads,
+        )
+    }
+    fn config(&self) -> LayerConfig {
+        K::tag(self.config.clone())
     }
 }
