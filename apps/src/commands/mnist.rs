@@ -37,6 +37,9 @@ pub struct MnistArgs {
     /// Fraction of the training set held out for validation (the last samples, as Keras).
     #[arg(long, default_value_t = 0.0)]
     validation_split: f64,
+    /// Keep the training order fixed instead of shuffling every epoch (Keras' shuffle=False).
+    #[arg(long)]
+    no_shuffle: bool,
     /// Use only the first N training images (quick runs).
     #[arg(long)]
     train_limit: Option<i64>,
@@ -104,7 +107,7 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
         train_x.f_narrow(0, 0, n - n_val)?,
         train_y.f_narrow(0, 0, n - n_val)?,
         args.batch_size,
-        true,
+        !args.no_shuffle,
     )?;
     let backup_dir = args.out.join("backup");
     let mut options = FitOptions::new()
