@@ -1,6 +1,6 @@
 //! `Activation`: applies an activation function as a layer of its own.
 
-use convkit_tensor::tch::{Device, Tensor};
+use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::activations::Activation;
@@ -57,13 +57,7 @@ impl Layer for ActivationLayer {
     fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
         Ok(input_shape.to_vec())
     }
-    fn build(&mut self, input_shape: &[i64], _device: Device) -> Result<Vec<i64>> {
-        self.input_shape = Some(input_shape.to_vec());
-        Ok(input_shape.to_vec())
-    }
-    fn built_input_shape(&self) -> Option<&[i64]> {
-        self.input_shape.as_deref()
-    }
+    parameterless_build!();
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         self.check_input(x)?;
         self.config.activation.apply(x)

@@ -1,7 +1,7 @@
 //! `Dropout`: zeroes a fraction of the inputs in training and scales the rest by
 //! `1 / (1 - rate)`; the identity at inference.
 
-use convkit_tensor::tch::{Device, Tensor};
+use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::config::LayerConfig;
@@ -61,14 +61,7 @@ impl Layer for Dropout {
         }
         Ok(input_shape.to_vec())
     }
-    fn build(&mut self, input_shape: &[i64], _device: Device) -> Result<Vec<i64>> {
-        let out = self.compute_output_shape(input_shape)?;
-        self.input_shape = Some(input_shape.to_vec());
-        Ok(out)
-    }
-    fn built_input_shape(&self) -> Option<&[i64]> {
-        self.input_shape.as_deref()
-    }
+    parameterless_build!();
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         self.check_input(x)?;
         if !training || self.config.rate == 0.0 {

@@ -1,6 +1,6 @@
 //! `Flatten`: `(N, C, H, W)` -> `(N, C * H * W)`.
 
-use convkit_tensor::tch::{Device, Tensor};
+use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::config::LayerConfig;
@@ -66,14 +66,7 @@ impl Layer for Flatten {
         }
         Ok(vec![input_shape.iter().product()])
     }
-    fn build(&mut self, input_shape: &[i64], _device: Device) -> Result<Vec<i64>> {
-        let out = self.compute_output_shape(input_shape)?;
-        self.input_shape = Some(input_shape.to_vec());
-        Ok(out)
-    }
-    fn built_input_shape(&self) -> Option<&[i64]> {
-        self.input_shape.as_deref()
-    }
+    parameterless_build!();
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         self.check_input(x)?;
         Ok(x.f_flatten(1, -1)?)

@@ -1,6 +1,6 @@
 //! `GlobalAveragePooling2D`: the mean of each channel.
 
-use convkit_tensor::tch::{Device, Kind, Tensor};
+use convkit_tensor::tch::{Kind, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::config::LayerConfig;
@@ -73,14 +73,7 @@ impl Layer for GlobalAveragePooling2D {
             vec![c]
         })
     }
-    fn build(&mut self, input_shape: &[i64], _device: Device) -> Result<Vec<i64>> {
-        let out = self.compute_output_shape(input_shape)?;
-        self.input_shape = Some(input_shape.to_vec());
-        Ok(out)
-    }
-    fn built_input_shape(&self) -> Option<&[i64]> {
-        self.input_shape.as_deref()
-    }
+    parameterless_build!();
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         self.check_input(x)?;
         Ok(x.f_mean_dim([2i64, 3].as_slice(), self.config.keepdims, Kind::Float)?)

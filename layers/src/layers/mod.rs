@@ -12,6 +12,25 @@ macro_rules! common_accessors {
     };
 }
 
+/// Implements `build` and `built_input_shape` for a layer without parameters that keeps its
+/// input shape in `self.input_shape`.
+macro_rules! parameterless_build {
+    () => {
+        fn build(
+            &mut self,
+            input_shape: &[i64],
+            _device: convkit_tensor::tch::Device,
+        ) -> $crate::Result<Vec<i64>> {
+            let out = self.compute_output_shape(input_shape)?;
+            self.input_shape = Some(input_shape.to_vec());
+            Ok(out)
+        }
+        fn built_input_shape(&self) -> Option<&[i64]> {
+            self.input_shape.as_deref()
+        }
+    };
+}
+
 pub mod activation;
 pub mod average_pooling2d;
 pub mod batch_normalization;

@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use convkit_tensor::tch::{Device, Tensor};
+use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::config::LayerConfig;
@@ -133,14 +133,7 @@ impl<K: PoolKind> Layer for Pooling2D<K> {
     fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
         self.config.output_shape(self, input_shape)
     }
-    fn build(&mut self, input_shape: &[i64], _device: Device) -> Result<Vec<i64>> {
-        let out = self.compute_output_shape(input_shape)?;
-        self.input_shape = Some(input_shape.to_vec());
-        Ok(out)
-    }
-    fn built_input_shape(&self) -> Option<&[i64]> {
-        self.input_shape.as_deref()
-    }
+    parameterless_build!();
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         self.check_input(x)?;
         let size = x.size();
