@@ -59,6 +59,35 @@ pub enum Error {
         /// Actual digest.
         actual: String,
     },
+    /// An option has a value it cannot take.
+    #[error("{what}: option '{option}' {problem}")]
+    Option {
+        /// The dataset, loader or command at fault.
+        what: String,
+        /// The option.
+        option: String,
+        /// What is wrong and what was expected.
+        problem: String,
+    },
+    /// An image file could not be used (corrupt, truncated, too large, unsupported...).
+    #[error("{path}: {problem}")]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A feature cache does not match what asked for it, or is damaged.
+    #[error("feature cache {path}: {problem}")]
+    Cache {
+        /// The cache directory.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// An error from an augmentation.
+    #[error(transparent)]
+    Augment(#[from] convkit_augment::Error),
     /// A download failed from every mirror.
     #[error("could not download {file}: {attempts}")]
     Download {
@@ -73,6 +102,14 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    pub(crate) fn option(what: &str, option: &str, problem: impl Into<String>) -> Self {
+        Error::Option {
+            what: what.into(),
+            option: option.into(),
+            problem: problem.into(),
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

@@ -7,12 +7,17 @@
 //!   and the expected and actual sizes.
 //! - [`mnist`]: the MNIST dataset: loading, [`to_categorical`], verified digests.
 //! - [`download`]: fetching files from mirrors with an MD5 check, atomically.
+//! - [`image_folder`]: class folders of images, streamed in parallel with Keras' options and
+//!   split rules.
+//! - [`numpy_random`]: numpy's legacy `RandomState` shuffle (for Keras' seeded splits).
 #![warn(missing_docs)]
 
 pub mod download;
 pub mod error;
 pub mod idx;
+pub mod image_folder;
 pub mod mnist;
+pub mod numpy_random;
 
 pub use error::{Error, Result};
 pub use mnist::{to_categorical, Mnist};

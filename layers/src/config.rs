@@ -11,6 +11,10 @@ use crate::layers::dropout::DropoutConfig;
 use crate::layers::flatten::PlainConfig;
 use crate::layers::global_average_pooling2d::GlobalPoolConfig;
 use crate::layers::pooling_common::Pool2DConfig;
+use crate::layers::preprocessing::{
+    RandomContrastConfig, RandomFlipConfig, RandomRotationConfig, RandomTranslationConfig,
+    RandomZoomConfig, RescalingConfig,
+};
 use crate::layers::*;
 use crate::Layer;
 
@@ -28,6 +32,12 @@ pub enum LayerConfig {
     Dropout(DropoutConfig),
     BatchNormalization(BatchNormConfig),
     Activation(ActivationConfig),
+    Rescaling(RescalingConfig),
+    RandomFlip(RandomFlipConfig),
+    RandomRotation(RandomRotationConfig),
+    RandomZoom(RandomZoomConfig),
+    RandomTranslation(RandomTranslationConfig),
+    RandomContrast(RandomContrastConfig),
 }
 
 impl LayerConfig {
@@ -45,6 +55,12 @@ impl LayerConfig {
             LayerConfig::Dropout(c) => Box::new(Dropout::from_config(c)),
             LayerConfig::BatchNormalization(c) => Box::new(BatchNormalization::from_config(c)),
             LayerConfig::Activation(c) => Box::new(ActivationLayer::from_config(c)),
+            LayerConfig::Rescaling(c) => Box::new(Rescaling::from_config(c)),
+            LayerConfig::RandomFlip(c) => Box::new(RandomFlip::from_config(c)),
+            LayerConfig::RandomRotation(c) => Box::new(RandomRotation::from_config(c)),
+            LayerConfig::RandomZoom(c) => Box::new(RandomZoom::from_config(c)),
+            LayerConfig::RandomTranslation(c) => Box::new(RandomTranslation::from_config(c)),
+            LayerConfig::RandomContrast(c) => Box::new(RandomContrast::from_config(c)),
         }
     }
 }

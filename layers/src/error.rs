@@ -11,6 +11,9 @@ pub enum Error {
     /// An error from an optimizer.
     #[error(transparent)]
     Optim(#[from] convkit_optim::Error),
+    /// An error from a batched augmentation kernel.
+    #[error(transparent)]
+    Augment(#[from] convkit_augment::Error),
     /// libtorch raised an exception.
     #[error("libtorch: {0}")]
     Torch(#[from] convkit_tensor::tch::TchError),

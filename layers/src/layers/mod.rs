@@ -42,6 +42,7 @@ pub mod global_average_pooling2d;
 mod kernel_bias;
 pub mod max_pooling2d;
 pub mod pooling_common;
+pub mod preprocessing;
 
 pub use activation::ActivationLayer;
 pub use average_pooling2d::AveragePooling2D;
@@ -52,6 +53,9 @@ pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_average_pooling2d::GlobalAveragePooling2D;
 pub use max_pooling2d::MaxPooling2D;
+pub use preprocessing::{
+    RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
+};
 
 use crate::Result;
 

@@ -1,0 +1,114 @@
+//! Mirror flips: [`Fliplr`] (left-right) and [`Flipud`] (top-bottom).
+
+use rand::RngCore;
+
+use crate::augmenter::chance;
+use crate::error::check_probability;
+use crate::{Augmenter, HwcImage, Result};
+
+/// Mirrors the image left-right, in place.
+pub fn flip_horizontal(x: &mut HwcImage) {
+    let (w, c) = (x.width(), x.channels());
+    for row in x.data_mut().chunks_exact_mut(w * c) {
+        match c {
+            1 => row.reverse(),
+            3 => {
+                let (mut i, mut j) = (0, w - 1);
+                while i < j {
+                    let (a, b) = row.split_at_mut(j * 3);
+                    a[i * 3..i * 3 + 3].swap_with_slice(&mut b[..3]);
+                    i += 1;
+                    j -= 1;
+                }
+            }
+            _ => {
+                row.reverse();
+                for px in row.chunks_exact_mut(c) {
+                    px.reverse();
+                }
+            }
+        }
+    }
+}
+
+/// Mirrors the image top-bottom, in place.
+pub fn flip_vertical(x: &mut HwcImage) {
+    let (h, stride) = (x.height(), x.width() * x.channels());
+    let data = x.data_mut();
+    for r in 0..h / 2 {
+        let (top, bottom) = data.split_at_mut((h - 1 - r) * stride);
+        top[r * stride..(r + 1) * stride].swap_with_slice(&mut bottom[..stride]);
+    }
+}
+
+/// Mirrors left-right with probability `p` (imgaug's `Fliplr`).
+#[derive(Debug, Clone)]
+pub struct Fliplr {
+    p: f64,
+}
+
+impl Fliplr {
+    /// Flips with probability `p`.
+    pub fn new(p: f64) -> Result<Self> {
+        check_probability("Fliplr", "p", p)?;
+        Ok(Fliplr { p })
+    }
+}
+
+impl Augmenter for Fliplr {
+    fn augment(&self, mut image: HwcImage, rng: &mut dyn RngCore) -> HwcImage {
+        if chance(rng, self.p) {
+            flip_horizontal(&mut image);
+        }
+        image
+    }
+    fn name(&self) -> &'static str {
+        "Fliplr"
+    }
+}
+
+/// Mirrors top-bottom with probability `p` (imgaug's `Flipud`).
+#[derive(Debug, Clone)]
+pub struct Flipud {
+    p: f64,
+}
+
+impl Flipud {
+    /// Flips with probability `p`.
+    pub fn new(p: f64) -> Result<Self> {
+        check_probability("Flipud", "p", p)?;
+        Ok(Flipud { p })
+    }
+}
+
+impl Augmenter for Flipud {
+    fn augment(&self, mut image: HwcImage, rng: &mut dyn RngCore) -> HwcImage {
+        if chance(rng, self.p) {
+            flip_vertical(&mut image);
+        }
+        image
+    }
+    fn name(&self) -> &'static str {
+        "Flipud"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flips_mirror_pixels() {
+        let img = HwcImage::new(2, 3, 3, (0..18).collect()).unwrap();
+        let mut h = img.clone();
+        flip_horizontal(&mut h);
+        assert_eq!(h.pixel(0, 0), img.pixel(0, 2));
+        assert_eq!(h.pixel(1, 1), img.pixel(1, 1));
+        let mut v = img.clone();
+        flip_vertical(&mut v);
+        assert_eq!(v.row(0), img.row(1));
+        let mut g = HwcImage::new(1, 4, 2, (0..8).collect()).unwrap();
+        flip_horizontal(&mut g);
+        assert_eq!(g.data(), &[6, 7, 4, 5, 2, 3, 0, 1]);
+    }
+}

@@ -1,0 +1,146 @@
+//! [`GaussianBlur`]: separable Gaussian blur with sigma drawn from a range (imgaug's
+//! `GaussianBlur(sigma=(lo, hi))`), in 16-bit fixed point.
+
+use rand::RngCore;
+
+use crate::augmenter::uniform;
+use crate::error::check_range;
+use crate::{Augmenter, Error, HwcImage, Result};
+
+/// Blurs with a Gaussian of standard deviation drawn from `sigma` (pixels); sigmas under 0.01
+/// leave the image as it is.
+#[derive(Debug, Clone)]
+pub struct GaussianBlur {
+    sigma: (f64, f64),
+}
+
+impl GaussianBlur {
+    /// Sigma drawn from `[lo, hi]`, e.g. `(0.0, 3.0)`.
+    pub fn new(sigma: (f64, f64)) -> Result<Self> {
+        check_range("GaussianBlur", "sigma", sigma)?;
+        if sigma.0 < 0.0 {
+            return Err(Error::InvalidOption {
+                transform: "GaussianBlur",
+                option: "sigma",
+                problem: format!("must be >= 0, got {sigma:?}"),
+            });
+        }
+        Ok(GaussianBlur { sigma })
+    }
+}
+
+impl Augmenter for GaussianBlur {
+    fn augment(&self, image: HwcImage, rng: &mut dyn RngCore) -> HwcImage {
+        let sigma = uniform(rng, self.sigma);
+        gaussian_blur(image, sigma)
+    }
+    fn name(&self) -> &'static str {
+        "GaussianBlur"
+    }
+}
+
+/// Integer kernel (weights summing to 256) of radius `round(3 sigma)`, like OpenCV's choice.
+fn kernel(sigma: f64) -> Vec<u32> {
+    let radius = ((3.0 * sigma).round() as usize).max(1);
+    let raw: Vec<f64> = (0..=2 * radius)
+        .map(|i| {
+            let d = i as f64 - radius as f64;
+            (-(d * d) / (2.0 * sigma * sigma)).exp()
+        })
+        .collect();
+    let total: f64 = raw.iter().sum();
+    let mut k: Vec<u32> = raw
+        .iter()
+        .map(|v| (v / total * 256.0).round() as u32)
+        .collect();
+    // fix the rounding so the weights sum to exactly 256
+    let sum: i64 = k.iter().map(|&v| i64::from(v)).sum();
+    k[radius] = (i64::from(k[radius]) + 256 - sum).max(0) as u32;
+    k
+}
+
+/// Reflect-101 border (`d c b | a b c d | c b a`), OpenCV's default.
+#[inline]
+fn reflect101(i: isize, n: usize) -> usize {
+    let n = n as isize;
+    if n == 1 {
+        return 0;
+    }
+    let mut i = i;
+    while i < 0 || i >= n {
+        i = if i < 0 { -i } else { 2 * n - 2 - i };
+    }
+    i as usize
+}
+
+/// Blurs `image` with a Gaussian of standard deviation `sigma` pixels.
+pub fn gaussian_blur(image: HwcImage, sigma: f64) -> HwcImage {
+    if sigma < 0.01 || image.width() == 0 || image.height() == 0 {
+        return image;
+    }
+    let k = kernel(sigma);
+    let r = (k.len() / 2) as isize;
+    let (h, w, c) = (image.height(), image.width(), image.channels());
+    let src = image.data();
+    let stride = w * c;
+    // horizontal pass into u16 (value * 256)
+    let mut tmp = vec![0u16; h * stride];
+    let mut idx: Vec<usize> = Vec::with_capacity(w + 2 * r as usize);
+    for x in -r..(w as isize + r) {
+        idx.push(reflect101(x, w));
+    }
+    for y in 0..h {
+        let row = &src[y * stride..(y + 1) * stride];
+        let out = &mut tmp[y * stride..(y + 1) * stride];
+        for x in 0..w {
+            for ch in 0..c {
+                let mut acc = 0u32;
+                for (t, &kw) in k.iter().enumerate() {
+                    acc += kw * u32::from(row[idx[x + t] * c + ch]);
+                }
+                out[x * c + ch] = acc.min(u32::from(u16::MAX)) as u16;
+            }
+        }
+    }
+    // vertical pass, rounding back to u8
+    let mut out = vec![0u8; h * stride];
+    let rows: Vec<usize> = (-r..(h as isize + r)).map(|y| reflect101(y, h)).collect();
+    let mut acc = vec![0u32; stride];
+    for y in 0..h {
+        acc.fill(1 << 15);
+        for (t, &kw) in k.iter().enumerate() {
+            let src_row = &tmp[rows[y + t] * stride..(rows[y + t] + 1) * stride];
+            for (a, &v) in acc.iter_mut().zip(src_row) {
+                *a += kw * u32::from(v);
+            }
+        }
+        for (o, &a) in out[y * stride..(y + 1) * stride].iter_mut().zip(&acc) {
+            *o = (a >> 16).min(255) as u8;
+        }
+    }
+    HwcImage::new(h, w, c, out).expect("same size as the input")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_sums_to_256_and_flat_images_stay_flat() {
+        for s in [0.3, 1.0, 2.5] {
+            assert_eq!(kernel(s).iter().sum::<u32>(), 256);
+        }
+        let img = HwcImage::filled(9, 7, 3, 200);
+        assert_eq!(gaussian_blur(img.clone(), 1.7), img);
+    }
+
+    #[test]
+    fn blur_spreads_an_impulse_symmetrically() {
+        let mut img = HwcImage::filled(9, 9, 1, 0);
+        img.data_mut()[4 * 9 + 4] = 255;
+        let out = gaussian_blur(img, 1.0);
+        assert!(out.pixel(4, 4)[0] < 255 && out.pixel(4, 4)[0] > 0);
+        assert_eq!(out.pixel(3, 4), out.pixel(5, 4));
+        assert_eq!(out.pixel(4, 3), out.pixel(4, 5));
+    }
+}

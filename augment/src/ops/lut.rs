@@ -1,0 +1,29 @@
+//! Per-channel lookup tables: the fast path of every point-wise intensity transform.
+
+use crate::HwcImage;
+
+/// Maps every byte of channel `c` through `luts[c % luts.len()]`.
+pub fn apply_luts(x: &mut HwcImage, luts: &[[u8; 256]]) {
+    let c = x.channels();
+    if luts.len() == 1 {
+        let lut = &luts[0];
+        for v in x.data_mut() {
+            *v = lut[usize::from(*v)];
+        }
+        return;
+    }
+    for px in x.data_mut().chunks_exact_mut(c) {
+        for (i, v) in px.iter_mut().enumerate() {
+            *v = luts[i % luts.len()][usize::from(*v)];
+        }
+    }
+}
+
+/// A table of `f(v)` rounded and clipped to 0..=255.
+pub fn build_lut(f: impl Fn(f32) -> f32) -> [u8; 256] {
+    let mut lut = [0u8; 256];
+    for (v, out) in lut.iter_mut().enumerate() {
+        *out = (f(v as f32) + 0.5).clamp(0.0, 255.0) as u8;
+    }
+    lut
+}

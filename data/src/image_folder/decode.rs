@@ -1,0 +1,219 @@
+//! Reading one image file into a resized u8 [`HwcImage`]: JPEGs through reduced-scale (DCT)
+//! decoding when the target is at most half the size, everything else through `image`, with
+//! a pixel limit against decompression bombs. Never panics on a bad file.
+
+use std::cell::RefCell;
+use std::io::Cursor;
+use std::path::Path;
+
+use convkit_augment::HwcImage;
+use fast_image_resize::{images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+
+use super::options::{ColorMode, ResizeFilter};
+
+/// Decodes and resizes image files.
+#[derive(Debug, Clone)]
+pub struct ImageDecoder {
+    /// `(height, width)` of the output.
+    pub target_size: (usize, usize),
+    /// Channels of the output.
+    pub color_mode: ColorMode,
+    /// Resize filter.
+    pub filter: ResizeFilter,
+    /// Images with more pixels are refused.
+    pub max_pixels: u64,
+    /// Use reduced-scale JPEG decoding when the target allows it.
+    pub dct_scaling: bool,
+}
+
+thread_local! {
+    static RESIZER: RefCell<Resizer> = RefCell::new(Resizer::new());
+}
+
+impl ImageDecoder {
+    /// Reads `path` and returns the resized image, or why it cannot be used.
+    pub fn load(&self, path: &Path) -> Result<HwcImage, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+        self.decode(&bytes)
+    }
+
+    /// Decodes `bytes` and resizes; catches decoder panics as errors.
+    pub fn decode(&self, bytes: &[u8]) -> Result<HwcImage, String> {
+        if bytes.is_empty() {
+            return Err("empty file (0 bytes)".into());
+        }
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.decode_inner(bytes)))
+            .unwrap_or_else(|_| Err("the decoder failed on this file".into()))
+    }
+
+    fn decode_inner(&self, bytes: &[u8]) -> Result<HwcImage, String> {
+        let format = image::guess_format(bytes)
+            .map_err(|_| "not an image (unrecognised file signature)".to_string())?;
+        let img = if format == ImageFormat::Jpeg && self.dct_scaling {
+            match self.decode_jpeg_scaled(bytes)? {
+                Some(img) => img,
+                None => self.decode_generic(bytes, format)?,
+            }
+        } else {
+            self.decode_generic(bytes, format)?
+        };
+        self.resize(img)
+    }
+
+    fn check_pixels(&self, w: u64, h: u64) -> Result<(), String> {
+        if w * h > self.max_pixels {
+            return Err(format!(
+                "{w}x{h} = {} pixels exceeds the limit of {} (possible decompression bomb)",
+                w * h,
+                self.max_pixels
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reduced-scale decode of baseline/progressive 8-bit gray or YCbCr JPEGs; `None` for
+    /// other colour spaces (CMYK...), left to the generic path.
+    fn decode_jpeg_scaled(&self, bytes: &[u8]) -> Result<Option<HwcImage>, String> {
+        let mut dec = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+        dec.read_info().map_err(|e| format!("corrupt JPEG: {e}"))?;
+        let info = dec.info().ok_or("corrupt JPEG: no frame header")?;
+        self.check_pixels(u64::from(info.width), u64::from(info.height))?;
+        let channels = match info.pixel_format {
+            jpeg_decoder::PixelFormat::L8 => 1,
+            jpeg_decoder::PixelFormat::RGB24 => 3,
+            _ => return Ok(None),
+        };
+        let (th, tw) = self.target_size;
+        let (w, h) = dec
+            .scale(
+                tw.min(usize::from(u16::MAX)) as u16,
+                th.min(usize::from(u16::MAX)) as u16,
+            )
+            .map_err(|e| format!("corrupt JPEG: {e}"))?;
+        let data = dec
+            .decode()
+            .map_err(|e| format!("corrupt or truncated JPEG: {e}"))?;
+        let (w, h) = (usize::from(w), usize::from(h));
+        if data.len() != w * h * channels {
+            return Err(format!(
+                "corrupt JPEG: decoded {} bytes for {w}x{h}x{channels}",
+                data.len()
+            ));
+        }
+        let img = HwcImage::new(h, w, channels, data).map_err(|e| e.to_string())?;
+        Ok(Some(self.convert_channels(img)))
+    }
+
+    fn decode_generic(&self, bytes: &[u8], format: ImageFormat) -> Result<HwcImage, String> {
+        let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+        let mut limits = Limits::default();
+        let side = (self.max_pixels as f64).sqrt() as u32;
+        limits.max_image_width = Some(side.saturating_mul(64));
+        limits.max_image_height = Some(side.saturating_mul(64));
+        limits.max_alloc = Some(self.max_pixels.saturating_mul(8));
+        reader.limits(limits);
+        let (w, h) = reader
+            .into_dimensions()
+            .map_err(|e| format!("corrupt {format:?} image: {e}"))?;
+        self.check_pixels(u64::from(w), u64::from(h))?;
+        let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+        let mut limits = Limits::default();
+        limits.max_alloc = Some(self.max_pixels.saturating_mul(8));
+        reader.limits(limits);
+        let img = reader
+            .decode()
+            .map_err(|e| format!("corrupt or truncated {format:?} image: {e}"))?;
+        Ok(self.convert_dynamic(img))
+    }
+
+    fn convert_dynamic(&self, img: DynamicImage) -> HwcImage {
+        match self.color_mode {
+            ColorMode::Rgb => HwcImage::from_rgb(img.into_rgb8()),
+            ColorMode::Rgba => {
+                let rgba = img.into_rgba8();
+                let (w, h) = rgba.dimensions();
+                HwcImage::new(h as usize, w as usize, 4, rgba.into_raw())
+                    .expect("rgba buffer has 4 bytes per pixel")
+            }
+            ColorMode::Grayscale => {
+                if img.color().channel_count() <= 2 {
+                    HwcImage::from_gray(img.into_luma8())
+                } else {
+                    self.convert_channels(HwcImage::from_rgb(img.into_rgb8()))
+                }
+            }
+        }
+    }
+
+    /// Gray <-> RGB(A) conversion with PIL's rules (`L = (299 R + 587 G + 114 B) / 1000`).
+    fn convert_channels(&self, img: HwcImage) -> HwcImage {
+        let want = self.color_mode.channels();
+        let have = img.channels();
+        if want == have {
+            return img;
+        }
+        let (h, w) = (img.height(), img.width());
+        let src = img.data();
+        let mut out = Vec::with_capacity(h * w * want);
+        for px in src.chunks_exact(have) {
+            let gray = if have >= 3 {
+                ((299 * u32::from(px[0]) + 587 * u32::from(px[1]) + 114 * u32::from(px[2]) + 500)
+                    / 1000) as u8
+            } else {
+                px[0]
+            };
+            match want {
+                1 => out.push(gray),
+                _ => {
+                    let rgb = if have >= 3 {
+                        [px[0], px[1], px[2]]
+                    } else {
+                        [gray; 3]
+                    };
+                    out.extend_from_slice(&rgb);
+                    if want == 4 {
+                        out.push(if have == 4 || have == 2 {
+                            px[have - 1]
+                        } else {
+                            255
+                        });
+                    }
+                }
+            }
+        }
+        HwcImage::new(h, w, want, out).expect("converted buffer has the right size")
+    }
+
+    /// Resizes to the target size (a copy-free no-op when already there).
+    pub fn resize(&self, img: HwcImage) -> Result<HwcImage, String> {
+        let img = self.convert_channels(img);
+        let (th, tw) = self.target_size;
+        if img.height() == th && img.width() == tw {
+            return Ok(img);
+        }
+        let c = img.channels();
+        let pixel_type = match c {
+            1 => PixelType::U8,
+            3 => PixelType::U8x3,
+            4 => PixelType::U8x4,
+            _ => return Err(format!("cannot resize an image with {c} channels")),
+        };
+        let (h, w) = (img.height() as u32, img.width() as u32);
+        let src = Image::from_vec_u8(w, h, img.into_raw(), pixel_type)
+            .map_err(|e| format!("resize: {e}"))?;
+        let mut dst = Image::new(tw as u32, th as u32, pixel_type);
+        let alg = match self.filter {
+            ResizeFilter::Nearest => ResizeAlg::Nearest,
+            ResizeFilter::Bilinear => ResizeAlg::Convolution(FilterType::Bilinear),
+            ResizeFilter::Bicubic => ResizeAlg::Convolution(FilterType::CatmullRom),
+            ResizeFilter::Area => ResizeAlg::Convolution(FilterType::Box),
+            ResizeFilter::Lanczos => ResizeAlg::Convolution(FilterType::Lanczos3),
+        };
+        let options = ResizeOptions::new().resize_alg(alg);
+        RESIZER
+            .with(|r| r.borrow_mut().resize(&src, &mut dst, &options))
+            .map_err(|e| format!("resize: {e}"))?;
+        HwcImage::new(th, tw, c, dst.into_vec()).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,395 @@
+//! [`ImageFolder`]: a streaming, parallel, deterministic batch source over a class folder.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex};
+
+use convkit_augment::HwcImage;
+use convkit_tensor::seed::derive;
+use convkit_tensor::tch::{Kind, Tensor};
+use convkit_tensor::{Batch, BatchSource};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use super::decode::ImageDecoder;
+use super::decoded_store::DecodedStore;
+use super::listing::{list_class_folders, Listing, Sample};
+use super::options::{BadFilePolicy, ImageFolderOptions, LabelMode, SplitRule, Subset};
+use super::split_rules::split;
+use crate::{Error, Result};
+
+struct Shared {
+    dir: PathBuf,
+    class_names: Vec<String>,
+    samples: Vec<Sample>,
+    opts: ImageFolderOptions,
+    decoder: ImageDecoder,
+    store: DecodedStore,
+    bad: Mutex<HashSet<usize>>,
+}
+
+/// A folder of class subfolders served as batches of `(N, C, H, W)` float images and their
+/// labels (Keras' `flow_from_directory` / `image_dataset_from_directory`).
+///
+/// Decoding, resizing and augmentation run on a thread pool, a few batches ahead of the
+/// consumer; memory stays bounded by `prefetch` batches. Sample `i` of epoch `e` draws its
+/// augmentation from a stream derived from (seed, e, i), so batches are bit-identical for any
+/// number of threads.
+///
+/// # Example
+/// ```no_run
+/// use convkit_data::image_folder::{ImageFolder, ImageFolderOptions, LabelMode};
+/// let train = ImageFolder::open(
+///     "cats_and_dogs_small/train",
+///     ImageFolderOptions::flow_from_directory()
+///         .target_size(150, 150)
+///         .batch_size(20)
+///         .label_mode(LabelMode::Binary)
+///         .rescale(1.0 / 255.0),
+/// )?;
+/// println!("{}", train.description()); // Found 2000 images belonging to 2 classes.
+/// # Ok::<(), convkit_data::Error>(())
+/// ```
+pub struct ImageFolder {
+    shared: Arc<Shared>,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+impl std::fmt::Debug for ImageFolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageFolder")
+            .field("dir", &self.shared.dir)
+            .field("samples", &self.shared.samples.len())
+            .field("classes", &self.shared.class_names)
+            .finish()
+    }
+}
+
+impl ImageFolder {
+    /// Lists `dir` and prepares the loader (no image is decoded yet).
+    pub fn open(dir: impl AsRef<Path>, opts: ImageFolderOptions) -> Result<Self> {
+        let dir = dir.as_ref();
+        opts.validate()?;
+        let listing = list_class_folders(dir, &opts)?;
+        Self::from_listing(dir, listing, opts)
+    }
+
+    /// Both subsets of a validation split (Keras' `subset="both"`).
+    pub fn open_both(
+        dir: impl AsRef<Path>,
+        opts: ImageFolderOptions,
+        fraction: f64,
+        rule: SplitRule,
+    ) -> Result<(Self, Self)> {
+        let dir = dir.as_ref();
+        let listing = list_class_folders(dir, &opts)?;
+        let train = opts
+            .clone()
+            .validation_split(fraction, Subset::Training, rule);
+        let val = opts.validation_split(fraction, Subset::Validation, rule);
+        Ok((
+            Self::from_listing(dir, listing.clone(), train)?,
+            Self::from_listing(dir, listing, val)?,
+        ))
+    }
+
+    fn from_listing(dir: &Path, listing: Listing, opts: ImageFolderOptions) -> Result<Self> {
+        opts.validate()?;
+        if let Some(aug) = &opts.augment {
+            tracing::debug!(augment = aug.name(), "per-image augmentation");
+        }
+        let seed = opts.seed.unwrap_or_else(convkit_tensor::seed::seed);
+        let samples = match opts.validation_split {
+            Some((f, subset, rule)) => split(&listing, f, subset, rule, opts.shuffle, seed),
+            None => listing.samples.clone(),
+        };
+        if samples.is_empty() {
+            return Err(Error::Missing {
+                dataset: "image folder".into(),
+                dir: dir.to_path_buf(),
+                missing: format!("images (allowed formats: {})", opts.formats.join(", ")),
+                hint: "put images in one subfolder per class".into(),
+            });
+        }
+        let threads = if opts.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            opts.threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("convkit-loader-{i}"))
+            .build()
+            .map_err(|e| Error::option("image folder", "threads", e.to_string()))?;
+        let decoder = ImageDecoder {
+            target_size: opts.target_size,
+            color_mode: opts.color_mode,
+            filter: opts.interpolation,
+            max_pixels: opts.max_pixels,
+            dct_scaling: true,
+        };
+        let store = DecodedStore::new(&opts.cache, samples.len())?;
+        let folder = ImageFolder {
+            shared: Arc::new(Shared {
+                dir: dir.to_path_buf(),
+                class_names: listing.class_names,
+                samples,
+                opts,
+                decoder,
+                store,
+                bad: Mutex::new(HashSet::new()),
+            }),
+            pool: Arc::new(pool),
+        };
+        tracing::info!("{}", folder.description());
+        Ok(folder)
+    }
+
+    /// Keras' message: `Found N images belonging to M classes.`
+    pub fn description(&self) -> String {
+        format!(
+            "Found {} images belonging to {} classes.",
+            self.shared.samples.len(),
+            self.shared.class_names.len()
+        )
+    }
+
+    /// Class names in label order.
+    pub fn class_names(&self) -> &[String] {
+        &self.shared.class_names
+    }
+
+    /// The files served, with their labels, in listing order.
+    pub fn samples(&self) -> &[Sample] {
+        &self.shared.samples
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &ImageFolderOptions {
+        &self.shared.opts
+    }
+
+    fn seed(&self) -> u64 {
+        self.shared
+            .opts
+            .seed
+            .unwrap_or_else(convkit_tensor::seed::seed)
+    }
+
+    /// Order of the samples in `epoch` (seeded shuffle, or listing order).
+    pub fn order(&self, epoch: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.shared.samples.len()).collect();
+        if self.shared.opts.shuffle {
+            let s = derive(self.seed(), "image_folder/shuffle", epoch as u64);
+            order.shuffle(&mut ChaCha8Rng::seed_from_u64(s));
+        }
+        order
+    }
+
+    /// Loads sample `i` as epoch `epoch` would: decoded, resized and augmented.
+    pub fn load_sample(&self, i: usize, epoch: usize) -> Result<Option<HwcImage>> {
+        self.shared.load(i, epoch, self.seed())
+    }
+
+    /// The whole dataset in memory without augmentation, as `(x, y)` tensors (for small
+    /// datasets and for comparisons with a preloaded run).
+    pub fn preload(&self) -> Result<(Tensor, Tensor)> {
+        let order: Vec<usize> = (0..self.shared.samples.len()).collect();
+        let shared = Arc::clone(&self.shared);
+        let seed = self.seed();
+        let batch = self
+            .pool
+            .install(|| assemble(&shared, &order, usize::MAX, seed, false))?;
+        Ok((batch.inputs, batch.targets))
+    }
+}
+
+impl Shared {
+    fn shape(&self) -> (usize, usize, usize) {
+        let (h, w) = self.opts.target_size;
+        (h, w, self.opts.color_mode.channels())
+    }
+
+    /// Decoded (cached) and augmented image of sample `i`; `None` when skipped.
+    fn load(&self, i: usize, epoch: usize, seed: u64) -> Result<Option<HwcImage>> {
+        self.load_with(i, epoch, seed, true)
+    }
+
+    fn load_with(
+        &self,
+        i: usize,
+        epoch: usize,
+        seed: u64,
+        augment: bool,
+    ) -> Result<Option<HwcImage>> {
+        if self.bad.lock().map(|b| b.contains(&i)).unwrap_or(false) {
+            return Ok(None);
+        }
+        let img = match self.store.get(i, self.shape()) {
+            Some(img) => img,
+            None => match self.decoder.load(&self.samples[i].path) {
+                Ok(img) => {
+                    self.store.put(i, &img, Some(&self.dir));
+                    img
+                }
+                Err(problem) => {
+                    let path = &self.samples[i].path;
+                    if self.opts.bad_files == BadFilePolicy::Error {
+                        return Err(Error::Image {
+                            path: path.clone(),
+                            problem,
+                        });
+                    }
+                    let first = self.bad.lock().map(|mut b| b.insert(i)).unwrap_or(true);
+                    if first {
+                        tracing::warn!(file = %path.display(), "skipping image: {problem}");
+                    }
+                    return Ok(None);
+                }
+            },
+        };
+        Ok(Some(match (&self.opts.augment, augment) {
+            (Some(aug), true) => {
+                let s = derive(
+                    derive(seed, "image_folder/augment", epoch as u64),
+                    "sample",
+                    i as u64,
+                );
+                aug.augment(img, &mut ChaCha8Rng::seed_from_u64(s))
+            }
+            _ => img,
+        }))
+    }
+}
+
+/// Writes an HWC u8 image into a CHW float slice, times `scale`.
+fn write_chw(img: &HwcImage, out: &mut [f32], scale: f32) {
+    let (h, w, c) = (img.height(), img.width(), img.channels());
+    let plane = h * w;
+    let data = img.data();
+    if c == 1 {
+        for (o, &v) in out.iter_mut().zip(data) {
+            *o = f32::from(v) * scale;
+        }
+        return;
+    }
+    for (p, px) in data.chunks_exact(c).enumerate() {
+        for (ch, &v) in px.iter().enumerate() {
+            out[ch * plane + p] = f32::from(v) * scale;
+        }
+    }
+}
+
+/// Loads the samples `indices` (in parallel on the current pool) into one batch.
+fn assemble(
+    shared: &Shared,
+    indices: &[usize],
+    epoch: usize,
+    seed: u64,
+    augment: bool,
+) -> Result<Batch> {
+    let (h, w, c) = shared.shape();
+    let size = h * w * c;
+    let scale = shared.opts.rescale.unwrap_or(1.0);
+    let mut buf = vec![0f32; indices.len() * size];
+    let kept: Vec<Result<bool>> = buf
+        .par_chunks_mut(size)
+        .zip(indices.par_iter())
+        .map(|(out, &i)| {
+            Ok(match shared.load_with(i, epoch, seed, augment)? {
+                Some(img) => {
+                    write_chw(&img, out, scale);
+                    true
+                }
+                None => false,
+            })
+        })
+        .collect();
+    let mut labels = Vec::with_capacity(indices.len());
+    let mut n = 0;
+    for (k, (ok, &i)) in kept.into_iter().zip(indices).enumerate() {
+        if ok? {
+            if n != k {
+                buf.copy_within(k * size..(k + 1) * size, n * size);
+            }
+            labels.push(shared.samples[i].label as i64);
+            n += 1;
+        }
+    }
+    buf.truncate(n * size);
+    let n = n as i64;
+    let inputs = Tensor::f_from_slice(&buf)?.f_view([n, c as i64, h as i64, w as i64])?;
+    let classes = shared.class_names.len() as i64;
+    let y = Tensor::f_from_slice(&labels)?;
+    let targets = match shared.opts.label_mode {
+        LabelMode::Sparse => y,
+        LabelMode::Binary => y.f_to_kind(Kind::Float)?.f_view([n, 1])?,
+        LabelMode::Categorical => y.f_one_hot(classes)?.f_to_kind(Kind::Float)?,
+        LabelMode::None => Tensor::f_zeros([n, 0], (Kind::Float, inputs.device()))?,
+    };
+    Ok(Batch { inputs, targets })
+}
+
+impl BatchSource for ImageFolder {
+    fn num_samples(&self) -> usize {
+        self.shared.samples.len()
+    }
+
+    fn batches_per_epoch(&self) -> usize {
+        self.shared
+            .samples
+            .len()
+            .div_ceil(self.shared.opts.batch_size)
+    }
+
+    fn epoch(
+        &mut self,
+        epoch: usize,
+    ) -> convkit_tensor::Result<Box<dyn Iterator<Item = convkit_tensor::Result<Batch>> + '_>> {
+        let order = self.order(epoch);
+        let (tx, rx) = sync_channel(self.shared.opts.prefetch.max(1));
+        let shared = Arc::clone(&self.shared);
+        let pool = Arc::clone(&self.pool);
+        let seed = self.seed();
+        std::thread::Builder::new()
+            .name("convkit-loader".into())
+            .spawn(move || {
+                for chunk in order.chunks(shared.opts.batch_size) {
+                    let batch = pool.install(|| assemble(&shared, chunk, epoch, seed, true));
+                    let failed = batch.is_err();
+                    if tx.send(batch).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| convkit_tensor::Error::Invalid(format!("cannot start the loader: {e}")))?;
+        Ok(Box::new(Batches { rx }))
+    }
+}
+
+/// The batches of one epoch, as the producer thread sends them.
+struct Batches {
+    rx: Receiver<Result<Batch>>,
+}
+
+impl Iterator for Batches {
+    type Item = convkit_tensor::Result<Batch>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.rx.recv().ok()?;
+        Some(
+            b.map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))
+                .and_then(|b| {
+                    if b.is_empty() {
+                        Err(convkit_tensor::Error::Invalid(
+                            "every image of a batch was skipped as unreadable".into(),
+                        ))
+                    } else {
+                        Ok(b)
+                    }
+                }),
+        )
+    }
+}

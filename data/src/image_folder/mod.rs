@@ -1,0 +1,19 @@
+//! Image folders (`DIR/<class>/<image>`) with the options of Keras' `flow_from_directory` and
+//! `image_dataset_from_directory`: listing, both validation-split rules, decoding, the
+//! streaming parallel loader and its decoded-image cache.
+
+pub mod decode;
+pub mod decoded_store;
+pub mod listing;
+pub mod loader;
+pub mod options;
+pub mod split_rules;
+
+pub use decode::ImageDecoder;
+pub use listing::{list_class_folders, Listing, Sample};
+pub use loader::ImageFolder;
+pub use options::{
+    BadFilePolicy, ColorMode, DecodedCache, ImageFolderOptions, LabelMode, ResizeFilter, SplitRule,
+    Subset, ALL_FORMATS,
+};
+pub use split_rules::split;

@@ -1,0 +1,71 @@
+//! `RandomFlip`: mirrors images at random in training.
+
+use convkit_augment::batched::{random_flip, FlipMode};
+use convkit_tensor::tch::Tensor;
+use serde::{Deserialize, Serialize};
+
+use super::random_layer_basics;
+use crate::layer::{Layer, LayerCommon};
+use crate::Result;
+
+/// Configuration of [`RandomFlip`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RandomFlipConfig {
+    /// Name, trainable, input shape.
+    #[serde(flatten)]
+    pub common: LayerCommon,
+    /// `horizontal`, `vertical` or `horizontal_and_vertical` (Keras' default).
+    pub mode: String,
+}
+
+/// Keras' `RandomFlip(mode)`: each image mirrored with probability 1/2 per allowed axis, in
+/// training only.
+///
+/// # Shapes
+/// `(N, C, H, W)`, unchanged.
+#[derive(Debug)]
+pub struct RandomFlip {
+    config: RandomFlipConfig,
+    input_shape: Option<Vec<i64>>,
+}
+
+impl RandomFlip {
+    /// Flips along `mode` (`horizontal`, `vertical`, `horizontal_and_vertical`).
+    pub fn new(mode: &str) -> Self {
+        Self::from_config(RandomFlipConfig {
+            common: LayerCommon::new(),
+            mode: mode.into(),
+        })
+    }
+    /// A layer from its configuration.
+    pub fn from_config(config: RandomFlipConfig) -> Self {
+        RandomFlip {
+            config,
+            input_shape: None,
+        }
+    }
+    fn mode(&self) -> Result<FlipMode, String> {
+        FlipMode::from_keras(&self.config.mode).ok_or_else(|| {
+            format!(
+                "mode must be horizontal, vertical or horizontal_and_vertical, got '{}'",
+                self.config.mode
+            )
+        })
+    }
+    fn validate(&self) -> Result<(), String> {
+        self.mode().map(|_| ())
+    }
+}
+
+impl Layer for RandomFlip {
+    random_layer_basics!("RandomFlip", "random_flip", RandomFlip);
+
+    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        self.check_input(x)?;
+        if !training {
+            return Ok(x.shallow_clone());
+        }
+        let mode = self.mode().map_err(|p| self.config_error(&p))?;
+        Ok(random_flip(x, mode)?)
+    }
+}

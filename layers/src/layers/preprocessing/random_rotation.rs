@@ -1,0 +1,82 @@
+//! `RandomRotation`: rotates images by a random angle in training.
+
+use convkit_augment::batched::random_rotation;
+use convkit_tensor::tch::Tensor;
+use serde::{Deserialize, Serialize};
+
+use super::{random_layer_basics, Factor, FillSettings};
+use crate::layer::{Layer, LayerCommon};
+use crate::Result;
+
+/// Configuration of [`RandomRotation`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RandomRotationConfig {
+    /// Name, trainable, input shape.
+    #[serde(flatten)]
+    pub common: LayerCommon,
+    /// Fraction of a full turn: `0.1` draws angles in `[-36°, 36°]`.
+    pub factor: Factor,
+    /// Fill mode, interpolation and fill value.
+    #[serde(flatten)]
+    pub fill: FillSettings,
+}
+
+/// Keras' `RandomRotation(factor, fill_mode="reflect", interpolation="bilinear")`.
+///
+/// # Shapes
+/// `(N, C, H, W)`, unchanged.
+#[derive(Debug)]
+pub struct RandomRotation {
+    config: RandomRotationConfig,
+    input_shape: Option<Vec<i64>>,
+}
+
+impl RandomRotation {
+    /// Rotations drawn from `factor` (fractions of 2π).
+    pub fn new(factor: impl Into<Factor>) -> Self {
+        Self::from_config(RandomRotationConfig {
+            common: LayerCommon::new(),
+            factor: factor.into(),
+            fill: FillSettings::default(),
+        })
+    }
+    /// Sets the fill mode (`reflect`, `wrap`, `constant`, `nearest`) and fill value.
+    pub fn fill_mode(mut self, mode: &str, value: f32) -> Self {
+        self.config.fill.fill_mode = mode.into();
+        self.config.fill.fill_value = value;
+        self
+    }
+    /// A layer from its configuration.
+    pub fn from_config(config: RandomRotationConfig) -> Self {
+        RandomRotation {
+            config,
+            input_shape: None,
+        }
+    }
+    fn validate(&self) -> Result<(), String> {
+        self.config.factor.check(1.0)?;
+        self.config.fill.parse().map(|_| ())
+    }
+}
+
+impl Layer for RandomRotation {
+    random_layer_basics!("RandomRotation", "random_rotation", RandomRotation);
+
+    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        self.check_input(x)?;
+        if !training {
+            return Ok(x.shallow_clone());
+        }
+        let (fill, interp) = self
+            .config
+            .fill
+            .parse()
+            .map_err(|p| self.config_error(&p))?;
+        Ok(random_rotation(
+            x,
+            self.config.factor.range(),
+            interp,
+            fill,
+        )?)
+    }
+}

@@ -1,0 +1,71 @@
+//! `Rescaling`: `x * scale + offset`, in training and inference.
+
+use convkit_tensor::tch::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::config::LayerConfig;
+use crate::layer::{Layer, LayerCommon};
+use crate::Result;
+
+/// Configuration of [`Rescaling`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RescalingConfig {
+    /// Name, trainable, input shape.
+    #[serde(flatten)]
+    pub common: LayerCommon,
+    /// Multiplier (`1 / 255`).
+    pub scale: f64,
+    /// Added after scaling.
+    #[serde(default)]
+    pub offset: f64,
+}
+
+/// Keras' `Rescaling(scale, offset=0)`.
+///
+/// # Shapes
+/// Any shape, unchanged.
+#[derive(Debug)]
+pub struct Rescaling {
+    config: RescalingConfig,
+    input_shape: Option<Vec<i64>>,
+}
+
+impl Rescaling {
+    /// `x * scale + offset`.
+    pub fn new(scale: f64, offset: f64) -> Self {
+        Self::from_config(RescalingConfig {
+            common: LayerCommon::new(),
+            scale,
+            offset,
+        })
+    }
+    /// A layer from its configuration.
+    pub fn from_config(config: RescalingConfig) -> Self {
+        Rescaling {
+            config,
+            input_shape: None,
+        }
+    }
+}
+
+impl Layer for Rescaling {
+    common_accessors!();
+    fn class_name(&self) -> &'static str {
+        "Rescaling"
+    }
+    fn base_name(&self) -> &'static str {
+        "rescaling"
+    }
+    fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
+        Ok(input_shape.to_vec())
+    }
+    parameterless_build!();
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        self.check_input(x)?;
+        Ok(x.f_mul_scalar(self.config.scale)?
+            .f_add_scalar(self.config.offset)?)
+    }
+    fn config(&self) -> LayerConfig {
+        LayerConfig::Rescaling(self.config.clone())
+    }
+}
