@@ -20,6 +20,8 @@ enum Command {
     Mnist(commands::mnist::MnistArgs),
     /// Download a dataset from its mirrors, verifying digests.
     Fetch(commands::fetch::FetchArgs),
+    /// Measure the image loader and the per-image transforms.
+    Bench(commands::bench::BenchArgs),
 }
 
 fn main() {
@@ -28,6 +30,7 @@ fn main() {
     let result = match cli.command {
         Command::Mnist(args) => commands::mnist::run(args),
         Command::Fetch(args) => commands::fetch::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -60,50 +60,78 @@ fn warp_into<const C: usize>(
     fill: FillMode,
     out: &mut HwcImage,
 ) {
+    match interpolation {
+        Interpolation::Nearest => warp_rows::<C, false>(src, m, fill, out),
+        Interpolation::Bilinear => warp_rows::<C, true>(src, m, fill, out),
+    }
+}
+
+/// The warp loop, specialised on channel count and interpolation. Points whose 2x2
+/// neighbourhood lies inside the image skip the boundary rules.
+fn warp_rows<const C: usize, const BILINEAR: bool>(
+    src: &HwcImage,
+    m: &Affine,
+    fill: FillMode,
+    out: &mut HwcImage,
+) {
     let (h, w) = (src.height(), src.width());
     let (out_w, data) = (out.width(), src.data());
     let k = constant_value(fill);
     let a = m.0;
     let (dy, dx) = (a[0][1] as f32, a[1][1] as f32);
     let stride = w * C;
+    let (hmax, wmax) = ((h - 1) as f32, (w - 1) as f32);
+    const ONE: i32 = 1 << FRAC_BITS;
     for (r, row) in out.data_mut().chunks_exact_mut(out_w * C).enumerate() {
-        let mut y = (a[0][0] * r as f64 + a[0][2]) as f32;
-        let mut x = (a[1][0] * r as f64 + a[1][2]) as f32;
-        for px in row.chunks_exact_mut(C) {
-            let (yy, xx) = (fill.map_coordinate(y, h), fill.map_coordinate(x, w));
-            y += dy;
-            x += dx;
-            let (Some(yy), Some(xx)) = (yy, xx) else {
-                px.fill(k);
-                continue;
-            };
-            match interpolation {
-                Interpolation::Nearest => {
-                    let (yi, xi) = ((yy + 0.5) as usize, (xx + 0.5) as usize);
-                    let i = yi.min(h - 1) * stride + xi.min(w - 1) * C;
-                    px.copy_from_slice(&data[i..i + C]);
-                }
-                Interpolation::Bilinear => {
-                    let (y0, x0) = (yy as usize, xx as usize);
-                    let (fy, fx) = (yy - y0 as f32, xx - x0 as f32);
-                    let y1 = (y0 + 1).min(h - 1);
-                    let x1 = (x0 + 1).min(w - 1);
-                    let (i00, i01) = (y0 * stride + x0 * C, y0 * stride + x1 * C);
-                    let (i10, i11) = (y1 * stride + x0 * C, y1 * stride + x1 * C);
-                    let (w00, w01) = ((1.0 - fy) * (1.0 - fx), (1.0 - fy) * fx);
-                    let (w10, w11) = (fy * (1.0 - fx), fy * fx);
-                    for ch in 0..C {
-                        let v = w00 * f32::from(data[i00 + ch])
-                            + w01 * f32::from(data[i01 + ch])
-                            + w10 * f32::from(data[i10 + ch])
-                            + w11 * f32::from(data[i11 + ch]);
-                        px[ch] = to_u8(v);
+        let y0 = (a[0][0] * r as f64 + a[0][2]) as f32;
+        let x0 = (a[1][0] * r as f64 + a[1][2]) as f32;
+        for (c, px) in row.chunks_exact_mut(C).enumerate() {
+            let y = y0 + dy * c as f32;
+            let x = x0 + dx * c as f32;
+            let inside = y >= 0.0 && y <= hmax && x >= 0.0 && x <= wmax;
+            let (yy, xx) = if inside {
+                (y, x)
+            } else {
+                match (fill.map_coordinate(y, h), fill.map_coordinate(x, w)) {
+                    (Some(yy), Some(xx)) => (yy, xx),
+                    _ => {
+                        px.fill(k);
+                        continue;
                     }
                 }
+            };
+            if !BILINEAR {
+                let (yi, xi) = ((yy + 0.5) as usize, (xx + 0.5) as usize);
+                let i = yi.min(h - 1) * stride + xi.min(w - 1) * C;
+                px.copy_from_slice(&data[i..i + C]);
+                continue;
+            }
+            // fixed point: FRAC_BITS fractional bits of the coordinates; the clamp only moves
+            // reflect's points within half a pixel outside, whose neighbours mirror anyway
+            let yq = (yy.clamp(0.0, hmax) * ONE as f32 + 0.5) as i32;
+            let xq = (xx.clamp(0.0, wmax) * ONE as f32 + 0.5) as i32;
+            let (yi, xi) = ((yq >> FRAC_BITS) as usize, (xq >> FRAC_BITS) as usize);
+            let (fy, fx) = (yq & (ONE - 1), xq & (ONE - 1));
+            let y1 = if yi + 1 < h { yi + 1 } else { yi };
+            let x1 = if xi + 1 < w { xi + 1 } else { xi };
+            let (r0, r1) = (yi * stride, y1 * stride);
+            let (c0, c1) = (xi * C, x1 * C);
+            for ch in 0..C {
+                let p00 = i32::from(data[r0 + c0 + ch]);
+                let p01 = i32::from(data[r0 + c1 + ch]);
+                let p10 = i32::from(data[r1 + c0 + ch]);
+                let p11 = i32::from(data[r1 + c1 + ch]);
+                let top = (p00 << FRAC_BITS) + fx * (p01 - p00);
+                let bottom = (p10 << FRAC_BITS) + fx * (p11 - p10);
+                let v = (top << FRAC_BITS) + fy * (bottom - top);
+                px[ch] = ((v + (1 << (2 * FRAC_BITS - 1))) >> (2 * FRAC_BITS)) as u8;
             }
         }
     }
 }
+
+/// Fractional bits of the fixed-point bilinear weights (1/2048 of a pixel).
+const FRAC_BITS: i32 = 11;
 
 fn warp_into_any(
     src: &HwcImage,

@@ -74,42 +74,50 @@ fn reflect101(i: isize, n: usize) -> usize {
 }
 
 /// Blurs `image` with a Gaussian of standard deviation `sigma` pixels.
+///
+/// Two separable passes in fixed point: the horizontal one accumulates in u16 (the weights
+/// sum to 256, so `256 * 255` fits), the vertical one in u32; both loops run over whole rows
+/// so the compiler vectorises them.
 pub fn gaussian_blur(image: HwcImage, sigma: f64) -> HwcImage {
     if sigma < 0.01 || image.width() == 0 || image.height() == 0 {
         return image;
     }
     let k = kernel(sigma);
-    let r = (k.len() / 2) as isize;
+    let r = k.len() / 2;
     let (h, w, c) = (image.height(), image.width(), image.channels());
     let src = image.data();
     let stride = w * c;
     // horizontal pass into u16 (value * 256)
     let mut tmp = vec![0u16; h * stride];
-    let mut idx: Vec<usize> = Vec::with_capacity(w + 2 * r as usize);
-    for x in -r..(w as isize + r) {
-        idx.push(reflect101(x, w));
-    }
+    let mut padded = vec![0u8; (w + 2 * r) * c];
+    let cols: Vec<usize> = (0..w + 2 * r)
+        .map(|x| reflect101(x as isize - r as isize, w))
+        .collect();
     for y in 0..h {
         let row = &src[y * stride..(y + 1) * stride];
+        for (p, &sx) in padded.chunks_exact_mut(c).zip(&cols) {
+            p.copy_from_slice(&row[sx * c..sx * c + c]);
+        }
         let out = &mut tmp[y * stride..(y + 1) * stride];
-        for x in 0..w {
-            for ch in 0..c {
-                let mut acc = 0u32;
-                for (t, &kw) in k.iter().enumerate() {
-                    acc += kw * u32::from(row[idx[x + t] * c + ch]);
-                }
-                out[x * c + ch] = acc.min(u32::from(u16::MAX)) as u16;
+        for (t, &kw) in k.iter().enumerate() {
+            let kw = kw as u16;
+            let window = &padded[t * c..t * c + stride];
+            for (o, &v) in out.iter_mut().zip(window) {
+                *o = o.wrapping_add(kw * u16::from(v));
             }
         }
     }
     // vertical pass, rounding back to u8
     let mut out = vec![0u8; h * stride];
-    let rows: Vec<usize> = (-r..(h as isize + r)).map(|y| reflect101(y, h)).collect();
+    let rows: Vec<usize> = (0..h + 2 * r)
+        .map(|y| reflect101(y as isize - r as isize, h))
+        .collect();
     let mut acc = vec![0u32; stride];
     for y in 0..h {
         acc.fill(1 << 15);
         for (t, &kw) in k.iter().enumerate() {
-            let src_row = &tmp[rows[y + t] * stride..(rows[y + t] + 1) * stride];
+            let sr = rows[y + t];
+            let src_row = &tmp[sr * stride..(sr + 1) * stride];
             for (a, &v) in acc.iter_mut().zip(src_row) {
                 *a += kw * u32::from(v);
             }

@@ -12,6 +12,15 @@ pub fn apply_luts(x: &mut HwcImage, luts: &[[u8; 256]]) {
         }
         return;
     }
+    if c == 3 && luts.len() == 3 {
+        let (l0, l1, l2) = (&luts[0], &luts[1], &luts[2]);
+        for px in x.data_mut().chunks_exact_mut(3) {
+            px[0] = l0[usize::from(px[0])];
+            px[1] = l1[usize::from(px[1])];
+            px[2] = l2[usize::from(px[2])];
+        }
+        return;
+    }
     for px in x.data_mut().chunks_exact_mut(c) {
         for (i, v) in px.iter_mut().enumerate() {
             *v = luts[i % luts.len()][usize::from(*v)];

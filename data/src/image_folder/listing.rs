@@ -76,7 +76,8 @@ fn walk_files(dir: &Path, opts: &ImageFolderOptions) -> Result<Vec<PathBuf>> {
     Ok(groups.into_iter().flat_map(|(_, f)| f).collect())
 }
 
-/// Lists `dir`'s classes and images.
+/// Lists `dir`'s classes and images. Hidden subfolders (`.ipynb_checkpoints`...) are not
+/// classes, as in `image_dataset_from_directory`.
 pub fn list_class_folders(dir: &Path, opts: &ImageFolderOptions) -> Result<Listing> {
     if !dir.is_dir() {
         return Err(Error::Missing {
@@ -88,7 +89,7 @@ pub fn list_class_folders(dir: &Path, opts: &ImageFolderOptions) -> Result<Listi
     }
     let subdirs: Vec<(OsString, PathBuf)> = read_dir_sorted(dir)?
         .into_iter()
-        .filter(|(_, p)| is_dir(p, opts.follow_links))
+        .filter(|(n, p)| !n.as_encoded_bytes().starts_with(b".") && is_dir(p, opts.follow_links))
         .collect();
     let chosen: Vec<(String, PathBuf)> = match &opts.class_names {
         Some(names) => names

@@ -1,0 +1,221 @@
+//! `convkit bench`: throughput of the image-folder loader and per-transform speed, printed as
+//! one JSON line at the end (read by `benches/compare/compare_loader.py`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use convkit_augment::ops::{
+    AdditiveGaussianNoise, Fliplr, GaussianBlur, LinearContrast, Multiply, RandomAffine,
+};
+use convkit_augment::{Augmenter, HwcImage, ImageDataGenerator};
+use convkit_data::image_folder::{DecodedCache, ImageFolder, ImageFolderOptions, LabelMode};
+use convkit_tensor::BatchSource;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use crate::runtime::RuntimeArgs;
+
+/// Arguments of `convkit bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchWhat,
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchWhat {
+    /// Images per second of the full loader over a class folder.
+    Loader(LoaderArgs),
+    /// Microseconds per image of each per-image transform.
+    Transforms(TransformArgs),
+}
+
+/// Arguments of `convkit bench loader`.
+#[derive(Args, Debug)]
+pub struct LoaderArgs {
+    /// Class folder (DIR/<class>/<image>).
+    dir: PathBuf,
+    /// Output side (square).
+    #[arg(long, default_value_t = 150)]
+    size: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Epochs; the first is reported apart (warm-up, and it fills the cache).
+    #[arg(long, default_value_t = 3)]
+    epochs: usize,
+    /// Augmentation: book (rotation 40, shifts 0.2, shear 0.2, zoom 0.2, flip) or none.
+    #[arg(long, default_value = "book")]
+    augment: String,
+    /// Decoded-image cache: none, memory, disk.
+    #[arg(long, default_value = "none")]
+    cache: String,
+    /// Loader threads (default: --threads, else one per core).
+    #[arg(long)]
+    loader_threads: Option<usize>,
+    #[command(flatten)]
+    rt: RuntimeArgs,
+}
+
+/// Arguments of `convkit bench transforms`.
+#[derive(Args, Debug)]
+pub struct TransformArgs {
+    /// Image side (square).
+    #[arg(long, default_value_t = 150)]
+    size: usize,
+    /// Images per transform.
+    #[arg(long, default_value_t = 500)]
+    iters: usize,
+    /// Take the images from this class folder (else a synthetic image).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    #[command(flatten)]
+    rt: RuntimeArgs,
+}
+
+/// Runs `convkit bench ...`.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        BenchWhat::Loader(a) => loader(a),
+        BenchWhat::Transforms(a) => transforms(a),
+    }
+}
+
+fn loader(a: LoaderArgs) -> anyhow::Result<()> {
+    a.rt.setup()?;
+    let threads = a.loader_threads.unwrap_or(a.rt.threads);
+    let cache = match a.cache.as_str() {
+        "none" => DecodedCache::None,
+        "memory" => DecodedCache::Memory,
+        "disk" => DecodedCache::Disk(std::env::temp_dir()),
+        other => anyhow::bail!("--cache must be none, memory or disk, got '{other}'"),
+    };
+    let mut opts = ImageFolderOptions::flow_from_directory()
+        .target_size(a.size, a.size)
+        .batch_size(a.batch_size)
+        .label_mode(LabelMode::Binary)
+        .rescale(1.0 / 255.0)
+        .threads(threads)
+        .cache(cache);
+    match a.augment.as_str() {
+        "book" => opts = opts.augment(Arc::new(ImageDataGenerator::book())),
+        "none" => {}
+        other => anyhow::bail!("--augment must be book or none, got '{other}'"),
+    }
+    let mut folder = ImageFolder::open(&a.dir, opts)?;
+    println!("{}", folder.description());
+    let mut per_epoch = Vec::new();
+    for e in 0..a.epochs.max(1) {
+        let t = Instant::now();
+        let mut n = 0usize;
+        for b in folder.epoch(e)? {
+            n += b?.len();
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "epoch {}: {n} images in {secs:.2} s ({:.0} images/s)",
+            e + 1,
+            n as f64 / secs
+        );
+        per_epoch.push(n as f64 / secs);
+    }
+    let steady = if per_epoch.len() > 1 {
+        per_epoch[1..].iter().sum::<f64>() / (per_epoch.len() - 1) as f64
+    } else {
+        per_epoch[0]
+    };
+    println!(
+        "{}",
+        json!({"images_per_sec": steady, "first_epoch_images_per_sec": per_epoch[0],
+               "per_epoch": per_epoch, "threads": threads, "cache": a.cache, "augment": a.augment})
+    );
+    Ok(())
+}
+
+fn bench_images(a: &TransformArgs) -> anyhow::Result<Vec<HwcImage>> {
+    if let Some(dir) = &a.dir {
+        let folder = ImageFolder::open(
+            dir,
+            ImageFolderOptions::flow_from_directory()
+                .target_size(a.size, a.size)
+                .shuffle(false)
+                .threads(1),
+        )?;
+        let n = folder.samples().len().min(200);
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            if let Some(img) = folder.load_sample(i, 0)? {
+                out.push(img);
+            }
+        }
+        anyhow::ensure!(!out.is_empty(), "no readable image in {}", dir.display());
+        return Ok(out);
+    }
+    let s = a.size;
+    let data = (0..s * s * 3)
+        .map(|i| {
+            let (p, c) = (i / 3, i % 3);
+            let (r, col) = (p / s, p % s);
+            ((r * 7 + col * 3 + c * 50 + (r * col) % 31) % 256) as u8
+        })
+        .collect();
+    Ok(vec![HwcImage::new(s, s, 3, data)?])
+}
+
+fn transforms(a: TransformArgs) -> anyhow::Result<()> {
+    a.rt.setup()?;
+    let images = bench_images(&a).context("preparing images")?;
+    let cases: Vec<(&str, Box<dyn Augmenter>)> = vec![
+        ("flip", Box::new(Fliplr::new(1.0)?)),
+        (
+            "affine",
+            Box::new(
+                RandomAffine::new()
+                    .rotate((-40.0, 40.0))?
+                    .shear((-20.0, 20.0))?
+                    .scale((0.8, 1.2))?
+                    .translate_percent((-0.2, 0.2))?,
+            ),
+        ),
+        ("blur", Box::new(GaussianBlur::new((0.0, 3.0))?)),
+        ("contrast", Box::new(LinearContrast::new((0.75, 1.5))?)),
+        (
+            "noise",
+            Box::new(AdditiveGaussianNoise::new(0.0, (0.0, 0.05 * 255.0))?.per_channel(1.0)?),
+        ),
+        (
+            "multiply",
+            Box::new(Multiply::new((0.8, 1.2))?.per_channel(1.0)?),
+        ),
+        (
+            "image_data_generator_book",
+            Box::new(ImageDataGenerator::book()),
+        ),
+    ];
+    let mut results = serde_json::Map::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(a.rt.seed);
+    for (name, aug) in &cases {
+        for img in images.iter().take(20) {
+            std::hint::black_box(aug.augment(img.clone(), &mut rng));
+        }
+        // time the clones apart and subtract them, as albumentations is timed on its own
+        let t = Instant::now();
+        for i in 0..a.iters {
+            std::hint::black_box(images[i % images.len()].clone());
+        }
+        let clone_secs = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for i in 0..a.iters {
+            std::hint::black_box(aug.augment(images[i % images.len()].clone(), &mut rng));
+        }
+        let us = (t.elapsed().as_secs_f64() - clone_secs).max(0.0) * 1e6 / a.iters as f64;
+        println!("{name:>28}: {us:8.1} us/image");
+        results.insert(name.to_string(), json!(us));
+    }
+    println!("{}", serde_json::Value::Object(results));
+    Ok(())
+}
