@@ -79,6 +79,6 @@ ensure_mnist() {
 # Datasets each subcommand needs.
 ensure_data_for() {
     case "${1:-}" in
-        mnist) ensure_mnist ;;
+        mnist | catdog) ensure_mnist ;;
     esac
 }

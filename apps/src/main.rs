@@ -18,6 +18,12 @@ struct Cli {
 enum Command {
     /// Train and evaluate the book's MNIST convnet.
     Mnist(commands::mnist::MnistArgs),
+    /// The book's small-dataset experiment: a convnet from scratch, then with augmentation.
+    Catdog(commands::catdog::CatdogArgs),
+    /// Build train/ validation/ test/ folders from an original dataset.
+    Split(commands::split::SplitArgs),
+    /// Data augmentation tools (preview).
+    Augment(commands::augment_preview::AugmentArgs),
     /// Download a dataset from its mirrors, verifying digests.
     Fetch(commands::fetch::FetchArgs),
     /// Measure the image loader and the per-image transforms.
@@ -30,6 +36,9 @@ fn main() {
     let result = match cli.command {
         Command::Mnist(args) => commands::mnist::run(args),
         Command::Fetch(args) => commands::fetch::run(args),
+        Command::Split(args) => commands::split::run(args),
+        Command::Augment(args) => commands::augment_preview::run(args),
+        Command::Catdog(args) => commands::catdog::run(args),
         Command::Bench(args) => commands::bench::run(args),
     };
     if let Err(e) = result {

@@ -6,17 +6,21 @@
 //! - [`idx`]: the IDX format of MNIST, raw or gzip-compressed, with errors that name the file
 //!   and the expected and actual sizes.
 //! - [`mnist`]: the MNIST dataset: loading, [`to_categorical`], verified digests.
+//! - [`dataset_split`]: `train/ validation/ test/` folders from an original dataset.
 //! - [`download`]: fetching files from mirrors with an MD5 check, atomically.
 //! - [`image_folder`]: class folders of images, streamed in parallel with Keras' options and
 //!   split rules.
+//! - [`mnist_folder`]: MNIST digits exported as image files (offline folder datasets).
 //! - [`numpy_random`]: numpy's legacy `RandomState` shuffle (for Keras' seeded splits).
 #![warn(missing_docs)]
 
+pub mod dataset_split;
 pub mod download;
 pub mod error;
 pub mod idx;
 pub mod image_folder;
 pub mod mnist;
+pub mod mnist_folder;
 pub mod numpy_random;
 
 pub use error::{Error, Result};

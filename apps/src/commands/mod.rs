@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+pub mod augment_preview;
 pub mod bench;
+pub mod catdog;
 pub mod fetch;
 pub mod mnist;
+pub mod split;

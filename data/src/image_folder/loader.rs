@@ -144,7 +144,7 @@ impl ImageFolder {
             }),
             pool: Arc::new(pool),
         };
-        tracing::info!("{}", folder.description());
+        tracing::debug!("{}", folder.description());
         Ok(folder)
     }
 

@@ -1,0 +1,217 @@
+//! Training curves as in the book: one panel per metric, training as dots and validation as
+//! a line, epochs on the x axis.
+
+use std::path::Path;
+
+use crate::canvas::{Canvas, Color, PALETTE};
+use crate::{save_png, Result};
+
+/// One curve: a label and one value per epoch.
+#[derive(Debug, Clone)]
+pub struct Series<'a> {
+    /// Legend text (`"Training loss"`).
+    pub label: &'a str,
+    /// Values, epoch 1 first (NaN values are skipped).
+    pub values: &'a [f64],
+    /// Dots (the book's training curves) or a line (validation).
+    pub dots: bool,
+}
+
+/// One panel of a figure.
+#[derive(Debug, Clone)]
+pub struct Panel<'a> {
+    /// Title above the panel.
+    pub title: &'a str,
+    /// The curves.
+    pub series: Vec<Series<'a>>,
+}
+
+const W: i64 = 560;
+const H: i64 = 380;
+const LEFT: i64 = 70;
+const RIGHT: i64 = 20;
+const TOP: i64 = 40;
+const BOTTOM: i64 = 50;
+
+fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    let span = (hi - lo).max(1e-12);
+    let raw = span / n as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| span / s <= n as f64)
+        .unwrap_or(10.0 * mag);
+    let mut t = (lo / step).ceil() * step;
+    let mut out = vec![];
+    while t <= hi + 1e-9 * span {
+        out.push(t);
+        t += step;
+    }
+    out
+}
+
+fn label(v: f64) -> String {
+    if v.abs() >= 100.0 || v == 0.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+fn draw_panel(c: &mut Canvas, ox: i64, panel: &Panel<'_>) {
+    let black: Color = [0, 0, 0];
+    let grey: Color = [225, 225, 225];
+    let n = panel
+        .series
+        .iter()
+        .map(|s| s.values.len())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let vals = panel
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .filter(|v| v.is_finite());
+    let (mut lo, mut hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    if hi - lo < 1e-9 {
+        lo -= 0.5;
+        hi += 0.5;
+    }
+    let pad = (hi - lo) * 0.05;
+    let (lo, hi) = (lo - pad, hi + pad);
+    let (x0, x1, y0, y1) = (ox + LEFT, ox + W - RIGHT, TOP, H - BOTTOM);
+    let px = |e: f64| x0 as f64 + (e - 1.0) / (n.max(2) - 1) as f64 * (x1 - x0) as f64;
+    let py = |v: f64| y1 as f64 - (v - lo) / (hi - lo) * (y1 - y0) as f64;
+    for t in nice_ticks(lo, hi, 6) {
+        let y = py(t).round() as i64;
+        c.line((x0 as f64, y as f64), (x1 as f64, y as f64), 1, grey);
+        let s = label(t);
+        c.text(x0 - 6 - Canvas::text_width(&s, 1), y - 4, &s, 1, black);
+    }
+    for t in nice_ticks(1.0, n as f64, 8) {
+        let x = px(t.round()).round() as i64;
+        c.line((x as f64, y1 as f64), (x as f64, (y1 + 4) as f64), 1, black);
+        let s = format!("{}", t.round() as i64);
+        c.text(x - Canvas::text_width(&s, 1) / 2, y1 + 8, &s, 1, black);
+    }
+    c.line((x0 as f64, y0 as f64), (x0 as f64, y1 as f64), 1, black);
+    c.line((x0 as f64, y1 as f64), (x1 as f64, y1 as f64), 1, black);
+    let t = panel.title;
+    c.text(ox + (W - Canvas::text_width(t, 2)) / 2, 10, t, 2, black);
+    c.text(
+        ox + (W - Canvas::text_width("Epochs", 1)) / 2,
+        H - 20,
+        "Epochs",
+        1,
+        black,
+    );
+    for (k, s) in panel.series.iter().enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        let pts: Vec<(f64, f64)> = s
+            .values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(i, &v)| (px((i + 1) as f64), py(v)))
+            .collect();
+        if s.dots {
+            for &p in &pts {
+                c.dot(p, 3, color);
+            }
+        } else {
+            for w in pts.windows(2) {
+                c.line(w[0], w[1], 2, color);
+            }
+            if pts.len() == 1 {
+                c.dot(pts[0], 2, color);
+            }
+        }
+        // legend, top right
+        let ly = y0 + 8 + 14 * k as i64;
+        let lx = x1 - 12 - Canvas::text_width(s.label, 1) - 24;
+        if s.dots {
+            c.dot(((lx + 8) as f64, (ly + 4) as f64), 3, color);
+        } else {
+            c.line(
+                (lx as f64, (ly + 4) as f64),
+                ((lx + 16) as f64, (ly + 4) as f64),
+                2,
+                color,
+            );
+        }
+        c.text(lx + 22, ly, s.label, 1, black);
+    }
+}
+
+/// Draws the panels side by side.
+pub fn plot_panels(panels: &[Panel<'_>]) -> Canvas {
+    let mut c = Canvas::new(
+        (W * panels.len().max(1) as i64) as u32,
+        H as u32,
+        [255, 255, 255],
+    );
+    for (i, p) in panels.iter().enumerate() {
+        draw_panel(&mut c, W * i as i64, p);
+    }
+    c
+}
+
+/// The book's two figures in one PNG: accuracy (training dots, validation line) and loss,
+/// from a Keras-style history (`name -> per-epoch values`).
+pub fn save_training_curves(
+    history: &std::collections::BTreeMap<String, Vec<f64>>,
+    path: &Path,
+) -> Result<()> {
+    let mut panels = vec![];
+    let metrics: Vec<&String> = history
+        .keys()
+        .filter(|k| !k.starts_with("val_") && *k != "lr" && *k != "learning_rate")
+        .collect();
+    let titles: Vec<(String, String, String)> = metrics
+        .iter()
+        .map(|m| {
+            let pretty = if m.as_str() == "loss" {
+                "loss".to_string()
+            } else {
+                m.replace('_', " ")
+            };
+            (
+                format!("Training and validation {pretty}"),
+                format!("Training {pretty}"),
+                format!("Validation {pretty}"),
+            )
+        })
+        .collect();
+    // accuracy-like panels first, loss last, as in the book
+    let mut order: Vec<usize> = (0..metrics.len()).collect();
+    order.sort_by_key(|&i| metrics[i].as_str() == "loss");
+    for &i in &order {
+        let m = metrics[i];
+        let mut series = vec![Series {
+            label: &titles[i].1,
+            values: &history[m],
+            dots: true,
+        }];
+        if let Some(v) = history.get(&format!("val_{m}")) {
+            series.push(Series {
+                label: &titles[i].2,
+                values: v,
+                dots: false,
+            });
+        }
+        panels.push(Panel {
+            title: &titles[i].0,
+            series,
+        });
+    }
+    save_png(&plot_panels(&panels).into_image(), path)
+}

@@ -1,0 +1,86 @@
+//! # convkit-viz
+//!
+//! Pictures a person would rather look at than read, written as PNG:
+//! - [`curves`]: training curves (the book's accuracy and loss figures) from a history;
+//! - [`grid`]: image grids (augmented samples, activations);
+//! - [`canvas`]: the small drawing surface behind them (8x8 bitmap text, no system fonts).
+#![warn(missing_docs)]
+
+pub mod canvas;
+pub mod curves;
+pub mod grid;
+
+use std::path::{Path, PathBuf};
+
+pub use canvas::Canvas;
+pub use curves::{plot_panels, save_training_curves, Panel, Series};
+pub use grid::image_grid;
+
+/// Errors raised by convkit-viz.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A picture could not be written.
+    #[error("{path}: {problem}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        problem: String,
+    },
+    /// An invalid argument.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Writes `img` as a PNG, atomically (temporary file in the same folder, then rename).
+pub fn save_png(img: &image::RgbImage, path: &Path) -> Result<()> {
+    let err = |problem: String| Error::Write {
+        path: path.to_path_buf(),
+        problem,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    }
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| err(e.to_string()))?;
+    let tmp = path.with_extension("png.tmp");
+    std::fs::write(&tmp, &bytes).map_err(|e| err(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn curves_and_grids_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = BTreeMap::new();
+        h.insert("loss".to_string(), vec![0.7, 0.5, 0.3, 0.2]);
+        h.insert("val_loss".to_string(), vec![0.68, 0.55, 0.5, 0.6]);
+        h.insert("accuracy".to_string(), vec![0.5, 0.7, 0.85, 0.9]);
+        h.insert("val_accuracy".to_string(), vec![0.52, 0.68, 0.72, 0.71]);
+        let p = dir.path().join("curves.png");
+        save_training_curves(&h, &p).unwrap();
+        let img = image::open(&p).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (1120, 380));
+        // both colours were drawn
+        let has = |c: [u8; 3]| img.pixels().any(|p| p.0 == c);
+        assert!(has(canvas::PALETTE[0]) && has(canvas::PALETTE[1]));
+
+        let tiles: Vec<_> = (0..5)
+            .map(|i| image::RgbImage::from_pixel(10, 8, image::Rgb([i * 40, 0, 0])))
+            .collect();
+        let g = image_grid(&tiles, 3, 2, &[]).unwrap();
+        assert_eq!(g.dimensions(), (3 * 12 + 2, 2 * 10 + 2));
+        assert!(image_grid(&[], 3, 2, &[]).is_err());
+    }
+}
