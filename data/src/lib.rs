@@ -8,6 +8,7 @@
 //! - [`mnist`]: the MNIST dataset: loading, [`to_categorical`], verified digests.
 //! - [`dataset_split`]: `train/ validation/ test/` folders from an original dataset.
 //! - [`download`]: fetching files from mirrors with an MD5 check, atomically.
+//! - [`feature_cache`]: features computed once by a conv base, on disk in shards, streamed.
 //! - [`image_folder`]: class folders of images, streamed in parallel with Keras' options and
 //!   split rules.
 //! - [`mnist_folder`]: MNIST digits exported as image files (offline folder datasets).
@@ -17,6 +18,7 @@
 pub mod dataset_split;
 pub mod download;
 pub mod error;
+pub mod feature_cache;
 pub mod idx;
 pub mod image_folder;
 pub mod mnist;

@@ -26,6 +26,7 @@ pub mod applications;
 pub mod callbacks;
 pub mod config;
 pub mod error;
+pub mod fingerprint;
 pub mod initializers;
 pub mod layer;
 pub mod layers;

@@ -179,6 +179,44 @@ impl ImageFolder {
             .unwrap_or_else(convkit_tensor::seed::seed)
     }
 
+    /// A digest of what this loader serves: every file's path (relative to the folder),
+    /// size and modification time, the labels, and the preprocessing options (target size,
+    /// colour mode, resize filter, rescale, label mode, augmentation).
+    pub fn fingerprint(&self) -> String {
+        let o = &self.shared.opts;
+        let mut parts: Vec<Vec<u8>> = vec![format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            o.target_size,
+            o.color_mode,
+            o.interpolation,
+            o.rescale,
+            o.label_mode,
+            self.shared.class_names,
+            o.augment.as_ref().map_or("none", |a| a.name())
+        )
+        .into_bytes()];
+        for s in &self.shared.samples {
+            let rel = s.path.strip_prefix(&self.shared.dir).unwrap_or(&s.path);
+            let meta = std::fs::metadata(&s.path).ok();
+            let mtime = meta
+                .as_ref()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            parts.push(
+                format!(
+                    "{}|{}|{}|{mtime}",
+                    rel.display(),
+                    s.label,
+                    meta.map_or(0, |m| m.len())
+                )
+                .into_bytes(),
+            );
+        }
+        let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+        crate::feature_cache::fingerprint(&refs)
+    }
+
     /// Order of the samples in `epoch` (seeded shuffle, or listing order).
     pub fn order(&self, epoch: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.shared.samples.len()).collect();
