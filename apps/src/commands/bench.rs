@@ -32,6 +32,33 @@ enum BenchWhat {
     Loader(LoaderArgs),
     /// Microseconds per image of each per-image transform.
     Transforms(TransformArgs),
+    /// Train the small convnet from the streaming loader and from preloaded tensors, and
+    /// compare validation accuracy and seconds per epoch.
+    Train(TrainArgs),
+}
+
+/// Arguments of `convkit bench train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Class folder (DIR/<class>/<image>); the first 20% of each class validates.
+    dir: PathBuf,
+    /// Input side.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Epochs of each run.
+    #[arg(long, default_value_t = 4)]
+    epochs: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Decoded-image cache of the streaming run: none, memory, disk.
+    #[arg(long, default_value = "none")]
+    cache: String,
+    /// Loader threads.
+    #[arg(long, default_value_t = 2)]
+    loader_threads: usize,
+    #[command(flatten)]
+    rt: RuntimeArgs,
 }
 
 /// Arguments of `convkit bench loader`.
@@ -82,18 +109,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchWhat::Loader(a) => loader(a),
         BenchWhat::Transforms(a) => transforms(a),
+        BenchWhat::Train(a) => train(a),
     }
 }
 
 fn loader(a: LoaderArgs) -> anyhow::Result<()> {
     a.rt.setup()?;
     let threads = a.loader_threads.unwrap_or(a.rt.threads);
-    let cache = match a.cache.as_str() {
-        "none" => DecodedCache::None,
-        "memory" => DecodedCache::Memory,
-        "disk" => DecodedCache::Disk(std::env::temp_dir()),
-        other => anyhow::bail!("--cache must be none, memory or disk, got '{other}'"),
-    };
+    let cache = cache_kind(&a.cache)?;
     let mut opts = ImageFolderOptions::flow_from_directory()
         .target_size(a.size, a.size)
         .batch_size(a.batch_size)
@@ -133,6 +156,94 @@ fn loader(a: LoaderArgs) -> anyhow::Result<()> {
         json!({"images_per_sec": steady, "first_epoch_images_per_sec": per_epoch[0],
                "per_epoch": per_epoch, "threads": threads, "cache": a.cache, "augment": a.augment})
     );
+    Ok(())
+}
+
+fn cache_kind(name: &str) -> anyhow::Result<DecodedCache> {
+    Ok(match name {
+        "none" => DecodedCache::None,
+        "memory" => DecodedCache::Memory,
+        "disk" => DecodedCache::Disk(std::env::temp_dir()),
+        other => anyhow::bail!("--cache must be none, memory or disk, got '{other}'"),
+    })
+}
+
+fn train(a: TrainArgs) -> anyhow::Result<()> {
+    use convkit_data::image_folder::{SplitRule, Subset};
+    use convkit_layers::prelude::*;
+    use convkit_optim::{RMSprop, UpdateRule};
+    use convkit_tensor::TensorBatches;
+
+    let device = a.rt.setup()?;
+    let opts = |subset| {
+        ImageFolderOptions::flow_from_directory()
+            .target_size(a.size, a.size)
+            .batch_size(a.batch_size)
+            .label_mode(LabelMode::Binary)
+            .rescale(1.0 / 255.0)
+            .threads(a.loader_threads)
+            .validation_split(0.2, subset, SplitRule::FlowFromDirectory)
+    };
+    let mut results = serde_json::Map::new();
+    for mode in ["streaming", "preloaded"] {
+        convkit_tensor::seed::set_seed(a.rt.seed);
+        let mut model = convkit_layers::applications::small_convnet(a.size as i64, None, device)?;
+        model.compile(
+            RMSprop::default().build().with_learning_rate(1e-4),
+            Loss::BinaryCrossentropy { from_logits: false },
+            &[Metric::Accuracy],
+        )?;
+        let val = ImageFolder::open(&a.dir, opts(Subset::Validation).shuffle(false))?;
+        let (vx, vy) = val.preload()?;
+        let options = FitOptions::new()
+            .epochs(a.epochs)
+            .validation_data(vx, vy)
+            .verbose(Verbosity::Silent);
+        let train_folder =
+            ImageFolder::open(&a.dir, opts(Subset::Training).cache(cache_kind(&a.cache)?))?;
+        println!("{mode}: {}", train_folder.description());
+        let t = Instant::now();
+        let history = if mode == "streaming" {
+            let mut src = train_folder;
+            model.fit_source(&mut src, options)?
+        } else {
+            let (x, y) = train_folder.preload()?;
+            println!(
+                "preloaded {:?} in {:.1} s",
+                x.size(),
+                t.elapsed().as_secs_f64()
+            );
+            let mut src = TensorBatches::new(x, y, a.batch_size, true)?;
+            model.fit_source(&mut src, options)?
+        };
+        let secs = &history.epoch_seconds;
+        let later = if secs.len() > 1 {
+            &secs[1..]
+        } else {
+            &secs[..]
+        };
+        let mean = later.iter().sum::<f64>() / later.len() as f64;
+        let val_acc = history
+            .history
+            .get("val_accuracy")
+            .cloned()
+            .unwrap_or_default();
+        println!("{mode}: epoch seconds {secs:.2?}, val_accuracy {val_acc:.4?}");
+        results.insert(
+            mode.into(),
+            json!({"epoch_seconds": secs, "mean_epoch_seconds_after_first": mean,
+                   "val_accuracy": val_acc}),
+        );
+    }
+    let s = results["streaming"]["mean_epoch_seconds_after_first"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    let p = results["preloaded"]["mean_epoch_seconds_after_first"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    println!("streaming / preloaded epoch time: {:.3}", s / p);
+    results.insert("epoch_time_ratio".into(), json!(s / p));
+    println!("{}", serde_json::Value::Object(results));
     Ok(())
 }
 

@@ -217,30 +217,42 @@ impl ImageFolder {
         crate::feature_cache::fingerprint(&refs)
     }
 
-    /// Order of the samples in `epoch` (seeded shuffle, or listing order).
+    /// Order of the samples in `epoch` (seeded shuffle, or listing order), `repeat` passes.
     pub fn order(&self, epoch: usize) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.shared.samples.len()).collect();
-        if self.shared.opts.shuffle {
-            let s = derive(self.seed(), "image_folder/shuffle", epoch as u64);
-            order.shuffle(&mut ChaCha8Rng::seed_from_u64(s));
+        self.passes(epoch).into_iter().map(|(i, _)| i).collect()
+    }
+
+    /// `(sample, pass)` pairs of `epoch`; the pass number keys the augmentation stream.
+    fn passes(&self, epoch: usize) -> Vec<(usize, u64)> {
+        let repeat = self.shared.opts.repeat.max(1);
+        let mut out = Vec::with_capacity(self.shared.samples.len() * repeat);
+        for r in 0..repeat {
+            let pass = (epoch * repeat + r) as u64;
+            let mut order: Vec<usize> = (0..self.shared.samples.len()).collect();
+            if self.shared.opts.shuffle {
+                let s = derive(self.seed(), "image_folder/shuffle", pass);
+                order.shuffle(&mut ChaCha8Rng::seed_from_u64(s));
+            }
+            out.extend(order.into_iter().map(|i| (i, pass)));
         }
-        order
+        out
     }
 
     /// Loads sample `i` as epoch `epoch` would: decoded, resized and augmented.
     pub fn load_sample(&self, i: usize, epoch: usize) -> Result<Option<HwcImage>> {
-        self.shared.load(i, epoch, self.seed())
+        let pass = (epoch * self.shared.opts.repeat.max(1)) as u64;
+        self.shared.load_with(i, pass, self.seed(), true)
     }
 
     /// The whole dataset in memory without augmentation, as `(x, y)` tensors (for small
     /// datasets and for comparisons with a preloaded run).
     pub fn preload(&self) -> Result<(Tensor, Tensor)> {
-        let order: Vec<usize> = (0..self.shared.samples.len()).collect();
+        let order: Vec<(usize, u64)> = (0..self.shared.samples.len()).map(|i| (i, 0)).collect();
         let shared = Arc::clone(&self.shared);
         let seed = self.seed();
         let batch = self
             .pool
-            .install(|| assemble(&shared, &order, usize::MAX, seed, false))?;
+            .install(|| assemble(&shared, &order, seed, false))?;
         Ok((batch.inputs, batch.targets))
     }
 }
@@ -251,18 +263,9 @@ impl Shared {
         (h, w, self.opts.color_mode.channels())
     }
 
-    /// Decoded (cached) and augmented image of sample `i`; `None` when skipped.
-    fn load(&self, i: usize, epoch: usize, seed: u64) -> Result<Option<HwcImage>> {
-        self.load_with(i, epoch, seed, true)
-    }
-
-    fn load_with(
-        &self,
-        i: usize,
-        epoch: usize,
-        seed: u64,
-        augment: bool,
-    ) -> Result<Option<HwcImage>> {
+    /// Decoded (cached) and, with `augment`, augmented image of sample `i` in pass `pass`;
+    /// `None` when skipped.
+    fn load_with(&self, i: usize, pass: u64, seed: u64, augment: bool) -> Result<Option<HwcImage>> {
         if self.bad.lock().map(|b| b.contains(&i)).unwrap_or(false) {
             return Ok(None);
         }
@@ -292,7 +295,7 @@ impl Shared {
         Ok(Some(match (&self.opts.augment, augment) {
             (Some(aug), true) => {
                 let s = derive(
-                    derive(seed, "image_folder/augment", epoch as u64),
+                    derive(seed, "image_folder/augment", pass),
                     "sample",
                     i as u64,
                 );
@@ -322,13 +325,7 @@ fn write_chw(img: &HwcImage, out: &mut [f32], scale: f32) {
 }
 
 /// Loads the samples `indices` (in parallel on the current pool) into one batch.
-fn assemble(
-    shared: &Shared,
-    indices: &[usize],
-    epoch: usize,
-    seed: u64,
-    augment: bool,
-) -> Result<Batch> {
+fn assemble(shared: &Shared, indices: &[(usize, u64)], seed: u64, augment: bool) -> Result<Batch> {
     let (h, w, c) = shared.shape();
     let size = h * w * c;
     let scale = shared.opts.rescale.unwrap_or(1.0);
@@ -336,8 +333,8 @@ fn assemble(
     let kept: Vec<Result<bool>> = buf
         .par_chunks_mut(size)
         .zip(indices.par_iter())
-        .map(|(out, &i)| {
-            Ok(match shared.load_with(i, epoch, seed, augment)? {
+        .map(|(out, &(i, pass))| {
+            Ok(match shared.load_with(i, pass, seed, augment)? {
                 Some(img) => {
                     write_chw(&img, out, scale);
                     true
@@ -348,7 +345,7 @@ fn assemble(
         .collect();
     let mut labels = Vec::with_capacity(indices.len());
     let mut n = 0;
-    for (k, (ok, &i)) in kept.into_iter().zip(indices).enumerate() {
+    for (k, (ok, &(i, _))) in kept.into_iter().zip(indices).enumerate() {
         if ok? {
             if n != k {
                 buf.copy_within(k * size..(k + 1) * size, n * size);
@@ -373,21 +370,18 @@ fn assemble(
 
 impl BatchSource for ImageFolder {
     fn num_samples(&self) -> usize {
-        self.shared.samples.len()
+        self.shared.samples.len() * self.shared.opts.repeat.max(1)
     }
 
     fn batches_per_epoch(&self) -> usize {
-        self.shared
-            .samples
-            .len()
-            .div_ceil(self.shared.opts.batch_size)
+        self.num_samples().div_ceil(self.shared.opts.batch_size)
     }
 
     fn epoch(
         &mut self,
         epoch: usize,
     ) -> convkit_tensor::Result<Box<dyn Iterator<Item = convkit_tensor::Result<Batch>> + '_>> {
-        let order = self.order(epoch);
+        let order = self.passes(epoch);
         let (tx, rx) = sync_channel(self.shared.opts.prefetch.max(1));
         let shared = Arc::clone(&self.shared);
         let pool = Arc::clone(&self.pool);
@@ -396,7 +390,7 @@ impl BatchSource for ImageFolder {
             .name("convkit-loader".into())
             .spawn(move || {
                 for chunk in order.chunks(shared.opts.batch_size) {
-                    let batch = pool.install(|| assemble(&shared, chunk, epoch, seed, true));
+                    let batch = pool.install(|| assemble(&shared, chunk, seed, true));
                     let failed = batch.is_err();
                     if tx.send(batch).is_err() || failed {
                         return;

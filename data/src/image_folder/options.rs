@@ -191,6 +191,9 @@ pub struct ImageFolderOptions {
     pub rescale: Option<f32>,
     /// Cache of decoded, resized images.
     pub cache: DecodedCache,
+    /// Times each image is served per epoch, each time with its own augmentation (Keras'
+    /// `steps_per_epoch` larger than the dataset with an augmenting generator).
+    pub repeat: usize,
 }
 
 /// The formats convkit decodes.
@@ -221,6 +224,7 @@ impl ImageFolderOptions {
             augment: None,
             rescale: None,
             cache: DecodedCache::None,
+            repeat: 1,
         }
     }
 
@@ -303,6 +307,12 @@ impl ImageFolderOptions {
     /// Sets the decoded-image cache.
     pub fn cache(mut self, cache: DecodedCache) -> Self {
         self.cache = cache;
+        self
+    }
+
+    /// Serves each image `times` per epoch (with a fresh augmentation each time).
+    pub fn repeat(mut self, times: usize) -> Self {
+        self.repeat = times.max(1);
         self
     }
 
