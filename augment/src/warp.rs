@@ -116,11 +116,18 @@ fn warp_rows<const C: usize, const BILINEAR: bool>(
             let x1 = if xi + 1 < w { xi + 1 } else { xi };
             let (r0, r1) = (yi * stride, y1 * stride);
             let (c0, c1) = (xi * C, x1 * C);
+            let pixel = |i: usize| -> [u8; C] { data[i..i + C].try_into().unwrap_or([0; C]) };
+            let (q00, q01, q10, q11) = (
+                pixel(r0 + c0),
+                pixel(r0 + c1),
+                pixel(r1 + c0),
+                pixel(r1 + c1),
+            );
             for ch in 0..C {
-                let p00 = i32::from(data[r0 + c0 + ch]);
-                let p01 = i32::from(data[r0 + c1 + ch]);
-                let p10 = i32::from(data[r1 + c0 + ch]);
-                let p11 = i32::from(data[r1 + c1 + ch]);
+                let p00 = i32::from(q00[ch]);
+                let p01 = i32::from(q01[ch]);
+                let p10 = i32::from(q10[ch]);
+                let p11 = i32::from(q11[ch]);
                 let top = (p00 << FRAC_BITS) + fx * (p01 - p00);
                 let bottom = (p10 << FRAC_BITS) + fx * (p11 - p10);
                 let v = (top << FRAC_BITS) + fy * (bottom - top);

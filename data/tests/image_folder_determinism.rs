@@ -90,3 +90,25 @@ fn same_seed_same_batches_for_any_thread_count() {
     let reseeded = batches(dir.path(), 1, 12, DecodedCache::None);
     assert!(!identical(&one, &reseeded));
 }
+
+#[test]
+fn repeat_serves_each_image_several_times_with_fresh_augmentation() {
+    let dir = tempfile::tempdir().unwrap();
+    common::class_folder(dir.path(), &["a", "b"], 3);
+    let opts = ImageFolderOptions::flow_from_directory()
+        .target_size(16, 16)
+        .batch_size(6)
+        .shuffle(false)
+        .label_mode(LabelMode::Sparse)
+        .seed(4)
+        .augment(augmenter())
+        .repeat(2);
+    let mut folder = ImageFolder::open(dir.path(), opts).unwrap();
+    assert_eq!(folder.num_samples(), 12);
+    assert_eq!(folder.batches_per_epoch(), 2);
+    let batches: Vec<_> = folder.epoch(0).unwrap().map(|b| b.unwrap()).collect();
+    assert_eq!(batches.len(), 2);
+    // same images, same order (no shuffle), different augmentations
+    assert!(batches[0].targets.equal(&batches[1].targets));
+    assert!(!batches[0].inputs.equal(&batches[1].inputs));
+}

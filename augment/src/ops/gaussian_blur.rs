@@ -87,23 +87,31 @@ pub fn gaussian_blur(image: HwcImage, sigma: f64) -> HwcImage {
     let (h, w, c) = (image.height(), image.width(), image.channels());
     let src = image.data();
     let stride = w * c;
-    // horizontal pass into u16 (value * 256)
+    // horizontal pass into u16 (value * 256); the kernel is symmetric, so mirrored taps are
+    // added before the multiply (off-centre weights are <= 128, so 128 * 510 fits a u16)
     let mut tmp = vec![0u16; h * stride];
     let mut padded = vec![0u8; (w + 2 * r) * c];
-    let cols: Vec<usize> = (0..w + 2 * r)
-        .map(|x| reflect101(x as isize - r as isize, w))
-        .collect();
+    let centre = k[r] as u16;
     for y in 0..h {
         let row = &src[y * stride..(y + 1) * stride];
-        for (p, &sx) in padded.chunks_exact_mut(c).zip(&cols) {
-            p.copy_from_slice(&row[sx * c..sx * c + c]);
+        padded[r * c..r * c + stride].copy_from_slice(row);
+        for i in 0..r {
+            let left = reflect101(i as isize - r as isize, w);
+            let right = reflect101((w + i) as isize, w);
+            padded[i * c..(i + 1) * c].copy_from_slice(&row[left * c..left * c + c]);
+            let at = (w + r + i) * c;
+            padded[at..at + c].copy_from_slice(&row[right * c..right * c + c]);
         }
         let out = &mut tmp[y * stride..(y + 1) * stride];
-        for (t, &kw) in k.iter().enumerate() {
-            let kw = kw as u16;
-            let window = &padded[t * c..t * c + stride];
-            for (o, &v) in out.iter_mut().zip(window) {
-                *o = o.wrapping_add(kw * u16::from(v));
+        for (o, &v) in out.iter_mut().zip(&padded[r * c..r * c + stride]) {
+            *o = centre * u16::from(v);
+        }
+        for t in 0..r {
+            let kw = k[t] as u16;
+            let a = &padded[t * c..t * c + stride];
+            let b = &padded[(2 * r - t) * c..(2 * r - t) * c + stride];
+            for ((o, &x), &z) in out.iter_mut().zip(a).zip(b) {
+                *o = o.wrapping_add(kw * (u16::from(x) + u16::from(z)));
             }
         }
     }
@@ -113,13 +121,15 @@ pub fn gaussian_blur(image: HwcImage, sigma: f64) -> HwcImage {
         .map(|y| reflect101(y as isize - r as isize, h))
         .collect();
     let mut acc = vec![0u32; stride];
+    let row_of = |i: usize| &tmp[rows[i] * stride..(rows[i] + 1) * stride];
     for y in 0..h {
-        acc.fill(1 << 15);
-        for (t, &kw) in k.iter().enumerate() {
-            let sr = rows[y + t];
-            let src_row = &tmp[sr * stride..(sr + 1) * stride];
-            for (a, &v) in acc.iter_mut().zip(src_row) {
-                *a += kw * u32::from(v);
+        for (a, &v) in acc.iter_mut().zip(row_of(y + r)) {
+            *a = (1 << 15) + k[r] * u32::from(v);
+        }
+        for t in 0..r {
+            let kw = k[t];
+            for ((a, &x), &z) in acc.iter_mut().zip(row_of(y + t)).zip(row_of(y + 2 * r - t)) {
+                *a += kw * (u32::from(x) + u32::from(z));
             }
         }
         for (o, &a) in out[y * stride..(y + 1) * stride].iter_mut().zip(&acc) {

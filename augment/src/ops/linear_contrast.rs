@@ -5,7 +5,7 @@ use rand::RngCore;
 
 use crate::augmenter::{chance, uniform};
 use crate::error::{check_probability, check_range};
-use crate::ops::lut::{apply_luts, build_lut};
+use crate::ops::lut::apply_linear;
 use crate::{Augmenter, HwcImage, Result};
 
 /// Scales the distance of every value to mid-grey by `alpha` drawn from a range, for the whole
@@ -41,13 +41,10 @@ impl Augmenter for LinearContrast {
         } else {
             1
         };
-        let luts: Vec<[u8; 256]> = (0..n)
-            .map(|_| {
-                let a = uniform(rng, self.alpha) as f32;
-                build_lut(|v| 128.0 + a * (v - 128.0))
-            })
-            .collect();
-        apply_luts(&mut image, &luts);
+        let alphas: Vec<f32> = (0..n).map(|_| uniform(rng, self.alpha) as f32).collect();
+        // 128 + a (v - 128) = a v + 128 (1 - a)
+        let offsets: Vec<f32> = alphas.iter().map(|a| 128.0 * (1.0 - a)).collect();
+        apply_linear(&mut image, &alphas, &offsets);
         image
     }
     fn name(&self) -> &'static str {

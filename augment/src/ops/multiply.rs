@@ -4,7 +4,7 @@ use rand::RngCore;
 
 use crate::augmenter::{chance, uniform};
 use crate::error::{check_probability, check_range};
-use crate::ops::lut::{apply_luts, build_lut};
+use crate::ops::lut::apply_linear;
 use crate::{Augmenter, HwcImage, Result};
 
 /// Multiplies the whole image, or each channel (with probability `per_channel`), by a factor
@@ -40,13 +40,8 @@ impl Augmenter for Multiply {
         } else {
             1
         };
-        let luts: Vec<[u8; 256]> = (0..n)
-            .map(|_| {
-                let m = uniform(rng, self.mul) as f32;
-                build_lut(|v| v * m)
-            })
-            .collect();
-        apply_luts(&mut image, &luts);
+        let factors: Vec<f32> = (0..n).map(|_| uniform(rng, self.mul) as f32).collect();
+        apply_linear(&mut image, &factors, &vec![0.0; n]);
         image
     }
     fn name(&self) -> &'static str {
