@@ -159,6 +159,46 @@ fn loader(a: LoaderArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Preloaded tensors served in the folder's own per-epoch order, so the preloaded run sees
+/// exactly the batches of the streaming run.
+struct InFolderOrder {
+    x: convkit_tensor::Tensor,
+    y: convkit_tensor::Tensor,
+    folder: ImageFolder,
+    batch_size: usize,
+}
+
+impl BatchSource for InFolderOrder {
+    fn num_samples(&self) -> usize {
+        self.folder.num_samples()
+    }
+    fn batches_per_epoch(&self) -> usize {
+        self.folder.batches_per_epoch()
+    }
+    fn epoch(
+        &mut self,
+        epoch: usize,
+    ) -> convkit_tensor::Result<
+        Box<dyn Iterator<Item = convkit_tensor::Result<convkit_tensor::Batch>> + '_>,
+    > {
+        let order: Vec<i64> = self
+            .folder
+            .order(epoch)
+            .into_iter()
+            .map(|i| i as i64)
+            .collect();
+        let chunks: Vec<Vec<i64>> = order.chunks(self.batch_size).map(|c| c.to_vec()).collect();
+        let (x, y) = (&self.x, &self.y);
+        Ok(Box::new(chunks.into_iter().map(move |c| {
+            let i = convkit_tensor::Tensor::f_from_slice(&c)?;
+            Ok(convkit_tensor::Batch {
+                inputs: x.f_index_select(0, &i)?,
+                targets: y.f_index_select(0, &i)?,
+            })
+        })))
+    }
+}
+
 fn cache_kind(name: &str) -> anyhow::Result<DecodedCache> {
     Ok(match name {
         "none" => DecodedCache::None,
@@ -172,7 +212,6 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
     use convkit_data::image_folder::{SplitRule, Subset};
     use convkit_layers::prelude::*;
     use convkit_optim::{RMSprop, UpdateRule};
-    use convkit_tensor::TensorBatches;
 
     let device = a.rt.setup()?;
     let opts = |subset| {
@@ -213,7 +252,12 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
                 x.size(),
                 t.elapsed().as_secs_f64()
             );
-            let mut src = TensorBatches::new(x, y, a.batch_size, true)?;
+            let mut src = InFolderOrder {
+                x,
+                y,
+                folder: train_folder,
+                batch_size: a.batch_size,
+            };
             model.fit_source(&mut src, options)?
         };
         let secs = &history.epoch_seconds;

@@ -126,8 +126,7 @@ pub fn gaussian_blur(image: HwcImage, sigma: f64) -> HwcImage {
         for (a, &v) in acc.iter_mut().zip(row_of(y + r)) {
             *a = (1 << 15) + k[r] * u32::from(v);
         }
-        for t in 0..r {
-            let kw = k[t];
+        for (t, &kw) in k.iter().enumerate().take(r) {
             for ((a, &x), &z) in acc.iter_mut().zip(row_of(y + t)).zip(row_of(y + 2 * r - t)) {
                 *a += kw * (u32::from(x) + u32::from(z));
             }

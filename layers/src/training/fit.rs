@@ -169,15 +169,7 @@ pub fn fit(
         }
         _ => (x.shallow_clone(), y.shallow_clone()),
     };
-    if let Validation::Data(vx, vy) = &options.validation {
-        let val = TensorBatches::new(
-            vx.shallow_clone(),
-            vy.shallow_clone(),
-            options.batch_size,
-            false,
-        )?;
-        options.validation = Validation::Source(Box::new(val));
-    }
+    // fit_source turns Validation::Data into a source
     let mut source = TensorBatches::new(train_x, train_y, options.batch_size, options.shuffle)?;
     fit_source(model, &mut source, options)
 }
@@ -266,6 +258,26 @@ pub fn fit_source(
 ) -> Result<History> {
     if model.compiled().is_none() {
         return Err(not_compiled(model));
+    }
+    match &options.validation {
+        Validation::Data(vx, vy) => {
+            let val = TensorBatches::new(
+                vx.shallow_clone(),
+                vy.shallow_clone(),
+                options.batch_size,
+                false,
+            )?;
+            options.validation = Validation::Source(Box::new(val));
+        }
+        Validation::Split(_) => {
+            return Err(Error::Model {
+                model: model.name().into(),
+                problem: "fit: validation_split needs in-memory x and y; with a batch source \
+                          give validation data or a validation source"
+                    .into(),
+            })
+        }
+        _ => {}
     }
     let steps = source.batches_per_epoch();
     if steps == 0 {
