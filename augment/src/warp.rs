@@ -79,50 +79,51 @@ fn warp_rows<const C: usize, const BILINEAR: bool>(
     let k = constant_value(fill);
     let a = m.0;
     let (dy, dx) = (a[0][1] as f32, a[1][1] as f32);
-    let stride = w * C;
     let (hmax, wmax) = ((h - 1) as f32, (w - 1) as f32);
     const ONE: i32 = 1 << FRAC_BITS;
+    let pixels: &[[u8; C]] = data.as_chunks::<C>().0;
+    let mut ys = vec![0f32; out_w];
+    let mut xs = vec![0f32; out_w];
     for (r, row) in out.data_mut().chunks_exact_mut(out_w * C).enumerate() {
+        let row: &mut [[u8; C]] = row.as_chunks_mut::<C>().0;
         let y0 = (a[0][0] * r as f64 + a[0][2]) as f32;
         let x0 = (a[1][0] * r as f64 + a[1][2]) as f32;
-        for (c, px) in row.chunks_exact_mut(C).enumerate() {
-            let y = y0 + dy * c as f32;
-            let x = x0 + dx * c as f32;
+        // the row's sample points first (a vectorised loop), then one gather per pixel
+        for (c, (y, x)) in ys.iter_mut().zip(xs.iter_mut()).enumerate() {
+            *y = y0 + dy * c as f32;
+            *x = x0 + dx * c as f32;
+        }
+        for ((px, &y), &x) in row.iter_mut().zip(&ys).zip(&xs) {
             let inside = y >= 0.0 && y <= hmax && x >= 0.0 && x <= wmax;
             let (yy, xx) = if inside {
                 (y, x)
             } else {
                 match (fill.map_coordinate(y, h), fill.map_coordinate(x, w)) {
-                    (Some(yy), Some(xx)) => (yy, xx),
+                    // the clamp only moves reflect's points within half a pixel outside,
+                    // whose neighbours mirror anyway
+                    (Some(yy), Some(xx)) => (yy.clamp(0.0, hmax), xx.clamp(0.0, wmax)),
                     _ => {
-                        px.fill(k);
+                        *px = [k; C];
                         continue;
                     }
                 }
             };
             if !BILINEAR {
                 let (yi, xi) = ((yy + 0.5) as usize, (xx + 0.5) as usize);
-                let i = yi.min(h - 1) * stride + xi.min(w - 1) * C;
-                px.copy_from_slice(&data[i..i + C]);
+                *px = pixels[yi.min(h - 1) * w + xi.min(w - 1)];
                 continue;
             }
-            // fixed point: FRAC_BITS fractional bits of the coordinates; the clamp only moves
-            // reflect's points within half a pixel outside, whose neighbours mirror anyway
-            let yq = (yy.clamp(0.0, hmax) * ONE as f32 + 0.5) as i32;
-            let xq = (xx.clamp(0.0, wmax) * ONE as f32 + 0.5) as i32;
+            // fixed point: FRAC_BITS fractional bits of the coordinates
+            let yq = (yy * ONE as f32 + 0.5) as i32;
+            let xq = (xx * ONE as f32 + 0.5) as i32;
             let (yi, xi) = ((yq >> FRAC_BITS) as usize, (xq >> FRAC_BITS) as usize);
             let (fy, fx) = (yq & (ONE - 1), xq & (ONE - 1));
-            let y1 = if yi + 1 < h { yi + 1 } else { yi };
-            let x1 = if xi + 1 < w { xi + 1 } else { xi };
-            let (r0, r1) = (yi * stride, y1 * stride);
-            let (c0, c1) = (xi * C, x1 * C);
-            let pixel = |i: usize| -> [u8; C] { data[i..i + C].try_into().unwrap_or([0; C]) };
-            let (q00, q01, q10, q11) = (
-                pixel(r0 + c0),
-                pixel(r0 + c1),
-                pixel(r1 + c0),
-                pixel(r1 + c1),
-            );
+            let i00 = yi * w + xi;
+            let step_x = usize::from(xi + 1 < w);
+            let step_y = if yi + 1 < h { w } else { 0 };
+            let (q00, q01) = (pixels[i00], pixels[i00 + step_x]);
+            let (q10, q11) = (pixels[i00 + step_y], pixels[i00 + step_y + step_x]);
+            let mut outp = [0u8; C];
             for ch in 0..C {
                 let p00 = i32::from(q00[ch]);
                 let p01 = i32::from(q01[ch]);
@@ -131,8 +132,9 @@ fn warp_rows<const C: usize, const BILINEAR: bool>(
                 let top = (p00 << FRAC_BITS) + fx * (p01 - p00);
                 let bottom = (p10 << FRAC_BITS) + fx * (p11 - p10);
                 let v = (top << FRAC_BITS) + fy * (bottom - top);
-                px[ch] = ((v + (1 << (2 * FRAC_BITS - 1))) >> (2 * FRAC_BITS)) as u8;
+                outp[ch] = ((v + (1 << (2 * FRAC_BITS - 1))) >> (2 * FRAC_BITS)) as u8;
             }
+            *px = outp;
         }
     }
 }

@@ -73,6 +73,19 @@ fn reflect101(i: isize, n: usize) -> usize {
     i as usize
 }
 
+/// Elements processed together (accumulators held in registers).
+const BLOCK: usize = 64;
+
+/// Calls `f(start, len)` over `0..n` in blocks of at most [`BLOCK`].
+fn for_blocks(n: usize, mut f: impl FnMut(usize, usize)) {
+    let mut start = 0;
+    while start < n {
+        let len = BLOCK.min(n - start);
+        f(start, len);
+        start += len;
+    }
+}
+
 /// Blurs `image` with a Gaussian of standard deviation `sigma` pixels.
 ///
 /// Two separable passes in fixed point: the horizontal one accumulates in u16 (the weights
@@ -91,7 +104,7 @@ pub fn gaussian_blur(image: HwcImage, sigma: f64) -> HwcImage {
     // added before the multiply (off-centre weights are <= 128, so 128 * 510 fits a u16)
     let mut tmp = vec![0u16; h * stride];
     let mut padded = vec![0u8; (w + 2 * r) * c];
-    let centre = k[r] as u16;
+    let k16: Vec<u16> = k.iter().map(|&v| v as u16).collect();
     for y in 0..h {
         let row = &src[y * stride..(y + 1) * stride];
         padded[r * c..r * c + stride].copy_from_slice(row);
@@ -103,37 +116,44 @@ pub fn gaussian_blur(image: HwcImage, sigma: f64) -> HwcImage {
             padded[at..at + c].copy_from_slice(&row[right * c..right * c + c]);
         }
         let out = &mut tmp[y * stride..(y + 1) * stride];
-        for (o, &v) in out.iter_mut().zip(&padded[r * c..r * c + stride]) {
-            *o = centre * u16::from(v);
-        }
-        for t in 0..r {
-            let kw = k[t] as u16;
-            let a = &padded[t * c..t * c + stride];
-            let b = &padded[(2 * r - t) * c..(2 * r - t) * c + stride];
-            for ((o, &x), &z) in out.iter_mut().zip(a).zip(b) {
-                *o = o.wrapping_add(kw * (u16::from(x) + u16::from(z)));
+        for_blocks(stride, |start, len| {
+            let mut acc = [0u16; BLOCK];
+            let centre = &padded[r * c + start..r * c + start + len];
+            for (a, &v) in acc.iter_mut().zip(centre) {
+                *a = k16[r] * u16::from(v);
             }
-        }
+            for (t, &kw) in k16.iter().enumerate().take(r) {
+                let a_win = &padded[t * c + start..t * c + start + len];
+                let b_win = &padded[(2 * r - t) * c + start..(2 * r - t) * c + start + len];
+                for ((a, &x), &z) in acc.iter_mut().zip(a_win).zip(b_win) {
+                    *a = a.wrapping_add(kw * (u16::from(x) + u16::from(z)));
+                }
+            }
+            out[start..start + len].copy_from_slice(&acc[..len]);
+        });
     }
-    // vertical pass, rounding back to u8
+    // vertical pass, rounding back to u8; the accumulators of a block stay in registers
     let mut out = vec![0u8; h * stride];
     let rows: Vec<usize> = (0..h + 2 * r)
         .map(|y| reflect101(y as isize - r as isize, h))
         .collect();
-    let mut acc = vec![0u32; stride];
-    let row_of = |i: usize| &tmp[rows[i] * stride..(rows[i] + 1) * stride];
     for y in 0..h {
-        for (a, &v) in acc.iter_mut().zip(row_of(y + r)) {
-            *a = (1 << 15) + k[r] * u32::from(v);
-        }
-        for (t, &kw) in k.iter().enumerate().take(r) {
-            for ((a, &x), &z) in acc.iter_mut().zip(row_of(y + t)).zip(row_of(y + 2 * r - t)) {
-                *a += kw * (u32::from(x) + u32::from(z));
+        let dst = &mut out[y * stride..(y + 1) * stride];
+        for_blocks(stride, |start, len| {
+            let at = |i: usize| &tmp[rows[i] * stride + start..rows[i] * stride + start + len];
+            let mut acc = [1u32 << 15; BLOCK];
+            for (a, &v) in acc.iter_mut().zip(at(y + r)) {
+                *a += k[r] * u32::from(v);
             }
-        }
-        for (o, &a) in out[y * stride..(y + 1) * stride].iter_mut().zip(&acc) {
-            *o = (a >> 16).min(255) as u8;
-        }
+            for (t, &kw) in k.iter().enumerate().take(r) {
+                for ((a, &x), &z) in acc.iter_mut().zip(at(y + t)).zip(at(y + 2 * r - t)) {
+                    *a += kw * (u32::from(x) + u32::from(z));
+                }
+            }
+            for (o, &a) in dst[start..start + len].iter_mut().zip(&acc) {
+                *o = (a >> 16).min(255) as u8;
+            }
+        });
     }
     HwcImage::new(h, w, c, out).expect("same size as the input")
 }
