@@ -12,14 +12,8 @@ pub fn flip_horizontal(x: &mut HwcImage) {
     for row in x.data_mut().chunks_exact_mut(w * c) {
         match c {
             1 => row.reverse(),
-            3 => {
-                // reversing the bytes reverses the pixels and each pixel's channels; swapping
-                // bytes 0 and 2 puts the channels back (both loops vectorise)
-                row.reverse();
-                for px in row.chunks_exact_mut(3) {
-                    px.swap(0, 2);
-                }
-            }
+            3 => flip_row_rgb(row),
+            4 => row.as_chunks_mut::<4>().0.reverse(),
             _ => {
                 row.reverse();
                 for px in row.chunks_exact_mut(c) {
@@ -28,6 +22,32 @@ pub fn flip_horizontal(x: &mut HwcImage) {
             }
         }
     }
+}
+
+/// Mirrors one RGB row: blocks of 16 pixels from both ends are reversed with a constant
+/// byte permutation (which the compiler turns into vector shuffles) and exchanged.
+fn flip_row_rgb(row: &mut [u8]) {
+    const B: usize = 48;
+    fn rev16(block: &[u8; B]) -> [u8; B] {
+        let mut o = [0u8; B];
+        for i in 0..16 {
+            o[3 * i] = block[B - 3 - 3 * i];
+            o[3 * i + 1] = block[B - 2 - 3 * i];
+            o[3 * i + 2] = block[B - 1 - 3 * i];
+        }
+        o
+    }
+    let n = row.len();
+    let (mut lo, mut hi) = (0, n);
+    while hi - lo >= 2 * B {
+        let a: [u8; B] = row[lo..lo + B].try_into().expect("48 bytes");
+        let b: [u8; B] = row[hi - B..hi].try_into().expect("48 bytes");
+        row[lo..lo + B].copy_from_slice(&rev16(&b));
+        row[hi - B..hi].copy_from_slice(&rev16(&a));
+        lo += B;
+        hi -= B;
+    }
+    row[lo..hi].as_chunks_mut::<3>().0.reverse();
 }
 
 /// Mirrors the image top-bottom, in place.
@@ -106,6 +126,23 @@ mod tests {
         let mut v = img.clone();
         flip_vertical(&mut v);
         assert_eq!(v.row(0), img.row(1));
+        // wide rows take the blocked path: compare with a pixel-by-pixel mirror
+        for w in [31usize, 32, 33, 37, 150] {
+            let img = HwcImage::new(
+                2,
+                w,
+                3,
+                (0..2 * w * 3).map(|v| (v * 7 % 251) as u8).collect(),
+            )
+            .unwrap();
+            let mut f = img.clone();
+            flip_horizontal(&mut f);
+            for r in 0..2 {
+                for c in 0..w {
+                    assert_eq!(f.pixel(r, c), img.pixel(r, w - 1 - c), "w {w} ({r}, {c})");
+                }
+            }
+        }
         let mut g = HwcImage::new(1, 4, 2, (0..8).collect()).unwrap();
         flip_horizontal(&mut g);
         assert_eq!(g.data(), &[6, 7, 4, 5, 2, 3, 0, 1]);
