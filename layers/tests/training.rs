@@ -320,3 +320,35 @@ fn model_checkpoint_saves_only_improvements() {
     assert_eq!(saved, vec!["ckpt-01".to_string()]);
     assert!(dir.path().join("ckpt-01/optimizer.safetensors").exists());
 }
+
+#[test]
+fn fit_source_validates_on_in_memory_data_and_refuses_a_split() {
+    let (x, y) = bright_top_dataset(128);
+    let (vx, vy) = bright_top_dataset(64);
+    let mut m = small_convnet();
+    m.compile(RMSprop::default().build(), cce(), &[Metric::Accuracy])
+        .unwrap();
+    let mut src = convkit_tensor::TensorBatches::new(x, y, 32, true).unwrap();
+    let h = m
+        .fit_source(
+            &mut src,
+            FitOptions::new()
+                .epochs(2)
+                .validation_data(vx, vy)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
+    assert_eq!(h.history["val_accuracy"].len(), 2);
+    assert_eq!(h.history["val_loss"].len(), 2);
+    let e = m
+        .fit_source(
+            &mut src,
+            FitOptions::new()
+                .epochs(1)
+                .validation_split(0.2)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("validation_split"), "{e}");
+}
