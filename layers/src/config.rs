@@ -6,6 +6,14 @@ use serde::{Deserialize, Serialize};
 use crate::layers::activation::ActivationConfig;
 use crate::layers::batch_normalization::BatchNormConfig;
 use crate::layers::conv2d::Conv2DConfig;
+use crate::layers::conv2d_transpose::Conv2DTransposeConfig;
+use crate::layers::depthwise_conv2d::DepthwiseConv2DConfig;
+use crate::layers::merging::ConcatenateConfig;
+use crate::layers::relu::ReLUConfig;
+use crate::layers::resizing::ResizingConfig;
+use crate::layers::separable_conv2d::SeparableConv2DConfig;
+use crate::layers::up_sampling2d::UpSampling2DConfig;
+use crate::layers::zero_padding2d::ZeroPadding2DConfig;
 use crate::layers::dense::DenseConfig;
 use crate::layers::dropout::DropoutConfig;
 use crate::layers::flatten::PlainConfig;
@@ -38,6 +46,20 @@ pub enum LayerConfig {
     RandomZoom(RandomZoomConfig),
     RandomTranslation(RandomTranslationConfig),
     RandomContrast(RandomContrastConfig),
+    DepthwiseConv2D(DepthwiseConv2DConfig),
+    SeparableConv2D(SeparableConv2DConfig),
+    Conv2DTranspose(Conv2DTransposeConfig),
+    ZeroPadding2D(ZeroPadding2DConfig),
+    UpSampling2D(UpSampling2DConfig),
+    Resizing(ResizingConfig),
+    ReLU(ReLUConfig),
+    Add(PlainConfig),
+    Subtract(PlainConfig),
+    Multiply(PlainConfig),
+    Average(PlainConfig),
+    Maximum(PlainConfig),
+    Minimum(PlainConfig),
+    Concatenate(ConcatenateConfig),
 }
 
 impl LayerConfig {
@@ -61,6 +83,20 @@ impl LayerConfig {
             LayerConfig::RandomZoom(c) => Box::new(RandomZoom::from_config(c)),
             LayerConfig::RandomTranslation(c) => Box::new(RandomTranslation::from_config(c)),
             LayerConfig::RandomContrast(c) => Box::new(RandomContrast::from_config(c)),
+            LayerConfig::DepthwiseConv2D(c) => Box::new(DepthwiseConv2D::from_config(c)),
+            LayerConfig::SeparableConv2D(c) => Box::new(SeparableConv2D::from_config(c)),
+            LayerConfig::Conv2DTranspose(c) => Box::new(Conv2DTranspose::from_config(c)),
+            LayerConfig::ZeroPadding2D(c) => Box::new(ZeroPadding2D::from_config(c)),
+            LayerConfig::UpSampling2D(c) => Box::new(UpSampling2D::from_config(c)),
+            LayerConfig::Resizing(c) => Box::new(Resizing::from_config(c)),
+            LayerConfig::ReLU(c) => Box::new(ReLU::from_config(c)),
+            LayerConfig::Add(c) => Box::new(Add::from_config(c)),
+            LayerConfig::Subtract(c) => Box::new(Subtract::from_config(c)),
+            LayerConfig::Multiply(c) => Box::new(Multiply::from_config(c)),
+            LayerConfig::Average(c) => Box::new(Average::from_config(c)),
+            LayerConfig::Maximum(c) => Box::new(Maximum::from_config(c)),
+            LayerConfig::Minimum(c) => Box::new(Minimum::from_config(c)),
+            LayerConfig::Concatenate(c) => Box::new(Concatenate::from_config(c)),
         }
     }
 }

@@ -102,6 +102,50 @@ pub trait Layer: Send + std::fmt::Debug {
     fn params_mut(&mut self) -> Vec<&mut Param> {
         Vec::new()
     }
+    /// The parameters with their names inside the layer (`kernel`; a nested model answers
+    /// `block1_conv1/kernel`).
+    fn named_params(&self) -> Vec<(String, &Param)> {
+        self.params().into_iter().map(|p| (p.name.clone(), p)).collect()
+    }
+    /// Whether the layer takes a list of inputs (merge layers: `Add`, `Concatenate`...).
+    fn takes_multiple_inputs(&self) -> bool {
+        false
+    }
+    /// Output shape for several inputs; single-input layers accept exactly one.
+    fn compute_output_shape_multi(&self, input_shapes: &[Vec<i64>]) -> Result<Vec<i64>> {
+        match input_shapes {
+            [one] => self.compute_output_shape(one),
+            _ => Err(self.config_error(&format!(
+                "takes one input, got {}",
+                input_shapes.len()
+            ))),
+        }
+    }
+    /// Builds for several inputs; single-input layers accept exactly one.
+    fn build_multi(&mut self, input_shapes: &[Vec<i64>], device: Device) -> Result<Vec<i64>> {
+        match input_shapes {
+            [one] => self.build(one, device),
+            _ => Err(self.config_error(&format!(
+                "takes one input, got {}",
+                input_shapes.len()
+            ))),
+        }
+    }
+    /// Applies the layer to several inputs; single-input layers accept exactly one.
+    fn forward_multi(&self, xs: &[&Tensor], training: bool) -> Result<Tensor> {
+        match xs {
+            [one] => self.forward(one, training),
+            _ => Err(self.config_error(&format!("takes one input, got {}", xs.len()))),
+        }
+    }
+    /// The model inside, when this layer is a nested model.
+    fn as_model(&self) -> Option<&dyn crate::Model> {
+        None
+    }
+    /// The model inside, mutable, when this layer is a nested model.
+    fn as_model_mut(&mut self) -> Option<&mut dyn crate::Model> {
+        None
+    }
     /// Applies the layer to a batch. `training` switches dropout and batch statistics.
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor>;
     /// Sum of the weight regularization penalties (kernel and bias regularizers).

@@ -69,9 +69,9 @@ pub trait Model: Send {
             .into_iter()
             .flat_map(|l| {
                 let name = l.name().to_string();
-                l.params()
+                l.named_params()
                     .into_iter()
-                    .map(move |p| (format!("{name}/{}", p.name), p))
+                    .map(move |(n, p)| (format!("{name}/{n}"), p))
             })
             .collect()
     }

@@ -7,9 +7,10 @@ use crate::activations::Activation;
 use crate::config::LayerConfig;
 use crate::initializers::Initializer;
 use crate::layer::{Layer, LayerCommon, Pair, Param};
-use crate::padding::{is_symmetric, output_size, spatial_padding, Padding};
+use crate::padding::{output_size, Padding};
 use crate::regularizers::Regularizer;
 
+use super::conv_common::conv2d_keras;
 use super::kernel_bias::KernelBias;
 use crate::Result;
 
@@ -252,34 +253,15 @@ impl Layer for Conv2D {
             .as_ref()
             .ok_or_else(|| self.config_error("called before being built"))?;
         let c = &self.config;
-        let size = x.size();
-        let pads = spatial_padding(
-            [size[2], size[3]],
-            self.effective_kernel(),
+        let y = conv2d_keras(
+            x,
+            &kernel.tensor,
+            self.weights.bias_tensor(),
             c.strides.arr(),
             c.padding,
-        );
-        let bias = self.weights.bias_tensor();
-        let y = if is_symmetric(&pads) {
-            x.f_conv2d(
-                &kernel.tensor,
-                bias,
-                c.strides.arr(),
-                [pads[0].0, pads[1].0],
-                c.dilation_rate.arr(),
-                1,
-            )?
-        } else {
-            let padded = x.f_constant_pad_nd([pads[1].0, pads[1].1, pads[0].0, pads[0].1])?;
-            padded.f_conv2d(
-                &kernel.tensor,
-                bias,
-                c.strides.arr(),
-                [0, 0],
-                c.dilation_rate.arr(),
-                1,
-            )?
-        };
+            c.dilation_rate.arr(),
+            1,
+        )?;
         c.activation.apply(&y)
     }
 

@@ -35,27 +35,46 @@ pub mod activation;
 pub mod average_pooling2d;
 pub mod batch_normalization;
 pub mod conv2d;
+pub mod conv2d_transpose;
+mod conv_common;
 pub mod dense;
+pub mod depthwise_conv2d;
 pub mod dropout;
 pub mod flatten;
 pub mod global_average_pooling2d;
 mod kernel_bias;
 pub mod max_pooling2d;
+pub mod merging;
 pub mod pooling_common;
 pub mod preprocessing;
+pub mod relu;
+pub mod resize_common;
+pub mod resizing;
+pub mod separable_conv2d;
+pub mod up_sampling2d;
+pub mod zero_padding2d;
 
 pub use activation::ActivationLayer;
 pub use average_pooling2d::AveragePooling2D;
 pub use batch_normalization::BatchNormalization;
 pub use conv2d::Conv2D;
+pub use conv2d_transpose::Conv2DTranspose;
 pub use dense::Dense;
+pub use depthwise_conv2d::DepthwiseConv2D;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_average_pooling2d::GlobalAveragePooling2D;
 pub use max_pooling2d::MaxPooling2D;
+pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use preprocessing::{
     RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
 };
+pub use relu::ReLU;
+pub use resize_common::ResizeInterpolation;
+pub use resizing::Resizing;
+pub use separable_conv2d::SeparableConv2D;
+pub use up_sampling2d::UpSampling2D;
+pub use zero_padding2d::ZeroPadding2D;
 
 use crate::Result;
 
