@@ -107,7 +107,7 @@ fn trains_evaluates_and_writes_its_outputs() {
         "the backup is removed after a complete run"
     );
     let model = convkit_layers::saving::load_model(&out, convkit_tensor::tch::Device::Cpu).unwrap();
-    assert_eq!(convkit_layers::Model::count_params(&model), 93_322);
+    assert_eq!(convkit_layers::Model::count_params(model.as_ref()), 93_322);
 }
 
 #[test]

@@ -3,26 +3,29 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::functional::input_layer::InputLayerConfig;
+use crate::functional::nested::NestedModelConfig;
+use crate::functional::{InputLayer, ModelLayer};
 use crate::layers::activation::ActivationConfig;
 use crate::layers::batch_normalization::BatchNormConfig;
 use crate::layers::conv2d::Conv2DConfig;
 use crate::layers::conv2d_transpose::Conv2DTransposeConfig;
-use crate::layers::depthwise_conv2d::DepthwiseConv2DConfig;
-use crate::layers::merging::ConcatenateConfig;
-use crate::layers::relu::ReLUConfig;
-use crate::layers::resizing::ResizingConfig;
-use crate::layers::separable_conv2d::SeparableConv2DConfig;
-use crate::layers::up_sampling2d::UpSampling2DConfig;
-use crate::layers::zero_padding2d::ZeroPadding2DConfig;
 use crate::layers::dense::DenseConfig;
+use crate::layers::depthwise_conv2d::DepthwiseConv2DConfig;
 use crate::layers::dropout::DropoutConfig;
 use crate::layers::flatten::PlainConfig;
 use crate::layers::global_average_pooling2d::GlobalPoolConfig;
+use crate::layers::merging::ConcatenateConfig;
 use crate::layers::pooling_common::Pool2DConfig;
 use crate::layers::preprocessing::{
     RandomContrastConfig, RandomFlipConfig, RandomRotationConfig, RandomTranslationConfig,
     RandomZoomConfig, RescalingConfig,
 };
+use crate::layers::relu::ReLUConfig;
+use crate::layers::resizing::ResizingConfig;
+use crate::layers::separable_conv2d::SeparableConv2DConfig;
+use crate::layers::up_sampling2d::UpSampling2DConfig;
+use crate::layers::zero_padding2d::ZeroPadding2DConfig;
 use crate::layers::*;
 use crate::Layer;
 
@@ -60,6 +63,9 @@ pub enum LayerConfig {
     Maximum(PlainConfig),
     Minimum(PlainConfig),
     Concatenate(ConcatenateConfig),
+    InputLayer(InputLayerConfig),
+    /// A nested model.
+    Model(NestedModelConfig),
 }
 
 impl LayerConfig {
@@ -97,6 +103,8 @@ impl LayerConfig {
             LayerConfig::Maximum(c) => Box::new(Maximum::from_config(c)),
             LayerConfig::Minimum(c) => Box::new(Minimum::from_config(c)),
             LayerConfig::Concatenate(c) => Box::new(Concatenate::from_config(c)),
+            LayerConfig::InputLayer(c) => Box::new(InputLayer::from_config(c)),
+            LayerConfig::Model(c) => Box::new(ModelLayer::from_config(c)),
         }
     }
 }

@@ -105,7 +105,10 @@ pub trait Layer: Send + std::fmt::Debug {
     /// The parameters with their names inside the layer (`kernel`; a nested model answers
     /// `block1_conv1/kernel`).
     fn named_params(&self) -> Vec<(String, &Param)> {
-        self.params().into_iter().map(|p| (p.name.clone(), p)).collect()
+        self.params()
+            .into_iter()
+            .map(|p| (p.name.clone(), p))
+            .collect()
     }
     /// Whether the layer takes a list of inputs (merge layers: `Add`, `Concatenate`...).
     fn takes_multiple_inputs(&self) -> bool {
@@ -115,20 +118,14 @@ pub trait Layer: Send + std::fmt::Debug {
     fn compute_output_shape_multi(&self, input_shapes: &[Vec<i64>]) -> Result<Vec<i64>> {
         match input_shapes {
             [one] => self.compute_output_shape(one),
-            _ => Err(self.config_error(&format!(
-                "takes one input, got {}",
-                input_shapes.len()
-            ))),
+            _ => Err(self.config_error(&format!("takes one input, got {}", input_shapes.len()))),
         }
     }
     /// Builds for several inputs; single-input layers accept exactly one.
     fn build_multi(&mut self, input_shapes: &[Vec<i64>], device: Device) -> Result<Vec<i64>> {
         match input_shapes {
             [one] => self.build(one, device),
-            _ => Err(self.config_error(&format!(
-                "takes one input, got {}",
-                input_shapes.len()
-            ))),
+            _ => Err(self.config_error(&format!("takes one input, got {}", input_shapes.len()))),
         }
     }
     /// Applies the layer to several inputs; single-input layers accept exactly one.

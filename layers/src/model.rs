@@ -1,5 +1,5 @@
 //! The [`Model`] trait: what training, saving and summaries need from a network, whatever its
-//! topology (a [`crate::Sequential`] today, functional graphs later).
+//! topology: a [`crate::Sequential`] stack or a [`crate::Functional`] graph.
 
 use convkit_tensor::tch::{Device, Tensor};
 
@@ -35,6 +35,52 @@ pub trait Model: Send {
     fn take_compiled(&mut self) -> Option<Compiled>;
     /// Mutable compiled state.
     fn compiled_mut(&mut self) -> Option<&mut Compiled>;
+
+    /// Builds the model for `input_shape` if it is not built yet; a built model checks that
+    /// the shape is the one it was built for.
+    fn ensure_built(&mut self, input_shape: &[i64]) -> Result<()>;
+    /// Moves every weight to `device`.
+    fn to_device(&mut self, device: Device) -> Result<()>;
+    /// The outputs of the named layers for input batch `x` (Keras'
+    /// `Model(inputs=model.input, outputs=[layer.output ...])`), in the order asked.
+    fn layer_outputs(&self, x: &Tensor, layers: &[&str], training: bool) -> Result<Vec<Tensor>>;
+    /// Runs the part of the model after layer `from`, taking `h` as that layer's output (the
+    /// "rest of the classifier" of Grad-CAM). Fails when the rest also needs other values.
+    fn forward_from(&self, from: &str, h: &Tensor, training: bool) -> Result<Tensor>;
+    /// For each layer (same order as [`Model::layers`]), the layers feeding it, as
+    /// `name[node][tensor]`; `None` for a plain stack (no "Connected to" column).
+    fn connections(&self) -> Option<Vec<Vec<String>>> {
+        None
+    }
+
+    /// Freezes or unfreezes every layer (Keras' `model.trainable = ...`); recompile afterwards.
+    fn set_trainable(&mut self, trainable: bool) {
+        for l in self.layers_mut() {
+            l.set_trainable(trainable);
+        }
+    }
+
+    /// Freezes every layer before `name` and unfreezes `name` and every layer after it (the
+    /// book's fine-tuning: `set_trainable_from("block5_conv1")`); recompile afterwards.
+    fn set_trainable_from(&mut self, name: &str) -> Result<()> {
+        self.get_layer(name)?;
+        let mut reached = false;
+        for l in self.layers_mut() {
+            reached |= l.name() == name;
+            l.set_trainable(reached);
+        }
+        Ok(())
+    }
+
+    /// Finds a layer by name, mutable.
+    fn get_layer_mut(&mut self, name: &str) -> Result<&mut dyn Layer> {
+        let names: Vec<String> = self.layers().iter().map(|l| l.name().to_string()).collect();
+        let model = self.name().to_string();
+        self.layers_mut()
+            .into_iter()
+            .find(|l| l.name() == name)
+            .ok_or_else(|| unknown_layer(&model, name, &names))
+    }
 
     /// Predictions for a batch.
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
@@ -151,9 +197,14 @@ pub trait Model: Send {
         layers
             .into_iter()
             .find(|l| l.name() == name)
-            .ok_or_else(|| Error::Model {
-                model: self.name().into(),
-                problem: format!("no layer named '{name}'; layers are: {}", names.join(", ")),
-            })
+            .ok_or_else(|| unknown_layer(self.name(), name, &names))
+    }
+}
+
+/// The error for a layer name a model does not have; it lists the names it has.
+pub(crate) fn unknown_layer(model: &str, name: &str, names: &[String]) -> Error {
+    Error::Model {
+        model: model.into(),
+        problem: format!("no layer named '{name}'; layers are: {}", names.join(", ")),
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use convkit_tensor::tch::{Device, Tensor};
 use serde_json::{json, Value};
 
+use crate::functional::Functional;
 use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::model::Model;
@@ -79,6 +80,20 @@ pub fn save_model(model: &dyn Model, dir: &Path) -> Result<()> {
     )?)
 }
 
+/// Rebuilds a model (any class) from its architecture JSON, weights freshly initialised.
+pub fn model_from_architecture(arch: &Value, device: Device) -> Result<Box<dyn Model>> {
+    match arch.get("class_name").and_then(Value::as_str) {
+        Some("Sequential") => Ok(Box::new(Sequential::from_architecture(arch, device)?)),
+        Some("Functional") => Ok(Box::new(Functional::from_architecture(arch, device)?)),
+        other => Err(Error::Model {
+            model: "?".into(),
+            problem: format!(
+                "unsupported model class {other:?}; expected \"Sequential\" or \"Functional\""
+            ),
+        }),
+    }
+}
+
 /// Moves directory `from` to `to`, replacing `to` if it exists (the old copy is removed only
 /// once the new one is in place).
 pub fn replace_dir(from: &Path, to: &Path) -> Result<()> {
@@ -109,7 +124,7 @@ fn sibling(dir: &Path, what: &str) -> PathBuf {
 /// Loads a model directory written by [`save_model`] onto `device`: rebuilds the
 /// architecture, loads the weights and, when it was compiled, recompiles it with its optimizer
 /// state.
-pub fn load_model(dir: &Path, device: Device) -> Result<Sequential> {
+pub fn load_model(dir: &Path, device: Device) -> Result<Box<dyn Model>> {
     let arch_path = dir.join(ARCHITECTURE_FILE);
     if !arch_path.exists() {
         return Err(Error::file(
@@ -123,18 +138,9 @@ pub fn load_model(dir: &Path, device: Device) -> Result<Sequential> {
     let arch = json
         .get("architecture")
         .ok_or_else(|| Error::file(&arch_path, "no `architecture` entry"))?;
-    match arch.get("class_name").and_then(Value::as_str) {
-        Some("Sequential") => {}
-        other => {
-            return Err(Error::file(
-                &arch_path,
-                format!("unsupported model class {other:?}; expected \"Sequential\""),
-            ))
-        }
-    }
     let mut model =
-        Sequential::from_architecture(arch, device).map_err(|e| Error::file(&arch_path, e))?;
-    load_weights(&mut model, &dir.join(WEIGHTS_FILE))?;
+        model_from_architecture(arch, device).map_err(|e| Error::file(&arch_path, e))?;
+    load_weights(model.as_mut(), &dir.join(WEIGHTS_FILE))?;
     if let Some(c) = json.get("compile").filter(|c| !c.is_null()) {
         let bad = |what: &str, e: String| Error::file(&arch_path, format!("compile.{what}: {e}"));
         let optimizer = convkit_optim::from_config(c.get("optimizer").unwrap_or(&Value::Null))
@@ -144,7 +150,7 @@ pub fn load_model(dir: &Path, device: Device) -> Result<Sequential> {
         let metrics: Vec<Metric> =
             serde_json::from_value(c.get("metrics").cloned().unwrap_or(json!([])))
                 .map_err(|e| bad("metrics", e.to_string()))?;
-        compile(&mut model, optimizer, loss, &metrics)?;
+        compile(model.as_mut(), optimizer, loss, &metrics)?;
         let opt_path = dir.join(OPTIMIZER_FILE);
         if opt_path.exists() {
             let mut compiled = model

@@ -87,8 +87,8 @@ impl Sequential {
     }
 
     /// Adds a layer, naming it and building it when the input shape is known.
-    pub fn add(&mut self, layer: impl Layer + 'static) -> Result<&mut Self> {
-        self.add_boxed(Box::new(layer))
+    pub fn add(&mut self, layer: impl crate::functional::IntoLayer) -> Result<&mut Self> {
+        self.add_boxed(layer.into_layer())
     }
 
     /// Adds a boxed layer.
@@ -219,16 +219,35 @@ impl Sequential {
             problem,
         }
     }
+}
 
-    /// Moves every parameter to `device`.
-    pub fn to_device(&mut self, device: Device) -> Result<()> {
-        for layer in &mut self.layers {
-            for p in layer.params_mut() {
-                let moved = p.tensor.f_to_device(device)?.f_detach()?;
-                p.tensor = moved.set_requires_grad(p.trainable && p.tensor.requires_grad());
-            }
+impl Sequential {
+    /// Checks that a batch fits the built input shape.
+    fn check_batch(&self, x: &Tensor) -> Result<()> {
+        let expected = self
+            .input_shape
+            .as_deref()
+            .filter(|_| self.is_built())
+            .ok_or_else(|| {
+                self.model_error(
+                    "is not built: give the first layer an input_shape(...) or call build(shape)"
+                        .into(),
+                )
+            })?;
+        let size = x.size();
+        if size.len() != expected.len() + 1 || &size[1..] != expected {
+            let first = &self.layers.first();
+            return Err(Error::InputShape {
+                layer: first
+                    .map(|l| l.name().to_string())
+                    .unwrap_or_else(|| self.name.clone()),
+                class: first
+                    .map(|l| l.class_name().to_string())
+                    .unwrap_or_else(|| "Sequential".into()),
+                expected: shape_string(expected),
+                actual: full_shape_string(&size),
+            });
         }
-        self.device = device;
         Ok(())
     }
 }
@@ -259,31 +278,71 @@ impl Model for Sequential {
         self.device
     }
 
-    fn forward_with_losses(&self, x: &Tensor, training: bool) -> Result<(Tensor, Option<Tensor>)> {
-        let expected = self
-            .input_shape
-            .as_deref()
-            .filter(|_| self.is_built())
-            .ok_or_else(|| {
-                self.model_error(
-                    "is not built: give the first layer an input_shape(...) or call build(shape)"
-                        .into(),
-                )
-            })?;
-        let size = x.size();
-        if size.len() != expected.len() + 1 || &size[1..] != expected {
-            let first = &self.layers.first();
-            return Err(Error::InputShape {
-                layer: first
-                    .map(|l| l.name().to_string())
-                    .unwrap_or_else(|| self.name.clone()),
-                class: first
-                    .map(|l| l.class_name().to_string())
-                    .unwrap_or_else(|| "Sequential".into()),
-                expected: shape_string(expected),
-                actual: full_shape_string(&size),
-            });
+    fn ensure_built(&mut self, input_shape: &[i64]) -> Result<()> {
+        self.build(input_shape.to_vec())
+    }
+
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        for layer in &mut self.layers {
+            for p in layer.params_mut() {
+                let moved = p.tensor.f_to_device(device)?.f_detach()?;
+                p.tensor = moved.set_requires_grad(p.trainable && p.tensor.requires_grad());
+            }
         }
+        self.device = device;
+        Ok(())
+    }
+
+    fn layer_outputs(&self, x: &Tensor, layers: &[&str], training: bool) -> Result<Vec<Tensor>> {
+        let index = |name: &str| {
+            self.layers
+                .iter()
+                .position(|l| l.name() == name)
+                .ok_or_else(|| {
+                    let names: Vec<String> =
+                        self.layers.iter().map(|l| l.name().to_string()).collect();
+                    crate::model::unknown_layer(&self.name, name, &names)
+                })
+        };
+        let wanted: Vec<usize> = layers.iter().map(|n| index(n)).collect::<Result<_>>()?;
+        let last = wanted.iter().copied().max();
+        self.check_batch(x)?;
+        let mut found: Vec<Option<Tensor>> = (0..self.layers.len()).map(|_| None).collect();
+        let mut h = x.f_to_device(self.device)?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            if Some(i) > last {
+                break;
+            }
+            h = layer.forward(&h, training)?;
+            if wanted.contains(&i) {
+                found[i] = Some(h.shallow_clone());
+            }
+        }
+        Ok(wanted
+            .iter()
+            .map(|&i| found[i].as_ref().map(|t| t.shallow_clone()))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default())
+    }
+
+    fn forward_from(&self, from: &str, h: &Tensor, training: bool) -> Result<Tensor> {
+        let start = self
+            .layers
+            .iter()
+            .position(|l| l.name() == from)
+            .ok_or_else(|| {
+                let names: Vec<String> = self.layers.iter().map(|l| l.name().to_string()).collect();
+                crate::model::unknown_layer(&self.name, from, &names)
+            })?;
+        let mut h = h.f_to_device(self.device)?;
+        for layer in &self.layers[start + 1..] {
+            h = layer.forward(&h, training)?;
+        }
+        Ok(h)
+    }
+
+    fn forward_with_losses(&self, x: &Tensor, training: bool) -> Result<(Tensor, Option<Tensor>)> {
+        self.check_batch(x)?;
         let mut h = if x.device() == self.device {
             x.shallow_clone()
         } else {

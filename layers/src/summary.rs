@@ -16,6 +16,8 @@ pub struct SummaryRow {
     pub output_shape: Option<Vec<i64>>,
     /// Parameter count.
     pub params: i64,
+    /// Inbound layers (`conv2d[0][0]`) of a functional model's layer; `None` for `Sequential`.
+    pub connected_to: Option<Vec<String>>,
 }
 
 /// What `model.summary()` shows.
@@ -36,6 +38,7 @@ pub struct Summary {
 /// Builds the summary of a model.
 pub fn summary(model: &dyn Model) -> Summary {
     let shapes = model.layer_output_shapes();
+    let connections = model.connections();
     let mut rows = Vec::new();
     let (mut total, mut trainable) = (0, 0);
     for (i, layer) in model.layers().into_iter().enumerate() {
@@ -54,6 +57,7 @@ pub fn summary(model: &dyn Model) -> Summary {
             class_name: layer.class_name().to_string(),
             output_shape: shapes.get(i).cloned(),
             params,
+            connected_to: connections.as_ref().and_then(|c| c.get(i).cloned()),
         });
     }
     Summary {
@@ -97,64 +101,75 @@ pub fn readable_size(n: i64) -> String {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cells: Vec<[String; 3]> = self
+        let functional = self.rows.iter().any(|r| r.connected_to.is_some());
+        let mut header = vec!["Layer (type)", "Output Shape", "Param #"];
+        if functional {
+            header.push("Connected to");
+        }
+        let ncol = header.len();
+        // Each cell is a list of lines.
+        let cells: Vec<Vec<Vec<String>>> = self
             .rows
             .iter()
             .map(|r| {
-                [
-                    format!("{} ({})", r.name, r.class_name),
-                    r.output_shape
+                let mut row = vec![
+                    vec![format!("{} ({})", r.name, r.class_name)],
+                    vec![r
+                        .output_shape
                         .as_deref()
                         .map(shape_string)
-                        .unwrap_or_else(|| "?".into()),
-                    thousands(r.params),
-                ]
+                        .unwrap_or_else(|| "?".into())],
+                    vec![thousands(r.params)],
+                ];
+                if functional {
+                    let links = r.connected_to.clone().unwrap_or_default();
+                    row.push(if links.is_empty() {
+                        vec!["-".to_string()]
+                    } else {
+                        links
+                    });
+                }
+                row
             })
             .collect();
-        let header = [
-            "Layer (type)".to_string(),
-            "Output Shape".to_string(),
-            "Param #".to_string(),
-        ];
-        let mut w = [header[0].len(), header[1].len(), header[2].len()];
-        for c in &cells {
-            for k in 0..3 {
-                w[k] = w[k].max(c[k].chars().count());
+        let mut w: Vec<usize> = header.iter().map(|h| h.len()).collect();
+        for row in &cells {
+            for (k, cell) in row.iter().enumerate() {
+                for line in cell {
+                    w[k] = w[k].max(line.chars().count());
+                }
             }
         }
-        let w = [w[0] + 2, w[1] + 2, w[2] + 2];
+        let w: Vec<usize> = w.iter().map(|x| x + 2).collect();
         let line = |l: &str, m: &str, r: &str, fill: &str| {
-            format!(
-                "{l}{}{m}{}{m}{}{r}",
-                fill.repeat(w[0]),
-                fill.repeat(w[1]),
-                fill.repeat(w[2])
-            )
+            let parts: Vec<String> = w.iter().map(|&x| fill.repeat(x)).collect();
+            format!("{l}{}{r}", parts.join(m))
+        };
+        let text_row = |sep: &str, texts: &[&str]| {
+            let mut out = String::from(sep);
+            for (k, width) in w.iter().enumerate().take(ncol) {
+                let t = texts.get(k).copied().unwrap_or("");
+                if k == 2 {
+                    out.push_str(&format!(" {:>a$} {sep}", t, a = width - 2));
+                } else {
+                    out.push_str(&format!(" {:<a$} {sep}", t, a = width - 2));
+                }
+            }
+            out
         };
         writeln!(f, "Model: \"{}\"", self.model_name)?;
         writeln!(f, "{}", line("┏", "┳", "┓", "━"))?;
-        writeln!(
-            f,
-            "┃ {:<a$} ┃ {:<b$} ┃ {:>c$} ┃",
-            header[0],
-            header[1],
-            header[2],
-            a = w[0] - 2,
-            b = w[1] - 2,
-            c = w[2] - 2
-        )?;
+        writeln!(f, "{}", text_row("┃", &header))?;
         writeln!(f, "{}", line("┡", "╇", "┩", "━"))?;
-        for (i, c) in cells.iter().enumerate() {
-            writeln!(
-                f,
-                "│ {:<a$} │ {:<b$} │ {:>c$} │",
-                c[0],
-                c[1],
-                c[2],
-                a = w[0] - 2,
-                b = w[1] - 2,
-                c = w[2] - 2
-            )?;
+        for (i, row) in cells.iter().enumerate() {
+            let height = row.iter().map(|c| c.len()).max().unwrap_or(1);
+            for l in 0..height {
+                let texts: Vec<&str> = row
+                    .iter()
+                    .map(|c| c.get(l).map(|s| s.as_str()).unwrap_or(""))
+                    .collect();
+                writeln!(f, "{}", text_row("│", &texts))?;
+            }
             if i + 1 < cells.len() {
                 writeln!(f, "{}", line("├", "┼", "┤", "─"))?;
             }

@@ -11,6 +11,7 @@ use crate::{Activation, LayerBuilder, Result, Sequential};
 ///
 /// # Example
 /// ```
+/// use convkit_layers::ModelApi;
 /// let m = convkit_layers::applications::mnist_convnet(convkit_tensor::tch::Device::Cpu).unwrap();
 /// assert_eq!(m.summary().total_params, 93_322);
 /// ```

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::activations::Activation;
 use crate::config::LayerConfig;
 use crate::initializers::Initializer;
-use crate::layer::{Layer, LayerCommon, Pair};
 use crate::layer::Param;
+use crate::layer::{Layer, LayerCommon, Pair};
 use crate::padding::Padding;
 use crate::regularizers::Regularizer;
 use crate::Result;
@@ -71,7 +71,13 @@ pub struct Conv2DTranspose {
 
 /// libtorch's `(padding, output_padding)` along one axis for Keras' options, as Keras' torch
 /// backend converts them (`_convert_conv_transpose_padding_args_from_keras_to_torch`).
-fn torch_padding(k: i64, s: i64, d: i64, padding: Padding, output_padding: Option<i64>) -> (i64, i64) {
+fn torch_padding(
+    k: i64,
+    s: i64,
+    d: i64,
+    padding: Padding,
+    output_padding: Option<i64>,
+) -> (i64, i64) {
     let k = (k - 1) * d + 1;
     match padding {
         Padding::Valid => (0, output_padding.unwrap_or((k.max(s)) - k)),
@@ -175,9 +181,12 @@ impl Conv2DTranspose {
             return Err(self.config_error(&p));
         }
         let (_, out_pad) = self.torch_args();
-        for i in 0..2 {
-            let limit = c.strides.arr()[i].max(c.dilation_rate.arr()[i]);
-            if out_pad[i] < 0 || out_pad[i] >= limit {
+        let limits = [
+            c.strides.0.max(c.dilation_rate.0),
+            c.strides.1.max(c.dilation_rate.1),
+        ];
+        for (pad, limit) in out_pad.into_iter().zip(limits) {
+            if pad < 0 || pad >= limit {
                 return Err(self.config_error(&format!(
                     "output_padding {:?} is not possible with strides {:?} and padding {:?}: the effective output padding must lie in [0, max(stride, dilation))",
                     c.output_padding, c.strides, c.padding

@@ -178,7 +178,10 @@ impl Layer for DepthwiseConv2D {
         let [oh, ow] = conv_output_hw([h, w], c.kernel_size, c.strides, c.dilation_rate, c.padding)
             .ok_or_else(|| {
                 self.shape_error(
-                    &format!("an image at least as large as the {:?} kernel", c.kernel_size),
+                    &format!(
+                        "an image at least as large as the {:?} kernel",
+                        c.kernel_size
+                    ),
                     input_shape,
                 )
             })?;

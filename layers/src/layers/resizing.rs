@@ -74,7 +74,12 @@ fn crop_window(h: i64, w: i64, th: i64, tw: i64) -> (i64, i64, i64, i64) {
     let ch = ch.min(h).max(1);
     let cw = ((h as f64 * tw as f64) / th as f64) as i64;
     let cw = cw.min(w).max(1);
-    (((h - ch) as f64 / 2.0) as i64, ((w - cw) as f64 / 2.0) as i64, ch, cw)
+    (
+        ((h - ch) as f64 / 2.0) as i64,
+        ((w - cw) as f64 / 2.0) as i64,
+        ch,
+        cw,
+    )
 }
 
 impl Layer for Resizing {

@@ -1,0 +1,120 @@
+//! VGG16 (Simonyan & Zisserman), with Keras' layer names.
+
+use convkit_tensor::tch::{Device, Kind, Tensor};
+
+use crate::functional::{Functional, Graph};
+use crate::layers::{Conv2D, Dense, Flatten, MaxPooling2D};
+use crate::{Activation, LayerBuilder, Padding, Result};
+
+use super::Pooling;
+
+/// Options of [`vgg16`] (Keras' `keras.applications.VGG16` arguments).
+#[derive(Debug, Clone)]
+pub struct Vgg16Config {
+    /// Keep the classifier (`flatten`, `fc1`, `fc2`, `predictions`); needs 224x224 inputs.
+    pub include_top: bool,
+    /// Input shape `(3, H, W)`.
+    pub input_shape: [i64; 3],
+    /// Pooling after the last block when `include_top` is false.
+    pub pooling: Pooling,
+    /// Classes of the `predictions` layer.
+    pub classes: i64,
+    /// Activation of `predictions` (softmax; `Linear` gives logits).
+    pub classifier_activation: Activation,
+}
+
+impl Default for Vgg16Config {
+    fn default() -> Self {
+        Vgg16Config {
+            include_top: true,
+            input_shape: [3, 224, 224],
+            pooling: Pooling::None,
+            classes: 1000,
+            classifier_activation: Activation::Softmax,
+        }
+    }
+}
+
+impl Vgg16Config {
+    /// The convolutional base only, for `(3, h, w)` inputs (the book's `conv_base`).
+    pub fn base(h: i64, w: i64) -> Self {
+        Vgg16Config {
+            include_top: false,
+            input_shape: [3, h, w],
+            ..Self::default()
+        }
+    }
+}
+
+/// VGG16: five blocks of 3x3 convolutions (`block1_conv1` .. `block5_conv3`) and max pooling
+/// (`block1_pool` .. `block5_pool`), then optionally `flatten`, `fc1`, `fc2`, `predictions`.
+/// 14,714,688 parameters without the top, 138,357,544 with it.
+///
+/// Weights: ImageNet weights come as torchvision's `vgg16` state dict (see
+/// [`crate::import`]); with them, feed [`preprocess_input_torch`] images.
+pub fn vgg16(config: &Vgg16Config, device: Device) -> Result<Functional> {
+    let mut g = Graph::new().on_device(device);
+    let inputs = g.input(config.input_shape);
+    let mut x = inputs;
+    for (block, (filters, convs)) in [(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]
+        .into_iter()
+        .enumerate()
+    {
+        for c in 1..=convs {
+            let conv = Conv2D::new(filters, 3)
+                .activation(Activation::Relu)
+                .padding(Padding::Same)
+                .named(format!("block{}_conv{c}", block + 1));
+            x = g.apply(conv, x)?;
+        }
+        let pool = MaxPooling2D::new(2)
+            .strides(2)
+            .named(format!("block{}_pool", block + 1));
+        x = g.apply(pool, x)?;
+    }
+    if config.include_top {
+        x = g.apply(Flatten::new().named("flatten"), x)?;
+        x = g.apply(
+            Dense::new(4096).activation(Activation::Relu).named("fc1"),
+            x,
+        )?;
+        x = g.apply(
+            Dense::new(4096).activation(Activation::Relu).named("fc2"),
+            x,
+        )?;
+        let head = Dense::new(config.classes)
+            .activation(config.classifier_activation)
+            .named("predictions");
+        x = g.apply(head, x)?;
+    } else {
+        x = super::apply_pooling(&mut g, config.pooling, x)?;
+    }
+    g.model("vgg16", &[inputs], &[x])
+}
+
+/// Keras' `vgg16.preprocess_input` ("caffe" mode): RGB `[0, 255]` NCHW -> BGR minus the
+/// ImageNet channel means. For weights trained in Keras/Caffe.
+pub fn preprocess_input(x: &Tensor) -> Result<Tensor> {
+    let bgr = x.f_flip([1])?.f_to_kind(Kind::Float)?;
+    let mean = Tensor::f_from_slice(&[103.939f32, 116.779, 123.68])?
+        .f_view([1, 3, 1, 1])?
+        .f_to_device(x.device())?;
+    Ok(bgr.f_sub(&mean)?)
+}
+
+/// torchvision's normalisation: RGB `[0, 255]` NCHW -> `(x / 255 - mean) / std` with
+/// ImageNet's mean `(0.485, 0.456, 0.406)` and std `(0.229, 0.224, 0.225)`. For
+/// torchvision's weights.
+pub fn preprocess_input_torch(x: &Tensor) -> Result<Tensor> {
+    let dev = x.device();
+    let mean = Tensor::f_from_slice(&[0.485f32, 0.456, 0.406])?
+        .f_view([1, 3, 1, 1])?
+        .f_to_device(dev)?;
+    let std = Tensor::f_from_slice(&[0.229f32, 0.224, 0.225])?
+        .f_view([1, 3, 1, 1])?
+        .f_to_device(dev)?;
+    Ok(x.f_to_kind(Kind::Float)?
+        .f_div_scalar(255.0)?
+        .f_sub(&mean)?
+        .f_div(&std)?)
+}

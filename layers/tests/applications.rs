@@ -1,0 +1,83 @@
+//! Parameter counts of the applications against Keras 3.
+//!
+//! The VGG16 and Xception totals are the ones `model.summary()` prints in Keras 3.15.1
+//! (`keras.applications.VGG16(weights=None, include_top=False, input_shape=(150, 150, 3))`
+//! etc.) and the book's tables; the frozen VGG16 + Flatten + Dense(12) is the figure.
+
+use convkit_layers::applications::{
+    efficientnet_lite0, vgg16, xception, EfficientNetLiteConfig, Vgg16Config, XceptionConfig,
+};
+use convkit_layers::prelude::*;
+use convkit_tensor::tch::Device;
+
+#[test]
+fn vgg16_counts_equal_keras() {
+    let base = vgg16(&Vgg16Config::base(150, 150), Device::Cpu).unwrap();
+    assert_eq!(base.summary().total_params, 14_714_688);
+    assert_eq!(base.output_shape(), Some(vec![512, 4, 4]));
+    let names: Vec<&str> = base.layers().iter().map(|l| l.name()).collect();
+    assert_eq!(names[0], "input_layer");
+    assert_eq!(names[1], "block1_conv1");
+    assert_eq!(*names.last().unwrap(), "block5_pool");
+
+    let full = vgg16(&Vgg16Config::default(), Device::Cpu).unwrap();
+    assert_eq!(full.summary().total_params, 138_357_544);
+    for n in ["fc1", "fc2", "predictions", "flatten"] {
+        full.get_layer(n).unwrap();
+    }
+}
+
+#[test]
+fn frozen_vgg16_with_dense_head_counts_equal_keras() {
+    let mut base = vgg16(&Vgg16Config::base(150, 150), Device::Cpu).unwrap();
+    base.set_trainable(false);
+    let mut model = Sequential::new();
+    model.add(base).unwrap();
+    model.add(Flatten::new()).unwrap();
+    model.add(Dense::new(12)).unwrap();
+    let s = model.summary();
+    assert_eq!(s.total_params, 14_813_004);
+    assert_eq!(s.trainable_params, 98_316);
+    assert_eq!(s.non_trainable_params, 14_714_688);
+    // The optimizer sees only the head.
+    assert_eq!(model.trainable_tensors().len(), 2);
+    let text = s.to_string();
+    assert!(text.contains("vgg16 (Functional)"), "{text}");
+
+    // Unfreezing from block5_conv1 inside the nested model (the book's fine-tuning).
+    let inner = model
+        .get_layer_mut("vgg16")
+        .unwrap()
+        .as_model_mut()
+        .unwrap();
+    inner.set_trainable(true);
+    inner.set_trainable_from("block5_conv1").unwrap();
+    model.get_layer_mut("vgg16").unwrap().common_mut().trainable = true;
+    let s = model.summary();
+    // block5: 3 x (3*3*512*512 + 512) = 7,079,424, plus the head.
+    assert_eq!(s.trainable_params, 7_079_424 + 98_316);
+    // Changing trainable needs a recompile, as in Keras: the compiled list is fixed.
+    assert_eq!(model.trainable_tensors().len(), 2 + 6);
+}
+
+#[test]
+fn xception_counts_equal_keras() {
+    let m = xception(&XceptionConfig::default(), Device::Cpu).unwrap();
+    let s = m.summary();
+    assert_eq!(s.total_params, 22_910_480);
+    m.get_layer("block14_sepconv2_act").unwrap();
+    m.get_layer("batch_normalization_3").unwrap();
+    m.get_layer("add_11").unwrap();
+    assert_eq!(m.output_shape(), Some(vec![1000]));
+}
+
+#[test]
+fn efficientnet_lite0_matches_the_pytorch_file_layout() {
+    let m = efficientnet_lite0(&EfficientNetLiteConfig::default(), Device::Cpu).unwrap();
+    // The .pth holds 4,694,073 scalars, of which 49 are `num_batches_tracked` counters
+    // (one per BatchNorm) that Keras-style models do not keep.
+    assert_eq!(m.count_params(), 4_694_073 - 49);
+    assert_eq!(m.output_shape(), Some(vec![1000]));
+    m.get_layer("block7a_project_bn").unwrap();
+    m.get_layer("block6d_add").unwrap();
+}
