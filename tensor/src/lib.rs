@@ -16,6 +16,7 @@ pub mod batch;
 pub mod device;
 pub mod error;
 pub mod image_convert;
+pub mod pth;
 pub mod seed;
 pub mod threads;
 
