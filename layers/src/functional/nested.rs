@@ -24,6 +24,12 @@ impl<L: Layer + 'static> IntoLayer for L {
     }
 }
 
+impl IntoLayer for Box<dyn Layer> {
+    fn into_layer(self) -> Box<dyn Layer> {
+        self
+    }
+}
+
 impl IntoLayer for Sequential {
     fn into_layer(self) -> Box<dyn Layer> {
         Box::new(ModelLayer::new(Box::new(self)))

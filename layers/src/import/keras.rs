@@ -15,13 +15,22 @@ use crate::Result;
 /// (Keras flattens NHWC, convkit NCHW); such models are refused by the shape check only when
 /// sizes differ, so import those through a pooling head or convert the rows yourself.
 pub fn load_keras_weights(model: &mut dyn Model, path: &Path) -> Result<ImportReport> {
+    let tensors = read_tensors(path)?;
+    assign_keras_tensors(model, path, tensors)
+}
+
+/// [`load_keras_weights`] on tensors already in memory (`origin` names them in errors).
+pub fn assign_keras_tensors(
+    model: &mut dyn Model,
+    origin: &Path,
+    tensors: Vec<(String, convkit_tensor::tch::Tensor)>,
+) -> Result<ImportReport> {
     let classes: std::collections::HashMap<String, &'static str> = model
         .layers()
         .iter()
         .map(|l| (l.name().to_string(), l.class_name()))
         .collect();
-    let tensors = read_tensors(path)?;
-    assign(model, path, tensors, |name| {
+    assign(model, origin, tensors, |name| {
         let (layer_path, param) = name.rsplit_once('/')?;
         let top = layer_path.split('/').next().unwrap_or(layer_path);
         let class = classes

@@ -57,8 +57,8 @@ pub struct Conv2DTransposeConfig {
 /// `(kh, kw, filters, in_channels)`). Output sizes are Keras': `valid` gives
 /// `(n - 1) * s + max(k, s)`, `same` gives `n * s`; with `output_padding` `p`,
 /// `(n - 1) * s + k - 2 * pad + p` (`pad = k // 2` for `same`, 0 for `valid`), `k` being the
-/// dilated kernel. Where the padding is split unevenly the crop follows Keras' torch
-/// backend (which can sit one pixel away from TensorFlow's for odd kernels and stride > 1).
+/// dilated kernel. The full transposed convolution is cropped (or zero-padded) on each side
+/// exactly as Keras 3 does (JAX's padding rule), then the bias is added.
 ///
 /// # Shapes
 /// `(N, C, H, W)` -> `(N, filters, H', W')`.
@@ -69,24 +69,26 @@ pub struct Conv2DTranspose {
     input_shape: Option<Vec<i64>>,
 }
 
-/// libtorch's `(padding, output_padding)` along one axis for Keras' options, as Keras' torch
-/// backend converts them (`_convert_conv_transpose_padding_args_from_keras_to_torch`).
-fn torch_padding(
-    k: i64,
-    s: i64,
-    d: i64,
-    padding: Padding,
-    output_padding: Option<i64>,
-) -> (i64, i64) {
+/// `(crop_left, crop_right)` of the full transposed convolution along one axis, as Keras 3's
+/// torch backend computes them (`compute_conv_transpose_output_crops_for_torch`: JAX's
+/// padding, `crop = k_eff - 1 - pad`); a negative crop means zero padding.
+fn crops(k: i64, s: i64, d: i64, padding: Padding, output_padding: Option<i64>) -> (i64, i64) {
     let k = (k - 1) * d + 1;
-    match padding {
-        Padding::Valid => (0, output_padding.unwrap_or((k.max(s)) - k)),
-        Padding::Same => {
-            let op = output_padding.unwrap_or(s - k % 2);
-            let p = (-((k % 2 - k + op).div_euclid(2))).max(0);
-            (p, 2 * p + k % 2 - k + op)
+    let (left, right) = match padding {
+        Padding::Valid => {
+            let op = output_padding.unwrap_or(k.max(s) - k);
+            (k - 1, k - 1 + op)
         }
-    }
+        Padding::Same => {
+            let pad_len = match output_padding {
+                None => s + k - 2,
+                Some(op) => k + k % 2 - 2 + op,
+            };
+            let left = (pad_len / 2 + pad_len % 2).min(k - 1);
+            (left, pad_len - left)
+        }
+    };
+    (k - 1 - left, k - 1 - right)
 }
 
 impl Conv2DTranspose {
@@ -154,11 +156,11 @@ impl Conv2DTranspose {
         self
     }
 
-    /// libtorch's padding and output padding per axis.
-    fn torch_args(&self) -> ([i64; 2], [i64; 2]) {
+    /// `[(crop_left, crop_right); 2]` of the full transposed convolution.
+    fn crop_args(&self) -> [(i64, i64); 2] {
         let c = &self.config;
         let axis = |i: usize| {
-            torch_padding(
+            crops(
                 c.kernel_size.arr()[i],
                 c.strides.arr()[i],
                 c.dilation_rate.arr()[i],
@@ -166,8 +168,7 @@ impl Conv2DTranspose {
                 c.output_padding.map(|p| p.arr()[i]),
             )
         };
-        let (a, b) = (axis(0), axis(1));
-        ([a.0, b.0], [a.1, b.1])
+        [axis(0), axis(1)]
     }
 
     fn validate(&self) -> Result<()> {
@@ -180,16 +181,15 @@ impl Conv2DTranspose {
         {
             return Err(self.config_error(&p));
         }
-        let (_, out_pad) = self.torch_args();
-        let limits = [
-            c.strides.0.max(c.dilation_rate.0),
-            c.strides.1.max(c.dilation_rate.1),
-        ];
-        for (pad, limit) in out_pad.into_iter().zip(limits) {
-            if pad < 0 || pad >= limit {
+        if let Some(op) = c.output_padding {
+            if op.0 < 0
+                || op.1 < 0
+                || op.0 >= c.strides.0.max(c.dilation_rate.0)
+                || op.1 >= c.strides.1.max(c.dilation_rate.1)
+            {
                 return Err(self.config_error(&format!(
-                    "output_padding {:?} is not possible with strides {:?} and padding {:?}: the effective output padding must lie in [0, max(stride, dilation))",
-                    c.output_padding, c.strides, c.padding
+                    "output_padding {op:?} must lie in [0, max(stride, dilation)) (strides {:?})",
+                    c.strides
                 )));
             }
         }
@@ -211,12 +211,12 @@ impl Layer for Conv2DTranspose {
         self.validate()?;
         let [_, h, w] = super::expect_chw(self, input_shape)?;
         let c = &self.config;
-        let (pad, out_pad) = self.torch_args();
+        let crop = self.crop_args();
         let hw = [h, w];
         let mut out = [0; 2];
-        for i in 0..2 {
+        for (i, o) in out.iter_mut().enumerate() {
             let k = (c.kernel_size.arr()[i] - 1) * c.dilation_rate.arr()[i] + 1;
-            out[i] = (hw[i] - 1) * c.strides.arr()[i] - 2 * pad[i] + k + out_pad[i];
+            *o = (hw[i] - 1) * c.strides.arr()[i] + k - crop[i].0 - crop[i].1;
         }
         if out[0] < 1 || out[1] < 1 {
             return Err(self.shape_error("a non-empty image", input_shape));
@@ -260,16 +260,32 @@ impl Layer for Conv2DTranspose {
             .as_ref()
             .ok_or_else(|| self.config_error("called before being built"))?;
         let c = &self.config;
-        let (pad, out_pad) = self.torch_args();
-        let y = x.f_conv_transpose2d(
+        let full = x.f_conv_transpose2d(
             &kernel.tensor,
-            self.weights.bias_tensor(),
+            None::<&Tensor>,
             c.strides.arr(),
-            pad,
-            out_pad,
+            [0, 0],
+            [0, 0],
             1,
             c.dilation_rate.arr(),
         )?;
+        // Crop (or zero-pad, for negative crops) each side, then add the bias, as Keras does.
+        let [(top, bottom), (left, right)] = self.crop_args();
+        let size = full.size();
+        let mut y = full
+            .f_narrow(2, top.max(0), size[2] - top.max(0) - bottom.max(0))?
+            .f_narrow(3, left.max(0), size[3] - left.max(0) - right.max(0))?;
+        if top < 0 || bottom < 0 || left < 0 || right < 0 {
+            y = y.f_constant_pad_nd([
+                (-left).max(0),
+                (-right).max(0),
+                (-top).max(0),
+                (-bottom).max(0),
+            ])?;
+        }
+        if let Some(b) = self.weights.bias_tensor() {
+            y = y.f_add(&b.f_view([1, -1, 1, 1])?)?;
+        }
         c.activation.apply(&y)
     }
 
@@ -289,12 +305,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keras_torch_padding_conversion() {
-        // Values of keras/src/backend/common/backend_utils.py for (k, s, padding).
-        assert_eq!(torch_padding(3, 2, 1, Padding::Same, None), (1, 1));
-        assert_eq!(torch_padding(4, 2, 1, Padding::Same, None), (1, 0));
-        assert_eq!(torch_padding(3, 1, 1, Padding::Same, None), (1, 0));
-        assert_eq!(torch_padding(3, 2, 1, Padding::Valid, None), (0, 0));
-        assert_eq!(torch_padding(2, 3, 1, Padding::Valid, None), (0, 1));
+    fn keras_crops() {
+        // (k, s, padding) -> crops of keras/src/backend/common/backend_utils.py.
+        assert_eq!(crops(3, 2, 1, Padding::Same, None), (1, 0));
+        assert_eq!(crops(4, 2, 1, Padding::Same, None), (1, 1));
+        assert_eq!(crops(3, 1, 1, Padding::Same, None), (1, 1));
+        assert_eq!(crops(3, 2, 1, Padding::Valid, None), (0, 0));
+        assert_eq!(crops(2, 3, 1, Padding::Valid, None), (0, -1));
     }
 }
