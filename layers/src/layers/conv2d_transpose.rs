@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn keras_crops() {
         // (k, s, padding) -> crops of keras/src/backend/common/backend_utils.py.
-        assert_eq!(crops(3, 2, 1, Padding::Same, None), (1, 0));
+        assert_eq!(crops(3, 2, 1, Padding::Same, None), (0, 1));
         assert_eq!(crops(4, 2, 1, Padding::Same, None), (1, 1));
         assert_eq!(crops(3, 1, 1, Padding::Same, None), (1, 1));
         assert_eq!(crops(3, 2, 1, Padding::Valid, None), (0, 0));
