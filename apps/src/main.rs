@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod commands;
+mod pretrained;
 mod runtime;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,8 @@ enum Command {
     Fetch(commands::fetch::FetchArgs),
     /// Measure the image loader and the per-image transforms.
     Bench(commands::bench::BenchArgs),
+    /// Classify images with a saved model or a pretrained application.
+    Predict(commands::predict::PredictArgs),
 }
 
 fn main() {
@@ -40,6 +43,7 @@ fn main() {
         Command::Augment(args) => commands::augment_preview::run(args),
         Command::Catdog(args) => commands::catdog::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Predict(args) => commands::predict::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

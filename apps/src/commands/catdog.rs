@@ -76,12 +76,7 @@ struct Plan {
 
 fn plan(args: &CatdogArgs, cuda: bool) -> anyhow::Result<Plan> {
     let full = args.book || cuda;
-    let per_class = match &args.per_class {
-        Some(v) if v.len() == 3 => [v[0], v[1], v[2]],
-        Some(v) => anyhow::bail!("--per-class takes train,validation,test counts, got {v:?}"),
-        None if full || args.data.is_some() => [1000, 500, 500],
-        None => [150, 300, 500],
-    };
+    let per_class = per_class_counts(args.per_class.as_deref(), full || args.data.is_some())?;
     let plan = Plan {
         size: args.size.unwrap_or(if full { 150 } else { 64 }),
         epochs: args.epochs.unwrap_or(30),
@@ -104,26 +99,40 @@ fn plan(args: &CatdogArgs, cuda: bool) -> anyhow::Result<Plan> {
 
 /// Where the train/ validation/ test/ folders are, building them when needed.
 fn prepare_data(args: &CatdogArgs, plan: &Plan) -> anyhow::Result<PathBuf> {
-    let split_dir = args.out.join("data");
-    let layout = SplitLayout::Flat {
-        counts: plan.per_class,
-    };
-    let counts: SplitCounts = match &args.data {
+    prepare_split(
+        args.data.as_deref(),
+        &args.out.join("data"),
+        plan.per_class,
+        &args.rt.data_dir,
+    )
+}
+
+/// The train/ validation/ test/ folders of the cats-vs-dogs workflows (`catdog`, `features`,
+/// `finetune`): `data` itself when it is already split, a Kaggle-layout split of it into
+/// `split_dir`, or (no `data`) the offline stand-in built from MNIST.
+pub(crate) fn prepare_split(
+    data: Option<&Path>,
+    split_dir: &Path,
+    per_class: [usize; 3],
+    data_dir: &Path,
+) -> anyhow::Result<PathBuf> {
+    let layout = SplitLayout::Flat { counts: per_class };
+    let counts: SplitCounts = match data {
         Some(dir) if dir.join("train").is_dir() => {
             println!("Using the split folders in {}", dir.display());
-            return Ok(dir.clone());
+            return Ok(dir.to_path_buf());
         }
         Some(dir) => {
             println!(
                 "Splitting {} (Kaggle layout, {:?} per class)",
                 dir.display(),
-                plan.per_class
+                per_class
             );
-            split_dataset(dir, &split_dir, &layout, Transfer::HardLink, true)?
+            split_dataset(dir, split_dir, &layout, Transfer::HardLink, true)?
         }
         None => {
-            let original = args.rt.data_dir.join("mnist-4-vs-9-placed");
-            let total: usize = plan.per_class.iter().sum();
+            let original = data_dir.join("mnist-4-vs-9-placed");
+            let total: usize = per_class.iter().sum();
             println!(
                 "No --data given: Kaggle's dogs-vs-cats is not available offline, so this run \
                  uses a real two-class stand-in: MNIST digits 4 ('four') and 9 ('nine'), each \
@@ -132,16 +141,30 @@ fn prepare_data(args: &CatdogArgs, plan: &Plan) -> anyhow::Result<PathBuf> {
                  {}.",
                 original.display()
             );
-            let mnist = Mnist::load(&args.rt.data_dir.join("mnist"))?;
+            let mnist = Mnist::load(&data_dir.join("mnist"))?;
             export_digits_flat(&mnist, &[(4, "four"), (9, "nine")], total, 64, &original)?;
-            split_dataset(&original, &split_dir, &layout, Transfer::HardLink, true)?
+            split_dataset(&original, split_dir, &layout, Transfer::HardLink, true)?
         }
     };
     for (split, classes) in &counts {
         let parts: Vec<String> = classes.iter().map(|(c, n)| format!("{n} {c}")).collect();
         println!("  {split:<10} {}", parts.join(", "));
     }
-    Ok(split_dir)
+    Ok(split_dir.to_path_buf())
+}
+
+/// The catdog per-class counts for train, validation, test: `--per-class`, else the book's
+/// 1000/500/500 with real data or on a GPU, else 150/300/500.
+pub(crate) fn per_class_counts(
+    given: Option<&[usize]>,
+    full: bool,
+) -> anyhow::Result<[usize; 3]> {
+    Ok(match given {
+        Some(v) if v.len() == 3 => [v[0], v[1], v[2]],
+        Some(v) => anyhow::bail!("--per-class takes train,validation,test counts, got {v:?}"),
+        None if full => [1000, 500, 500],
+        None => [150, 300, 500],
+    })
 }
 
 fn folder(

@@ -5,4 +5,5 @@ pub mod bench;
 pub mod catdog;
 pub mod fetch;
 pub mod mnist;
+pub mod predict;
 pub mod split;

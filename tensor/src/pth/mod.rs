@@ -436,8 +436,22 @@ fn materialize(
                 })
             }
         }
+        let contiguous = {
+            let mut expected = 1usize;
+            let mut ok = true;
+            for (&n, &st) in view.shape.iter().zip(&view.strides).rev() {
+                if n > 1 && st != expected {
+                    ok = false;
+                }
+                expected *= n;
+            }
+            ok
+        };
         let mut idx = vec![0usize; view.shape.len()];
-        for _ in 0..numel {
+        if contiguous {
+            data.extend_from_slice(&storage[view.offset * elem..(view.offset + numel) * elem]);
+        }
+        for _ in 0..if contiguous { 0 } else { numel } {
             let src: usize = view.offset
                 + idx
                     .iter()
