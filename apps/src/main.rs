@@ -29,6 +29,8 @@ enum Command {
     Fetch(commands::fetch::FetchArgs),
     /// Measure the image loader and the per-image transforms.
     Bench(commands::bench::BenchArgs),
+    /// Fast feature extraction: cache a pretrained base's features, train a dense head.
+    Features(commands::features::FeaturesArgs),
     /// Classify images with a saved model or a pretrained application.
     Predict(commands::predict::PredictArgs),
 }
@@ -44,6 +46,7 @@ fn main() {
         Command::Catdog(args) => commands::catdog::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Predict(args) => commands::predict::run(args),
+        Command::Features(args) => commands::features::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

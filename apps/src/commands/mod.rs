@@ -3,7 +3,9 @@
 pub mod augment_preview;
 pub mod bench;
 pub mod catdog;
+pub mod features;
 pub mod fetch;
 pub mod mnist;
 pub mod predict;
 pub mod split;
+pub mod transfer_common;
