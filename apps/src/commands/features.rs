@@ -57,12 +57,19 @@ fn cached_features(
         data: format!(
             "{}-{}",
             folder.fingerprint(),
-            t.weights.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+            t.weights
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
         ),
     };
     let dir = args.out.join("cache").join(split);
     if let Some(c) = FeatureCache::open(&dir, &key)? {
-        println!("{split}: reusing {} cached features in {}", c.manifest().num_samples, dir.display());
+        println!(
+            "{split}: reusing {} cached features in {}",
+            c.manifest().num_samples,
+            dir.display()
+        );
         return Ok(c);
     }
     let mut source = t.preprocessed(folder);

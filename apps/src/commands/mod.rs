@@ -5,6 +5,7 @@ pub mod bench;
 pub mod catdog;
 pub mod features;
 pub mod fetch;
+pub mod finetune;
 pub mod mnist;
 pub mod predict;
 pub mod split;

@@ -80,10 +80,19 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let x = load_images(&args.images, base.imagenet_size())?;
     let x = base.preprocess(Some(&weights), &x)?;
     let probs = model.predict(&x, 8)?;
-    for (path, preds) in args.images.iter().zip(decode_predictions(&probs, args.top)?) {
+    for (path, preds) in args
+        .images
+        .iter()
+        .zip(decode_predictions(&probs, args.top)?)
+    {
         println!("{}:", path.display());
         for p in preds {
-            println!("  {:>6.2}%  {} ({})", p.probability * 100.0, p.name, p.index);
+            println!(
+                "  {:>6.2}%  {} ({})",
+                p.probability * 100.0,
+                p.name,
+                p.index
+            );
         }
     }
     Ok(())

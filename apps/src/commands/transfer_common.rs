@@ -63,10 +63,8 @@ impl TransferArgs {
             "flatten" => Pooling::None,
             other => anyhow::bail!("--pooling must be avg or flatten, got '{other}'"),
         };
-        let per_class = super::catdog::per_class_counts(
-            self.per_class.as_deref(),
-            self.data.is_some(),
-        )?;
+        let per_class =
+            super::catdog::per_class_counts(self.per_class.as_deref(), self.data.is_some())?;
         let data = super::catdog::prepare_split(
             self.data.as_deref(),
             &out.join("data"),
@@ -103,7 +101,8 @@ impl Transfer {
             .shuffle(shuffle)
             .seed(seed)
             .threads(threads);
-        let f = ImageFolder::open(&dir, opts).with_context(|| format!("opening {}", dir.display()))?;
+        let f =
+            ImageFolder::open(&dir, opts).with_context(|| format!("opening {}", dir.display()))?;
         println!("{}: {}", dir.display(), f.description());
         Ok(f)
     }
