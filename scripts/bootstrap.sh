@@ -109,7 +109,7 @@ import skimage.data
 src = os.path.dirname(skimage.data.__file__)
 names = ["astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png",
          "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png", "moon.png",
-         "motorcycle_left.png", "page.png", "retina.jpg", "rocket.jpg", "text.png"]
+         "motorcycle_left.png", "retina.jpg", "rocket.jpg"]
 for n in names:
     shutil.copyfile(os.path.join(src, n), os.path.join(sys.argv[1], n))
 open(os.path.join(sys.argv[1], ".complete"), "w").write("\n".join(names) + "\n")

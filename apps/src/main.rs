@@ -33,6 +33,8 @@ enum Command {
     Features(commands::features::FeaturesArgs),
     /// Transfer learning: frozen pretrained base with augmentation, then fine-tune its top block.
     Finetune(commands::finetune::FinetuneArgs),
+    /// Image segmentation with Conv2DTranspose: train, score mean IoU, write predicted masks.
+    Segment(commands::segment::SegmentArgs),
     /// Classify images with a saved model or a pretrained application.
     Predict(commands::predict::PredictArgs),
 }
@@ -50,6 +52,7 @@ fn main() {
         Command::Predict(args) => commands::predict::run(args),
         Command::Features(args) => commands::features::run(args),
         Command::Finetune(args) => commands::finetune::run(args),
+        Command::Segment(args) => commands::segment::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -23,6 +23,9 @@ pub const TRIMAP_BACKGROUND: u8 = 2;
 /// Trimap value of the digit's outline.
 pub const TRIMAP_BORDER: u8 = 3;
 
+/// Contrast kept of the background photos (1 = as photographed).
+pub const BACKGROUND_CONTRAST: f32 = 0.25;
+
 /// Photos and textures to crop backgrounds from.
 #[derive(Debug, Clone)]
 pub struct Backgrounds {
@@ -92,6 +95,19 @@ impl Backgrounds {
         if rng.gen_bool(0.5) {
             imageops::flip_horizontal_in_place(&mut out);
         }
+        // Soften the photo around its mean colour so that it is scenery, not a second object.
+        let n = (canvas * canvas) as f32;
+        let mut mean = [0f32; 3];
+        for p in out.pixels() {
+            for (m, v) in mean.iter_mut().zip(p.0) {
+                *m += v as f32 / n;
+            }
+        }
+        for p in out.pixels_mut() {
+            for (v, m) in p.0.iter_mut().zip(mean) {
+                *v = (m + (*v as f32 - m) * BACKGROUND_CONTRAST).round() as u8;
+            }
+        }
         out
     }
 }
@@ -106,7 +122,7 @@ pub struct Scene {
 }
 
 /// Composes a 28x28 MNIST digit over a background crop: the digit is scaled to a side of
-/// `canvas * [0.35, 0.8]`, placed at random, and painted in a random colour that contrasts
+/// `canvas * [0.5, 0.85]`, placed at random, and painted in a random colour that contrasts
 /// with the background under it, its intensity acting as opacity.
 pub fn compose(digit: &GrayImage, backgrounds: &Backgrounds, canvas: u32, seed: u64) -> Scene {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -151,7 +167,7 @@ pub fn compose(digit: &GrayImage, backgrounds: &Backgrounds, canvas: u32, seed: 
             object[(cy * canvas + cx) as usize] = true;
         }
     }
-    let trimap = trimap_of(&object, canvas, 1 + canvas / 64);
+    let trimap = trimap_of(&object, canvas, (canvas / 128).max(1));
     Scene { image, trimap }
 }
 

@@ -25,6 +25,7 @@ pub mod image_folder;
 pub mod mnist;
 pub mod mnist_folder;
 pub mod numpy_random;
+pub mod segmentation;
 
 pub use error::{Error, Result};
 pub use mnist::{to_categorical, Mnist};

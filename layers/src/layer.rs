@@ -47,7 +47,7 @@ impl Param {
 
 /// Settings every layer has: name, trainable flag and optional input shape (for the first
 /// layer of a `Sequential`, without the batch dimension, NCHW: `[1, 28, 28]`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LayerCommon {
     /// Name; `None` until a model names it (`conv2d`, `conv2d_1`...).
     #[serde(default)]
@@ -62,6 +62,12 @@ pub struct LayerCommon {
 
 fn default_true() -> bool {
     true
+}
+
+impl Default for LayerCommon {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl LayerCommon {

@@ -28,6 +28,10 @@ pub enum Metric {
     MeanAbsoluteError,
     /// Mean squared error.
     MeanSquaredError,
+    /// Mean intersection-over-union over `num_classes` classes (Keras' `MeanIoU` with
+    /// `sparse_y_pred=False`): integer targets, class scores on axis 1 (argmax), computed from
+    /// a confusion matrix accumulated over the epoch.
+    MeanIoU(i64),
 }
 
 impl Metric {
@@ -73,6 +77,7 @@ impl Metric {
             }
             Metric::MeanAbsoluteError => "mean_absolute_error".into(),
             Metric::MeanSquaredError => "mean_squared_error".into(),
+            Metric::MeanIoU(_) => "mean_io_u".into(),
         }
     }
 
@@ -85,6 +90,11 @@ impl Metric {
             problem,
         };
         let v = match *self {
+            Metric::MeanIoU(_) => {
+                return Err(err(
+                    "mean IoU is not a per-sample value; use Metric::confusion".into(),
+                ))
+            }
             Metric::Accuracy => {
                 return Err(err(
                     "`accuracy` must be resolved from the loss (compile does it)".into(),
@@ -128,6 +138,55 @@ impl Metric {
 
 /// Integer targets with the predictions' shape minus the class axis (a trailing axis of
 /// size 1 is squeezed), as Int64; `Err` describes the mismatch.
+impl Metric {
+    /// The `(num_classes, num_classes)` confusion matrix of a batch (rows: true class,
+    /// columns: predicted class), for [`Metric::MeanIoU`].
+    pub fn confusion(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        let k = match *self {
+            Metric::MeanIoU(k) => k,
+            _ => {
+                return Err(Error::Targets {
+                    what: self.name(),
+                    problem: "only MeanIoU keeps a confusion matrix".into(),
+                })
+            }
+        };
+        let t = sparse_targets(y_true, y_pred).map_err(|problem| Error::Targets {
+            what: self.name(),
+            problem,
+        })?;
+        let p = y_pred.f_argmax(1, false)?;
+        let valid = t.f_ge(0)?.f_logical_and(&t.f_lt(k)?)?;
+        let idx = t
+            .f_masked_select(&valid)?
+            .f_mul_scalar(k)?
+            .f_add(&p.f_masked_select(&valid)?)?;
+        Ok(idx
+            .f_bincount(None::<&Tensor>, k * k)?
+            .f_to_kind(Kind::Double)?
+            .f_view([k, k])?)
+    }
+
+    /// Mean IoU from an accumulated confusion matrix: per class
+    /// `tp / (tp + fp + fn)`, averaged over the classes that occur (true or predicted).
+    pub fn mean_iou(confusion: &Tensor) -> Result<f64> {
+        let diag = confusion.f_diagonal(0, 0, 1)?;
+        let denom = confusion
+            .f_sum_dim_intlist([0i64].as_slice(), false, Kind::Double)?
+            .f_add(&confusion.f_sum_dim_intlist([1i64].as_slice(), false, Kind::Double)?)?
+            .f_sub(&diag)?;
+        let present = denom.f_gt(0.0)?;
+        let n = present.f_sum(Kind::Double)?.f_double_value(&[])?;
+        if n == 0.0 {
+            return Ok(0.0);
+        }
+        let iou = diag
+            .f_div(&denom.f_clamp_min(1.0)?)?
+            .f_mul(&present.f_to_kind(Kind::Double)?)?;
+        Ok(iou.f_sum(Kind::Double)?.f_double_value(&[])? / n)
+    }
+}
+
 pub(crate) fn sparse_targets(
     y_true: &Tensor,
     y_pred: &Tensor,

@@ -8,5 +8,6 @@ pub mod fetch;
 pub mod finetune;
 pub mod mnist;
 pub mod predict;
+pub mod segment;
 pub mod split;
 pub mod transfer_common;

@@ -5,8 +5,9 @@ use convkit_tensor::tch::Device;
 
 use crate::functional::{Functional, Graph, SymbolicTensor};
 use crate::layers::{
-    ActivationLayer, Add, BatchNormalization, Conv2D, Dense, Dropout, GlobalAveragePooling2D,
-    MaxPooling2D, RandomFlip, RandomRotation, RandomZoom, Rescaling, SeparableConv2D,
+    ActivationLayer, Add, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout,
+    GlobalAveragePooling2D, MaxPooling2D, RandomFlip, RandomRotation, RandomZoom, Rescaling,
+    SeparableConv2D,
 };
 use crate::sequential::Sequential;
 use crate::{Activation, Padding, Result};
@@ -56,7 +57,6 @@ pub fn residual_example(device: Device) -> Result<Functional> {
 /// RandomZoom(0.2), as a `Sequential` model nested in the network.
 pub fn book_augmentation(input_shape: [i64; 3], device: Device) -> Result<Sequential> {
     let mut s = Sequential::new()
-        .named("data_augmentation")
         .on_device(device)
         .with_input_shape(input_shape);
     s.add(RandomFlip::new("horizontal"))?;
@@ -100,4 +100,40 @@ pub fn mini_xception(size: i64, device: Device) -> Result<Functional> {
     x = g.apply(Dropout::new(0.5), x)?;
     let out = g.apply(Dense::new(1).activation(Activation::Sigmoid), x)?;
     g.model("functional", &[inputs], &[out])
+}
+
+/// The book's segmentation model (`get_model(img_size, num_classes)`): Rescaling(1/255),
+/// three strided Conv2D stages down (64, 128, 256 filters), three Conv2DTranspose stages up,
+/// and a per-pixel softmax over `num_classes`.
+pub fn segmentation_model(size: i64, num_classes: i64, device: Device) -> Result<Functional> {
+    let mut g = Graph::new().on_device(device);
+    let inputs = g.input([3, size, size]);
+    let mut x = g.apply(Rescaling::new(1.0 / 255.0, 0.0), inputs)?;
+    let conv = |f: i64, s: i64| {
+        Conv2D::new(f, 3)
+            .strides(s)
+            .activation(Activation::Relu)
+            .padding(Padding::Same)
+    };
+    for f in [64, 128, 256] {
+        x = g.apply(conv(f, 2), x)?;
+        x = g.apply(conv(f, 1), x)?;
+    }
+    let up = |f: i64, s: i64| {
+        Conv2DTranspose::new(f, 3)
+            .strides(s)
+            .activation(Activation::Relu)
+            .padding(Padding::Same)
+    };
+    for f in [256, 128, 64] {
+        x = g.apply(up(f, 1), x)?;
+        x = g.apply(up(f, 2), x)?;
+    }
+    let out = g.apply(
+        Conv2D::new(num_classes, 3)
+            .activation(Activation::Softmax)
+            .padding(Padding::Same),
+        x,
+    )?;
+    g.model("segmentation", &[inputs], &[out])
 }

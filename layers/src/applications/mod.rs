@@ -8,7 +8,9 @@ mod small_convnet;
 pub mod vgg16;
 pub mod xception;
 
-pub use book_convnets::{book_augmentation, mini_xception, residual_block, residual_example};
+pub use book_convnets::{
+    book_augmentation, mini_xception, residual_block, residual_example, segmentation_model,
+};
 pub use efficientnet_lite::{efficientnet_lite0, EfficientNetLiteConfig};
 pub use imagenet::{decode_predictions, Prediction};
 pub use mnist_convnet::mnist_convnet;

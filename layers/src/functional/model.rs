@@ -71,18 +71,17 @@ impl Functional {
         for &i in &inputs {
             needed[i] = true;
         }
-        // Keep the needed nodes (in order) and the layers they call (in first-call order).
-        let mut node_map = vec![usize::MAX; nodes.len()];
+        // Keep the needed nodes (in order); order the layers as Keras does.
+        let layer_order = keras_layer_order(&nodes, &inputs, &outputs);
         let mut layer_map = vec![usize::MAX; layers.len()];
-        let mut layer_order = Vec::new();
+        for (rank, &l) in layer_order.iter().enumerate() {
+            layer_map[l] = rank;
+        }
+        let mut node_map = vec![usize::MAX; nodes.len()];
         let mut kept = Vec::new();
         for (i, node) in nodes.into_iter().enumerate() {
             if !needed[i] {
                 continue;
-            }
-            if layer_map[node.layer] == usize::MAX {
-                layer_map[node.layer] = layer_order.len();
-                layer_order.push(node.layer);
             }
             node_map[i] = kept.len();
             kept.push(Node {
@@ -376,6 +375,68 @@ impl Functional {
             outputs.iter().map(|&i| rank[i]).collect(),
         )
     }
+}
+
+/// The order of `model.layers` in Keras (`keras/src/ops/function.py`, `map_graph`): a
+/// depth-first walk from the outputs through each node's inputs numbers the layers; each layer
+/// gets the longest distance from it to an output as depth; layers come by decreasing depth,
+/// ties by their walk number.
+fn keras_layer_order(nodes: &[Node], inputs: &[usize], outputs: &[usize]) -> Vec<usize> {
+    fn walk(
+        n: usize,
+        nodes: &[Node],
+        inputs: &[usize],
+        finished: &mut [bool],
+        op_index: &mut Vec<usize>,
+        order: &mut Vec<usize>,
+    ) {
+        if finished[n] {
+            return;
+        }
+        if !op_index.contains(&nodes[n].layer) {
+            op_index.push(nodes[n].layer);
+        }
+        if !inputs.contains(&n) {
+            for &p in &nodes[n].inputs {
+                walk(p, nodes, inputs, finished, op_index, order);
+            }
+        }
+        finished[n] = true;
+        order.push(n);
+    }
+    let mut finished = vec![false; nodes.len()];
+    let mut op_index = Vec::new();
+    let mut order = Vec::new();
+    for &o in outputs {
+        walk(o, nodes, inputs, &mut finished, &mut op_index, &mut order);
+    }
+    let mut node_depth: std::collections::HashMap<usize, usize> = Default::default();
+    let mut layer_depth: std::collections::HashMap<usize, usize> = Default::default();
+    for &n in order.iter().rev() {
+        let depth = (*node_depth.get(&n).unwrap_or(&0))
+            .max(*layer_depth.get(&nodes[n].layer).unwrap_or(&0));
+        layer_depth.insert(nodes[n].layer, depth);
+        node_depth.insert(n, depth);
+        for &p in &nodes[n].inputs {
+            let prev = *node_depth.get(&p).unwrap_or(&0);
+            node_depth.insert(p, prev.max(depth + 1));
+        }
+    }
+    // Inputs not connected to an output still belong to the model.
+    for &i in inputs {
+        if !op_index.contains(&nodes[i].layer) {
+            op_index.push(nodes[i].layer);
+            layer_depth.insert(nodes[i].layer, 0);
+        }
+    }
+    let mut layers = op_index.clone();
+    let rank = |l: &usize| op_index.iter().position(|x| x == l).unwrap_or(usize::MAX);
+    layers.sort_by(|a, b| {
+        layer_depth[b]
+            .cmp(&layer_depth[a])
+            .then_with(|| rank(a).cmp(&rank(b)))
+    });
+    layers
 }
 
 /// Kahn's algorithm: node indices in an order where inputs come first, or the nodes of a

@@ -10,6 +10,7 @@ use convkit_tensor::tch::{self, Kind, Tensor};
 use convkit_tensor::{seed, BatchSource, TensorBatches};
 
 use crate::callbacks::Callback;
+use crate::metrics::Metric;
 use crate::model::Model;
 use crate::training::progress::Progress;
 use crate::training::{Compiled, History, Logs, Verbosity};
@@ -183,13 +184,19 @@ struct Totals {
 }
 
 impl Totals {
-    fn new(n_metrics: usize, device: tch::Device) -> Result<Self> {
-        let z = || Tensor::f_zeros([], (Kind::Double, device));
+    fn new(metrics: &[Metric], device: tch::Device) -> Result<Self> {
+        let z = |shape: &[i64]| Tensor::f_zeros(shape, (Kind::Double, device));
         Ok(Totals {
-            loss: z()?,
-            metrics: (0..n_metrics).map(|_| z()).collect::<Result<_, _>>()?,
+            loss: z(&[])?,
+            metrics: metrics
+                .iter()
+                .map(|m| match m {
+                    Metric::MeanIoU(k) => z(&[*k, *k]),
+                    _ => z(&[]),
+                })
+                .collect::<Result<_, _>>()?,
             count: 0.0,
-            metric_counts: vec![0.0; n_metrics],
+            metric_counts: vec![0.0; metrics.len()],
         })
     }
 
@@ -210,6 +217,13 @@ impl Totals {
         self.count += n as f64;
         tch::no_grad(|| -> Result<()> {
             for (i, m) in compiled.metrics.iter().enumerate() {
+                if let Metric::MeanIoU(_) = m {
+                    let c = m
+                        .confusion(y, pred)?
+                        .f_to_device(self.metrics[i].device())?;
+                    self.metrics[i] = self.metrics[i].f_add(&c)?;
+                    continue;
+                }
                 let v = m.per_sample(y, pred)?;
                 self.metric_counts[i] += v.numel() as f64;
                 self.metrics[i] = self.metrics[i].f_add(&v.f_sum(Kind::Double)?)?;
@@ -221,10 +235,11 @@ impl Totals {
     fn logs(&self, compiled: &Compiled) -> Result<Logs> {
         let mut logs = Logs::default();
         for (i, name) in compiled.metric_names.iter().enumerate() {
-            logs.set(
-                name,
-                self.metrics[i].f_double_value(&[])? / self.metric_counts[i].max(1.0),
-            );
+            let value = match compiled.metrics[i] {
+                Metric::MeanIoU(_) => Metric::mean_iou(&self.metrics[i])?,
+                _ => self.metrics[i].f_double_value(&[])? / self.metric_counts[i].max(1.0),
+            };
+            logs.set(name, value);
         }
         logs.set("loss", self.loss.f_double_value(&[])? / self.count.max(1.0));
         Ok(logs)
@@ -362,8 +377,8 @@ fn run_epoch(
     want_batch_logs: bool,
 ) -> Result<Logs> {
     let device = model.device();
-    let n_metrics = slot.as_ref().map(|c| c.metrics.len()).unwrap_or(0);
-    let mut totals = Totals::new(n_metrics, device)?;
+    let metrics: Vec<Metric> = slot.as_ref().map(|c| c.metrics.clone()).unwrap_or_default();
+    let mut totals = Totals::new(&metrics, device)?;
     for (step, batch) in source.epoch(epoch)?.enumerate() {
         let batch = batch?.to_device(device)?;
         let compiled = slot.as_mut().ok_or_else(|| not_compiled(model))?;
@@ -408,7 +423,7 @@ pub fn evaluate_source(model: &mut dyn Model, source: &mut dyn BatchSource) -> R
     let compiled = model.take_compiled().ok_or_else(|| not_compiled(model))?;
     let result = tch::no_grad(|| -> Result<Logs> {
         let device = model.device();
-        let mut totals = Totals::new(compiled.metrics.len(), device)?;
+        let mut totals = Totals::new(&compiled.metrics, device)?;
         for batch in source.epoch(0)? {
             let batch = batch?.to_device(device)?;
             let (loss, pred) = total_loss(model, &compiled, &batch.inputs, &batch.targets, false)?;

@@ -1,0 +1,300 @@
+//! The transfer-learning and segmentation commands end to end on small inputs: `predict`,
+//! `features`, `finetune` (EfficientNet-Lite0's real ImageNet weights from the project venv,
+//! which scripts/test installs) and `segment` (synthetic MNIST and backgrounds), plus their
+//! bad-input errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use convkit_data::idx::encode_u8;
+
+const BIN: &str = env!("CARGO_BIN_EXE_convkit");
+
+fn venv() -> PathBuf {
+    std::env::var_os("CONVKIT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv"))
+}
+
+/// A data directory with a small deterministic MNIST and three background PNGs.
+fn data_dir(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    let mnist = data.join("mnist");
+    std::fs::create_dir_all(&mnist).unwrap();
+    let mut state: u32 = 7;
+    let mut next = move || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 24) as u8
+    };
+    for (prefix, n) in [("train", 400u32), ("t10k", 10)] {
+        // Labels cycle 0..9 so every digit has n / 10 images; pixels are a bright bar.
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let images: Vec<u8> = (0..n * 784)
+            .map(|i| {
+                let (r, c) = ((i % 784) / 28, i % 28);
+                if (8..20).contains(&c) && (4..24).contains(&r) {
+                    200 + next() % 55
+                } else {
+                    0
+                }
+            })
+            .collect();
+        std::fs::write(
+            mnist.join(format!("{prefix}-images-idx3-ubyte")),
+            encode_u8(&[n, 28, 28], &images),
+        )
+        .unwrap();
+        std::fs::write(
+            mnist.join(format!("{prefix}-labels-idx1-ubyte")),
+            encode_u8(&[n], &labels),
+        )
+        .unwrap();
+    }
+    let bg = data.join("backgrounds");
+    std::fs::create_dir_all(&bg).unwrap();
+    for k in 0..3u32 {
+        let img = image::RgbImage::from_fn(128, 128, |x, y| {
+            image::Rgb([(x * 2 + k * 40) as u8, (y * 2) as u8, ((x + y) % 256) as u8])
+        });
+        img.save(bg.join(format!("bg{k}.png"))).unwrap();
+    }
+    data
+}
+
+fn run(args: &[&str], data: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("CONVKIT_VENV", venv())
+        .env("CONVKIT_THREADS", "2")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn segment_trains_scores_and_writes_masks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_dir(tmp.path());
+    let out = tmp.path().join("seg");
+    let o = run(
+        &[
+            "segment",
+            "--scenes",
+            "48",
+            "--held-out",
+            "8",
+            "--size",
+            "32",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--write-masks",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &data,
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("No --data given") && t.contains("mean IoU"),
+        "{t}"
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    let iou = metrics["mean_iou"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&iou), "{metrics}");
+    let masks: Vec<_> = std::fs::read_dir(out.join("masks")).unwrap().collect();
+    assert_eq!(
+        masks.len(),
+        4 * 3 + 1,
+        "image, true and predicted mask per image, plus the overview"
+    );
+    let overview = image::open(out.join("masks/overview.png")).unwrap();
+    assert!(overview.width() > 32 * 6);
+    assert!(out.join("best_model/model.json").is_file());
+}
+
+#[test]
+fn segment_refuses_bad_trimaps_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("pets");
+    std::fs::create_dir_all(root.join("images")).unwrap();
+    std::fs::create_dir_all(root.join("annotations/trimaps")).unwrap();
+    image::RgbImage::new(16, 16)
+        .save(root.join("images/cat_1.jpg"))
+        .unwrap();
+    image::GrayImage::from_pixel(16, 16, image::Luma([7]))
+        .save(root.join("annotations/trimaps/cat_1.png"))
+        .unwrap();
+    let o = run(
+        &[
+            "segment",
+            "--data",
+            root.to_str().unwrap(),
+            "--held-out",
+            "0",
+            "--out",
+            tmp.path().join("o").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("cat_1.png") && t.contains("trimap value 7"),
+        "{t}"
+    );
+}
+
+#[test]
+fn predict_names_the_cat_and_refuses_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(venv().join("bin/python"))
+        .args([
+            "-c",
+            "import skimage.data, os; print(os.path.dirname(skimage.data.__file__))",
+        ])
+        .output()
+        .expect("the project venv's python (scripts/test installs scikit-image)");
+    let photos = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let chelsea = photos.join("chelsea.png");
+    let o = run(
+        &[
+            "predict",
+            "--model",
+            "efficientnet-lite0",
+            "--top",
+            "2",
+            chelsea.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("Egyptian cat"), "{t}");
+
+    let o = run(
+        &["predict", "--model", "resnet50", chelsea.to_str().unwrap()],
+        tmp.path(),
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("efficientnet-lite0, vgg16 or xception"), "{t}");
+
+    let notes = tmp.path().join("notes.png");
+    std::fs::write(&notes, b"not an image").unwrap();
+    let o = run(
+        &[
+            "predict",
+            "--model",
+            "efficientnet-lite0",
+            notes.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("notes.png") && t.contains("not a readable image"),
+        "{t}"
+    );
+
+    let o = run(
+        &["predict", "--model", "vgg16", chelsea.to_str().unwrap()],
+        tmp.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "vgg16 without --weights: {}",
+        text(&o)
+    );
+}
+
+#[test]
+fn features_and_finetune_run_on_the_offline_stand_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_dir(tmp.path());
+    let out = tmp.path().join("features");
+    let o = run(
+        &[
+            "features",
+            "--per-class",
+            "8,6,6",
+            "--size",
+            "64",
+            "--epochs",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &data,
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("extracted features [1280]"), "{t}");
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    assert!(m["test_accuracy"].as_f64().unwrap() >= 0.0, "{m}");
+    // A second run reuses the cache.
+    let o = run(
+        &[
+            "features",
+            "--per-class",
+            "8,6,6",
+            "--size",
+            "64",
+            "--epochs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &data,
+    );
+    assert!(
+        text(&o).contains("reusing 16 cached features"),
+        "{}",
+        text(&o)
+    );
+
+    let out = tmp.path().join("finetune");
+    let o = run(
+        &[
+            "finetune",
+            "--per-class",
+            "8,6,6",
+            "--size",
+            "64",
+            "--epochs",
+            "1",
+            "--finetune-epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &data,
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("Unfroze") && t.contains("block7a_expand_conv"),
+        "{t}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["phases"].as_array().unwrap().len(), 2, "{m}");
+}
