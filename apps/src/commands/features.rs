@@ -27,11 +27,11 @@ pub struct FeaturesArgs {
     /// Epochs of the dense classifier (the book's 20).
     #[arg(long, default_value_t = 20)]
     epochs: usize,
-    /// Batch size of the classifier (the book's 32... of features).
+    /// Batch size of the classifier.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
-    /// Batch size of the extraction pass.
-    #[arg(long, default_value_t = 32)]
+    /// Batch size of the extraction pass (16 is faster than 32 on a 2-core CPU).
+    #[arg(long, default_value_t = 16)]
     extract_batch_size: usize,
 }
 
