@@ -109,13 +109,18 @@ impl Layer for ReLU {
             None
         };
         let mut y = if c.threshold != 0.0 {
-            x.f_mul(&x.f_gt(c.threshold)?.f_to_kind(x.kind())?)?
+            let y = x.f_mul(&x.f_gt(c.threshold)?.f_to_kind(x.kind())?)?;
+            match c.max_value {
+                Some(m) => y.f_clamp(0.0, m)?,
+                None => y,
+            }
         } else {
-            x.f_relu()?
+            // One pass: clamp(x, 0, max) is relu followed by the clip.
+            match c.max_value {
+                Some(m) => x.f_clamp(0.0, m)?,
+                None => x.f_relu()?,
+            }
         };
-        if let Some(m) = c.max_value {
-            y = y.f_clamp(0.0, m)?;
-        }
         if let Some(n) = negative_part {
             y = y.f_sub(&n.f_mul_scalar(c.negative_slope)?)?;
         }
