@@ -201,6 +201,22 @@ pub trait Model: Send {
     }
 }
 
+/// Moves every weight of `layers` to `device` (nested models move themselves, so their own
+/// device follows), keeping each weight's trainable state.
+pub(crate) fn move_layers_to(layers: Vec<&mut dyn Layer>, device: Device) -> Result<()> {
+    for layer in layers {
+        if let Some(inner) = layer.as_model_mut() {
+            inner.to_device(device)?;
+            continue;
+        }
+        for p in layer.params_mut() {
+            let moved = p.tensor.f_to_device(device)?.f_detach()?;
+            p.tensor = moved.set_requires_grad(p.trainable && p.tensor.requires_grad());
+        }
+    }
+    Ok(())
+}
+
 /// The error for a layer name a model does not have; it lists the names it has.
 pub(crate) fn unknown_layer(model: &str, name: &str, names: &[String]) -> Error {
     Error::Model {

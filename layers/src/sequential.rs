@@ -222,6 +222,17 @@ impl Sequential {
 }
 
 impl Sequential {
+    /// Position of the layer called `name`, or an error listing the layers.
+    fn layer_index(&self, name: &str) -> Result<usize> {
+        self.layers
+            .iter()
+            .position(|l| l.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<String> = self.layers.iter().map(|l| l.name().to_string()).collect();
+                crate::model::unknown_layer(&self.name, name, &names)
+            })
+    }
+
     /// Checks that a batch fits the built input shape.
     fn check_batch(&self, x: &Tensor) -> Result<()> {
         let expected = self
@@ -283,28 +294,16 @@ impl Model for Sequential {
     }
 
     fn to_device(&mut self, device: Device) -> Result<()> {
-        for layer in &mut self.layers {
-            for p in layer.params_mut() {
-                let moved = p.tensor.f_to_device(device)?.f_detach()?;
-                p.tensor = moved.set_requires_grad(p.trainable && p.tensor.requires_grad());
-            }
-        }
+        crate::model::move_layers_to(self.layers_mut(), device)?;
         self.device = device;
         Ok(())
     }
 
     fn layer_outputs(&self, x: &Tensor, layers: &[&str], training: bool) -> Result<Vec<Tensor>> {
-        let index = |name: &str| {
-            self.layers
-                .iter()
-                .position(|l| l.name() == name)
-                .ok_or_else(|| {
-                    let names: Vec<String> =
-                        self.layers.iter().map(|l| l.name().to_string()).collect();
-                    crate::model::unknown_layer(&self.name, name, &names)
-                })
-        };
-        let wanted: Vec<usize> = layers.iter().map(|n| index(n)).collect::<Result<_>>()?;
+        let wanted: Vec<usize> = layers
+            .iter()
+            .map(|n| self.layer_index(n))
+            .collect::<Result<_>>()?;
         let last = wanted.iter().copied().max();
         self.check_batch(x)?;
         let mut found: Vec<Option<Tensor>> = (0..self.layers.len()).map(|_| None).collect();
@@ -326,14 +325,7 @@ impl Model for Sequential {
     }
 
     fn forward_from(&self, from: &str, h: &Tensor, training: bool) -> Result<Tensor> {
-        let start = self
-            .layers
-            .iter()
-            .position(|l| l.name() == from)
-            .ok_or_else(|| {
-                let names: Vec<String> = self.layers.iter().map(|l| l.name().to_string()).collect();
-                crate::model::unknown_layer(&self.name, from, &names)
-            })?;
+        let start = self.layer_index(from)?;
         let mut h = h.f_to_device(self.device)?;
         for layer in &self.layers[start + 1..] {
             h = layer.forward(&h, training)?;

@@ -528,16 +528,7 @@ impl Model for Functional {
         }
     }
     fn to_device(&mut self, device: Device) -> Result<()> {
-        for layer in &mut self.layers {
-            if let Some(inner) = layer.as_model_mut() {
-                inner.to_device(device)?;
-                continue;
-            }
-            for p in layer.params_mut() {
-                let moved = p.tensor.f_to_device(device)?.f_detach()?;
-                p.tensor = moved.set_requires_grad(p.trainable);
-            }
-        }
+        crate::model::move_layers_to(self.layers_mut(), device)?;
         self.device = device;
         Ok(())
     }
