@@ -121,16 +121,97 @@ pub struct Scene {
     pub trimap: GrayImage,
 }
 
-/// Composes a 28x28 MNIST digit over a background crop: the digit is scaled to a side of
-/// `canvas * [0.5, 0.85]`, placed at random, and painted in a random colour that contrasts
-/// with the background under it, its intensity acting as opacity.
+/// How digits are drawn into a scene.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SceneStyle {
+    /// Smallest digit side, as a fraction of the canvas.
+    pub min_side: f32,
+    /// Largest digit side, as a fraction of the canvas.
+    pub max_side: f32,
+    /// Stroke thickening: radius of the dilation applied to the scaled digit, as a fraction
+    /// of its side (0: MNIST's own strokes).
+    pub bold: f32,
+    /// Half-width of the trimap's border band, as a fraction of the canvas (at least 1 pixel).
+    pub border: f32,
+}
+
+impl SceneStyle {
+    /// The two-class stand-in for dogs vs cats: MNIST's thin strokes, digits of 35-80% of
+    /// the canvas.
+    pub const CLASSIFICATION: SceneStyle = SceneStyle {
+        min_side: 0.35,
+        max_side: 0.8,
+        bold: 0.0,
+        border: 1.0 / 128.0,
+    };
+    /// The segmentation stand-in for the Oxford pets: bold digits of 45-90% of the canvas,
+    /// so that objects are regions (as pets are) rather than 2-pixel strokes, with a thin
+    /// border band.
+    pub const SEGMENTATION: SceneStyle = SceneStyle {
+        min_side: 0.45,
+        max_side: 0.9,
+        bold: 0.06,
+        border: 1.0 / 96.0,
+    };
+}
+
+/// Composes a 28x28 MNIST digit over a background crop in the [`SceneStyle::CLASSIFICATION`]
+/// style. See [`compose_styled`].
 pub fn compose(digit: &GrayImage, backgrounds: &Backgrounds, canvas: u32, seed: u64) -> Scene {
+    compose_styled(
+        digit,
+        backgrounds,
+        canvas,
+        seed,
+        &SceneStyle::CLASSIFICATION,
+    )
+}
+
+/// Grayscale dilation (maximum over a square of side `2 * radius + 1`).
+fn dilate(img: &GrayImage, radius: u32) -> GrayImage {
+    if radius == 0 {
+        return img.clone();
+    }
+    let (w, h) = img.dimensions();
+    let r = radius as i64;
+    // Separable: rows, then columns.
+    let pass = |src: &GrayImage, horizontal: bool| {
+        GrayImage::from_fn(w, h, |x, y| {
+            let mut m = 0u8;
+            for d in -r..=r {
+                let (nx, ny) = if horizontal {
+                    (x as i64 + d, y as i64)
+                } else {
+                    (x as i64, y as i64 + d)
+                };
+                if nx >= 0 && ny >= 0 && nx < w as i64 && ny < h as i64 {
+                    m = m.max(src.get_pixel(nx as u32, ny as u32).0[0]);
+                }
+            }
+            Luma([m])
+        })
+    };
+    pass(&pass(img, true), false)
+}
+
+/// Composes a 28x28 MNIST digit over a background crop: the digit is scaled to a side drawn
+/// from the style's range, thickened as the style says, placed at random, and painted in a
+/// random colour that contrasts with the background under it, its intensity acting as
+/// opacity. Pixels of opacity over one half are the object of the trimap.
+pub fn compose_styled(
+    digit: &GrayImage,
+    backgrounds: &Backgrounds,
+    canvas: u32,
+    seed: u64,
+    style: &SceneStyle,
+) -> Scene {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut image = backgrounds.crop(canvas, &mut rng);
-    let side = ((canvas as f32) * rng.gen_range(0.35..0.8))
+    let side = ((canvas as f32) * rng.gen_range(style.min_side..style.max_side))
         .round()
-        .max(8.0) as u32;
+        .clamp(8.0, canvas as f32) as u32;
     let scaled = imageops::resize(digit, side, side, imageops::FilterType::Triangle);
+    let scaled = dilate(&scaled, (side as f32 * style.bold).round() as u32);
     let x0 = rng.gen_range(0..=canvas - side);
     let y0 = rng.gen_range(0..=canvas - side);
     // Mean luminance under the digit decides dark or bright ink.
@@ -167,7 +248,8 @@ pub fn compose(digit: &GrayImage, backgrounds: &Backgrounds, canvas: u32, seed: 
             object[(cy * canvas + cx) as usize] = true;
         }
     }
-    let trimap = trimap_of(&object, canvas, (canvas / 128).max(1));
+    let border = ((canvas as f32) * style.border).round().max(1.0) as u32;
+    let trimap = trimap_of(&object, canvas, border);
     Scene { image, trimap }
 }
 
@@ -283,13 +365,14 @@ pub fn export_scenes_flat(
 }
 
 /// Writes `count` scenes of any digit in the Oxford-IIIT Pet layout: `out/images/<id>.jpg`
-/// and `out/annotations/trimaps/<id>.png` (1 digit, 2 background, 3 border). Files already
-/// there are kept. Returns the number written.
+/// and `out/annotations/trimaps/<id>.png` (1 digit, 2 background, 3 border), drawn in
+/// `style`. Files already there are kept. Returns the number written.
 pub fn export_oxford_layout(
     mnist: &Mnist,
     count: usize,
     canvas: u32,
     backgrounds: &Backgrounds,
+    style: &SceneStyle,
     out: &Path,
 ) -> Result<usize> {
     let images = out.join("images");
@@ -314,7 +397,7 @@ pub fn export_oxford_layout(
             continue;
         }
         let seed = convkit_tensor::seed::derive(13, "oxford", k as u64);
-        let scene = compose(&digit_image(mnist, k)?, backgrounds, canvas, seed);
+        let scene = compose_styled(&digit_image(mnist, k)?, backgrounds, canvas, seed, style);
         save_atomic(&scene.trimap.into(), &map_path, image::ImageFormat::Png)?;
         save_atomic(&scene.image.into(), &img_path, image::ImageFormat::Jpeg)?;
         written += 1;

@@ -288,10 +288,10 @@ impl BatchSource for FeatureBatches {
                     idx.chunks(bs)
                         .map(|c| {
                             let i = Tensor::f_from_slice(c)?;
-                            Ok(Batch {
-                                inputs: f.f_index_select(0, &i)?,
-                                targets: t.f_index_select(0, &i)?,
-                            })
+                            Ok(Batch::new(
+                                f.f_index_select(0, &i)?,
+                                t.f_index_select(0, &i)?,
+                            ))
                         })
                         .collect()
                 }

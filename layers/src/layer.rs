@@ -151,6 +151,23 @@ pub trait Layer: Send + std::fmt::Debug {
     }
     /// Applies the layer to a batch. `training` switches dropout and batch statistics.
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor>;
+    /// When the layer is, for this `training` flag, an affine map per channel of axis 1
+    /// (`BatchNormalization` in inference mode): `(scale, shift)` with
+    /// `y = x * scale + shift`. Models fold it into the convolution before it.
+    fn channel_affine(&self, _training: bool) -> Option<Result<(Tensor, Tensor)>> {
+        None
+    }
+    /// When the layer is a convolution with a linear activation: its output followed by the
+    /// per-output-channel map `y * scale + shift`, computed as one convolution with a
+    /// folded kernel and bias (batch normalization folding).
+    fn forward_folded(
+        &self,
+        _x: &Tensor,
+        _scale: &Tensor,
+        _shift: &Tensor,
+    ) -> Option<Result<Tensor>> {
+        None
+    }
     /// Sum of the weight regularization penalties (kernel and bias regularizers).
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
         Ok(None)

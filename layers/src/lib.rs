@@ -71,6 +71,6 @@ pub mod prelude {
     pub use crate::regularizers::Regularizer;
     pub use crate::saving::{load_model, load_weights, save_model, save_weights};
     pub use crate::sequential::Sequential;
-    pub use crate::training::{FitOptions, History, Logs, Validation, Verbosity};
+    pub use crate::training::{FitOptions, History, Logs, OutputLoss, Validation, Verbosity};
     pub use convkit_optim::{Adam, AdamW, Optimizer, RMSprop, UpdateRule, SGD};
 }

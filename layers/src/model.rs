@@ -82,6 +82,40 @@ pub trait Model: Send {
             .ok_or_else(|| unknown_layer(&model, name, &names))
     }
 
+    /// Number of inputs (functional models may have several).
+    fn num_inputs(&self) -> usize {
+        1
+    }
+
+    /// Names of the outputs, in order: the layers that produce them (one for most models).
+    fn output_names(&self) -> Vec<String> {
+        vec![self
+            .layers()
+            .last()
+            .map(|l| l.name().to_string())
+            .unwrap_or_else(|| self.name().to_string())]
+    }
+
+    /// Every output for one batch per input, and the sum of activity-regularization
+    /// penalties (the training loop's call; models with one input and one output answer
+    /// through [`Model::forward_with_losses`]).
+    fn forward_many_with_losses(
+        &self,
+        xs: &[&Tensor],
+        training: bool,
+    ) -> Result<(Vec<Tensor>, Option<Tensor>)> {
+        match xs {
+            [x] => {
+                let (y, extra) = self.forward_with_losses(x, training)?;
+                Ok((vec![y], extra))
+            }
+            _ => Err(Error::Model {
+                model: self.name().into(),
+                problem: format!("takes one input, got {}", xs.len()),
+            }),
+        }
+    }
+
     /// Predictions for a batch.
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         Ok(self.forward_with_losses(x, training)?.0)

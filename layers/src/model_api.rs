@@ -11,7 +11,7 @@ use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::model::Model;
 use crate::summary::{summary, Summary};
-use crate::training::{self, FitOptions, History, Logs};
+use crate::training::{self, FitOptions, History, Logs, OutputLoss};
 use crate::{saving, Result};
 
 /// Keras' model methods, for every [`Model`] (`Sequential`, `Functional`, `Box<dyn Model>`).
@@ -44,6 +44,22 @@ pub trait ModelApi: Model {
         metrics: &[Metric],
     ) -> Result<()> {
         training::compile(self.as_dyn_mut(), optimizer, loss, metrics)
+    }
+
+    /// Attaches an optimizer and one loss (with its weight and metrics) per output: Keras'
+    /// `compile(loss=[...], loss_weights=[...], metrics=[...])`.
+    fn compile_outputs(
+        &mut self,
+        optimizer: impl Optimizer + 'static,
+        outputs: Vec<OutputLoss>,
+    ) -> Result<()> {
+        training::compile_outputs(self.as_dyn_mut(), Box::new(optimizer), outputs)
+    }
+
+    /// Trains on in-memory tensors, one per input and one per output (models with several
+    /// inputs or outputs).
+    fn fit_multi(&mut self, xs: &[Tensor], ys: &[Tensor], options: FitOptions) -> Result<History> {
+        training::fit::fit_multi(self.as_dyn_mut(), xs, ys, options)
     }
 
     /// Trains on in-memory tensors.

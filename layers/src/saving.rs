@@ -15,7 +15,7 @@ use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::model::Model;
 use crate::sequential::Sequential;
-use crate::training::compile;
+use crate::training::{compile, compile_outputs, OutputLoss};
 use crate::{Error, Result};
 
 /// Architecture file of a model directory.
@@ -57,8 +57,14 @@ pub fn load_weights(model: &mut dyn Model, path: &Path) -> Result<()> {
 
 /// The JSON written to `model.json`.
 pub fn model_json(model: &dyn Model) -> Value {
-    let compile = model.compiled().map(|c| {
-        json!({"optimizer": c.optimizer.config(), "loss": c.loss, "metrics": c.requested_metrics})
+    let compile = model.compiled().map(|c| match c.outputs.as_slice() {
+        [one] => json!({"optimizer": c.optimizer.config(), "loss": one.loss, "metrics": one.requested_metrics}),
+        many => json!({
+            "optimizer": c.optimizer.config(),
+            "loss": many.iter().map(|o| json!(o.loss)).collect::<Vec<_>>(),
+            "loss_weights": many.iter().map(|o| o.weight).collect::<Vec<_>>(),
+            "metrics": many.iter().map(|o| json!(o.requested_metrics)).collect::<Vec<_>>(),
+        }),
     });
     json!({"format": "convkit-model", "format_version": 1, "architecture": model.architecture(), "compile": compile})
 }
@@ -145,12 +151,41 @@ pub fn load_model(dir: &Path, device: Device) -> Result<Box<dyn Model>> {
         let bad = |what: &str, e: String| Error::file(&arch_path, format!("compile.{what}: {e}"));
         let optimizer = convkit_optim::from_config(c.get("optimizer").unwrap_or(&Value::Null))
             .map_err(|e| bad("optimizer", e.to_string()))?;
-        let loss: Loss = serde_json::from_value(c.get("loss").cloned().unwrap_or(Value::Null))
-            .map_err(|e| bad("loss", e.to_string()))?;
-        let metrics: Vec<Metric> =
-            serde_json::from_value(c.get("metrics").cloned().unwrap_or(json!([])))
+        let field = |name: &str, default: Value| c.get(name).cloned().unwrap_or(default);
+        if let Some(losses) = c.get("loss").and_then(Value::as_array) {
+            let losses: Vec<Loss> = serde_json::from_value(Value::Array(losses.clone()))
+                .map_err(|e| bad("loss", e.to_string()))?;
+            let weights: Vec<f64> =
+                serde_json::from_value(field("loss_weights", json!(vec![1.0; losses.len()])))
+                    .map_err(|e| bad("loss_weights", e.to_string()))?;
+            let metrics: Vec<Vec<Metric>> =
+                serde_json::from_value(field("metrics", json!(vec![json!([]); losses.len()])))
+                    .map_err(|e| bad("metrics", e.to_string()))?;
+            if weights.len() != losses.len() || metrics.len() != losses.len() {
+                return Err(bad(
+                    "loss_weights",
+                    format!(
+                        "{} losses but {} weights and {} metric lists",
+                        losses.len(),
+                        weights.len(),
+                        metrics.len()
+                    ),
+                ));
+            }
+            let outputs = losses
+                .into_iter()
+                .zip(weights)
+                .zip(metrics)
+                .map(|((l, w), m)| OutputLoss::new(l).weight(w).metrics(&m))
+                .collect();
+            compile_outputs(model.as_mut(), optimizer, outputs)?;
+        } else {
+            let loss: Loss = serde_json::from_value(field("loss", Value::Null))
+                .map_err(|e| bad("loss", e.to_string()))?;
+            let metrics: Vec<Metric> = serde_json::from_value(field("metrics", json!([])))
                 .map_err(|e| bad("metrics", e.to_string()))?;
-        compile(model.as_mut(), optimizer, loss, &metrics)?;
+            compile(model.as_mut(), optimizer, loss, &metrics)?;
+        }
         let opt_path = dir.join(OPTIMIZER_FILE);
         if opt_path.exists() {
             let mut compiled = model

@@ -271,7 +271,7 @@ fn save_and_load_model_round_trip_with_optimizer_state() {
     let c = loaded.compiled().expect("compiled after load");
     assert_eq!(c.optimizer.name(), "adam");
     assert_eq!(c.optimizer.iterations(), 2);
-    assert_eq!(c.metric_names, vec!["accuracy".to_string()]);
+    assert_eq!(c.outputs[0].metric_names, vec!["accuracy".to_string()]);
 
     // Weights of another architecture are refused by name.
     let mut other = Sequential::new();

@@ -5,16 +5,62 @@ use tch::Tensor;
 
 use crate::{seed, Error, Result};
 
-/// One mini-batch: inputs (NCHW images or any `(N, ...)` tensor) and their targets.
+/// One mini-batch: inputs (NCHW images or any `(N, ...)` tensor) and their targets. Models
+/// with several inputs or outputs get the first in `inputs` / `targets` and the others, in
+/// order, in `more_inputs` / `more_targets` (empty for one input and one output).
 #[derive(Debug)]
 pub struct Batch {
     /// Model inputs, batch dimension first.
     pub inputs: Tensor,
     /// Targets, batch dimension first (class indices, one-hot rows, masks...).
     pub targets: Tensor,
+    /// Inputs after the first, for models with several inputs.
+    pub more_inputs: Vec<Tensor>,
+    /// Targets after the first, for models with several outputs.
+    pub more_targets: Vec<Tensor>,
 }
 
 impl Batch {
+    /// A batch of one input and one target.
+    pub fn new(inputs: Tensor, targets: Tensor) -> Batch {
+        Batch {
+            inputs,
+            targets,
+            more_inputs: Vec::new(),
+            more_targets: Vec::new(),
+        }
+    }
+
+    /// A batch of several inputs and targets (at least one of each).
+    pub fn multi(inputs: Vec<Tensor>, targets: Vec<Tensor>) -> Result<Batch> {
+        let (mut inputs, mut targets) = (inputs.into_iter(), targets.into_iter());
+        match (inputs.next(), targets.next()) {
+            (Some(x), Some(y)) => Ok(Batch {
+                inputs: x,
+                targets: y,
+                more_inputs: inputs.collect(),
+                more_targets: targets.collect(),
+            }),
+            _ => Err(Error::Invalid(
+                "a batch needs at least one input and one target".into(),
+            )),
+        }
+    }
+
+    /// Every input, in order.
+    pub fn all_inputs(&self) -> Vec<&Tensor> {
+        std::iter::once(&self.inputs)
+            .chain(&self.more_inputs)
+            .collect()
+    }
+
+    /// Every target, in order.
+    pub fn all_targets(&self) -> Vec<&Tensor> {
+        std::iter::once(&self.targets)
+            .chain(&self.more_targets)
+            .collect()
+    }
+
     /// Number of samples in the batch.
     pub fn len(&self) -> usize {
         self.inputs.size().first().copied().unwrap_or(0).max(0) as usize
@@ -25,11 +71,16 @@ impl Batch {
         self.len() == 0
     }
 
-    /// Moves both tensors to `device`.
+    /// Moves every tensor to `device`.
     pub fn to_device(self, device: tch::Device) -> Result<Batch> {
+        let move_all = |ts: Vec<Tensor>| -> Result<Vec<Tensor>> {
+            ts.into_iter().map(|t| Ok(t.f_to_device(device)?)).collect()
+        };
         Ok(Batch {
             inputs: self.inputs.f_to_device(device)?,
             targets: self.targets.f_to_device(device)?,
+            more_inputs: move_all(self.more_inputs)?,
+            more_targets: move_all(self.more_targets)?,
         })
     }
 }
@@ -50,8 +101,8 @@ pub trait BatchSource {
 /// In-memory tensors served in batches, shuffled per epoch from the seed (Keras' `fit(x, y)`).
 #[derive(Debug)]
 pub struct TensorBatches {
-    x: Tensor,
-    y: Tensor,
+    xs: Vec<Tensor>,
+    ys: Vec<Tensor>,
     batch_size: usize,
     shuffle: bool,
     stream: String,
@@ -60,21 +111,52 @@ pub struct TensorBatches {
 impl TensorBatches {
     /// Serves `x` and `y` (same first dimension) in batches of `batch_size`.
     pub fn new(x: Tensor, y: Tensor, batch_size: usize, shuffle: bool) -> Result<Self> {
-        let nx = x.size().first().copied().unwrap_or(0);
-        let ny = y.size().first().copied().unwrap_or(-1);
-        if nx != ny {
-            return Err(Error::Shape {
-                what: "targets".into(),
-                expected: format!("{nx} samples, as many as the inputs"),
-                actual: y.size(),
-            });
+        Self::multi(vec![x], vec![y], batch_size, shuffle)
+    }
+
+    /// Serves several inputs and targets (a model with several inputs or outputs), all with
+    /// the same first dimension, in batches of `batch_size`.
+    pub fn multi(
+        xs: Vec<Tensor>,
+        ys: Vec<Tensor>,
+        batch_size: usize,
+        shuffle: bool,
+    ) -> Result<Self> {
+        let Some(first) = xs.first() else {
+            return Err(Error::Invalid("no input tensor given".into()));
+        };
+        if ys.is_empty() {
+            return Err(Error::Invalid("no target tensor given".into()));
+        }
+        let nx = first.size().first().copied().unwrap_or(0);
+        for (what, t) in xs
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, t)| (format!("input {i}"), t))
+            .chain(ys.iter().enumerate().map(|(i, t)| {
+                let what = if i == 0 {
+                    "targets".to_string()
+                } else {
+                    format!("targets {i}")
+                };
+                (what, t)
+            }))
+        {
+            if t.size().first().copied().unwrap_or(-1) != nx {
+                return Err(Error::Shape {
+                    what,
+                    expected: format!("{nx} samples, as many as the inputs"),
+                    actual: t.size(),
+                });
+            }
         }
         if batch_size == 0 {
             return Err(Error::Invalid("batch_size must be at least 1".into()));
         }
         Ok(TensorBatches {
-            x,
-            y,
+            xs,
+            ys,
             batch_size,
             shuffle,
             stream: "shuffle".into(),
@@ -101,7 +183,7 @@ impl TensorBatches {
 
 impl BatchSource for TensorBatches {
     fn num_samples(&self) -> usize {
-        self.x.size().first().copied().unwrap_or(0).max(0) as usize
+        self.xs[0].size().first().copied().unwrap_or(0).max(0) as usize
     }
 
     fn batches_per_epoch(&self) -> usize {
@@ -119,22 +201,17 @@ impl BatchSource for TensorBatches {
             .into_iter()
             .enumerate()
             .map(move |(i, chunk)| {
-                if shuffle {
-                    let index = Tensor::f_from_slice(&chunk)?.f_to_device(self.x.device())?;
-                    Ok(Batch {
-                        inputs: self.x.f_index_select(0, &index)?,
-                        targets: self
-                            .y
-                            .f_index_select(0, &index.f_to_device(self.y.device())?)?,
-                    })
-                } else {
-                    let start = (i * bs) as i64;
-                    let len = chunk.len() as i64;
-                    Ok(Batch {
-                        inputs: self.x.f_narrow(0, start, len)?,
-                        targets: self.y.f_narrow(0, start, len)?,
-                    })
-                }
+                let take = |t: &Tensor| -> Result<Tensor> {
+                    if shuffle {
+                        let index = Tensor::f_from_slice(&chunk)?.f_to_device(t.device())?;
+                        Ok(t.f_index_select(0, &index)?)
+                    } else {
+                        Ok(t.f_narrow(0, (i * bs) as i64, chunk.len() as i64)?)
+                    }
+                };
+                let xs = self.xs.iter().map(take).collect::<Result<Vec<_>>>()?;
+                let ys = self.ys.iter().map(take).collect::<Result<Vec<_>>>()?;
+                Batch::multi(xs, ys)
             });
         Ok(Box::new(it))
     }

@@ -191,10 +191,10 @@ impl BatchSource for InFolderOrder {
         let (x, y) = (&self.x, &self.y);
         Ok(Box::new(chunks.into_iter().map(move |c| {
             let i = convkit_tensor::Tensor::f_from_slice(&c)?;
-            Ok(convkit_tensor::Batch {
-                inputs: x.f_index_select(0, &i)?,
-                targets: y.f_index_select(0, &i)?,
-            })
+            Ok(convkit_tensor::Batch::new(
+                x.f_index_select(0, &i)?,
+                y.f_index_select(0, &i)?,
+            ))
         })))
     }
 }

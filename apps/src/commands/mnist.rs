@@ -66,7 +66,7 @@ fn mnist_batches(
             .map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))?;
         let inputs =
             scale_images(&b.inputs).map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))?;
-        Ok(Batch { inputs, targets })
+        Ok(Batch::new(inputs, targets))
     }))
 }
 

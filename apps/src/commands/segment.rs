@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use convkit_data::digit_scenes::{export_oxford_layout, Backgrounds};
+use convkit_data::digit_scenes::{export_oxford_layout, Backgrounds, SceneStyle};
 use convkit_data::segmentation::{find_pairs, holdout_split, load_pairs};
 use convkit_data::Mnist;
 use convkit_layers::prelude::*;
@@ -71,11 +71,11 @@ fn default_data(args: &SegmentArgs) -> anyhow::Result<PathBuf> {
     let dir = args
         .rt
         .data_dir
-        .join(format!("digit-scenes-segmentation-{}", args.size));
+        .join(format!("digit-scenes-segmentation-bold-{}", args.size));
     let backgrounds_dir = args.rt.data_dir.join("backgrounds");
     println!(
         "No --data given: the Oxford-IIIT Pet dataset is not available offline, so this run \
-         builds a segmentation set from real data: {} MNIST digits, tinted, scaled and placed \
+         builds a segmentation set from real data: {} MNIST digits, thickened, tinted, scaled and placed \
          at random over crops of scikit-image's sample photos ({}), {}x{}, with trimaps \
          (1 digit, 2 background, 3 border) in the Oxford layout in {}.",
         args.scenes,
@@ -86,7 +86,14 @@ fn default_data(args: &SegmentArgs) -> anyhow::Result<PathBuf> {
     );
     let mnist = Mnist::load(&args.rt.data_dir.join("mnist"))?;
     let backgrounds = Backgrounds::load(&backgrounds_dir)?;
-    export_oxford_layout(&mnist, args.scenes, args.size as u32, &backgrounds, &dir)?;
+    export_oxford_layout(
+        &mnist,
+        args.scenes,
+        args.size as u32,
+        &backgrounds,
+        &SceneStyle::SEGMENTATION,
+        &dir,
+    )?;
     Ok(dir)
 }
 

@@ -365,7 +365,7 @@ fn assemble(shared: &Shared, indices: &[(usize, u64)], seed: u64, augment: bool)
         LabelMode::Categorical => y.f_one_hot(classes)?.f_to_kind(Kind::Float)?,
         LabelMode::None => Tensor::f_zeros([n, 0], (Kind::Float, inputs.device()))?,
     };
-    Ok(Batch { inputs, targets })
+    Ok(Batch::new(inputs, targets))
 }
 
 impl BatchSource for ImageFolder {

@@ -130,20 +130,7 @@ impl Functional {
 
     /// Every output for batches of every input (in the order given at construction).
     pub fn forward_all(&self, xs: &[&Tensor], training: bool) -> Result<Vec<Tensor>> {
-        if xs.len() != self.inputs.len() {
-            return Err(self.error(format!(
-                "expects {} inputs, got {}",
-                self.inputs.len(),
-                xs.len()
-            )));
-        }
-        let feeds: Vec<(usize, Tensor)> = self
-            .inputs
-            .iter()
-            .zip(xs)
-            .map(|(&n, x)| Ok((n, self.check_input(n, x)?)))
-            .collect::<Result<_>>()?;
-        Ok(self.run(feeds, &self.outputs, training)?.0)
+        Ok(self.forward_many_with_losses(xs, training)?.0)
     }
 
     fn error(&self, problem: String) -> Error {
@@ -224,13 +211,32 @@ impl Functional {
         for &f in fetch {
             remaining[f] += 1;
         }
+        // Single consumer of each node (usize::MAX: none or several), for BN folding.
+        let mut consumer = vec![usize::MAX; n];
+        for i in (0..n).filter(|&i| needed[i] && !fed[i]) {
+            if let [j] = self.nodes[i].inputs.as_slice() {
+                consumer[*j] = i;
+            }
+        }
+        let mut folded = vec![false; n];
         let mut extra: Option<Tensor> = None;
         for i in 0..n {
-            if !needed[i] || fed[i] {
+            if !needed[i] || fed[i] || folded[i] {
                 continue;
             }
             let node = &self.nodes[i];
             let layer = &self.layers[node.layer];
+            if let Some((c, y)) = self.try_fold(i, &consumer, &remaining, &values, training)? {
+                for &j in &node.inputs {
+                    remaining[j] -= 1;
+                    if remaining[j] == 0 {
+                        values[j] = None;
+                    }
+                }
+                folded[c] = true;
+                values[c] = Some(y);
+                continue;
+            }
             if node.inputs.is_empty() {
                 return Err(self.error(format!(
                     "needs a value for input '{}', which was not given",
@@ -277,6 +283,44 @@ impl Functional {
             })
             .collect::<Result<_>>()?;
         Ok((outs, extra))
+    }
+
+    /// Batch normalization folding: when node `i` is a convolution whose only use is a
+    /// `BatchNormalization` in inference mode (no activity regularizer on either), runs both
+    /// as one convolution with a folded kernel and returns the BN node and its value.
+    fn try_fold(
+        &self,
+        i: usize,
+        consumer: &[usize],
+        remaining: &[usize],
+        values: &[Option<Tensor>],
+        training: bool,
+    ) -> Result<Option<(usize, Tensor)>> {
+        let c = consumer[i];
+        if c == usize::MAX || remaining[i] != 1 {
+            return Ok(None);
+        }
+        let (conv, bn) = (
+            &self.layers[self.nodes[i].layer],
+            &self.layers[self.nodes[c].layer],
+        );
+        if conv.activity_regularizer().is_some() || bn.activity_regularizer().is_some() {
+            return Ok(None);
+        }
+        let Some(affine) = bn.channel_affine(training) else {
+            return Ok(None);
+        };
+        let [input] = self.nodes[i].inputs.as_slice() else {
+            return Ok(None);
+        };
+        let Some(x) = values[*input].as_ref() else {
+            return Ok(None);
+        };
+        let (scale, shift) = affine?;
+        match conv.forward_folded(x, &scale, &shift) {
+            Some(y) => Ok(Some((c, y?))),
+            None => Ok(None),
+        }
     }
 
     /// Rebuilds a model from its architecture JSON (weights freshly initialised). Node
@@ -516,6 +560,35 @@ impl Model for Functional {
         let feeds = vec![(input, self.check_input(input, x)?)];
         let (mut outs, extra) = self.run(feeds, &self.outputs, training)?;
         Ok((outs.remove(0), extra))
+    }
+    fn num_inputs(&self) -> usize {
+        self.inputs.len()
+    }
+    fn output_names(&self) -> Vec<String> {
+        self.outputs
+            .iter()
+            .map(|&i| self.layers[self.nodes[i].layer].name().to_string())
+            .collect()
+    }
+    fn forward_many_with_losses(
+        &self,
+        xs: &[&Tensor],
+        training: bool,
+    ) -> Result<(Vec<Tensor>, Option<Tensor>)> {
+        if xs.len() != self.inputs.len() {
+            return Err(self.error(format!(
+                "expects {} inputs, got {}",
+                self.inputs.len(),
+                xs.len()
+            )));
+        }
+        let feeds: Vec<(usize, Tensor)> = self
+            .inputs
+            .iter()
+            .zip(xs)
+            .map(|(&n, x)| Ok((n, self.check_input(n, x)?)))
+            .collect::<Result<_>>()?;
+        self.run(feeds, &self.outputs, training)
     }
     fn ensure_built(&mut self, input_shape: &[i64]) -> Result<()> {
         match self.input_shape() {

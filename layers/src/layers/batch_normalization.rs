@@ -164,6 +164,25 @@ impl Layer for BatchNormalization {
         .flatten()
         .collect()
     }
+    fn channel_affine(&self, training: bool) -> Option<Result<(Tensor, Tensor)>> {
+        if training && self.trainable() {
+            return None;
+        }
+        let affine = || -> Result<(Tensor, Tensor)> {
+            let (mean, var) = self.stats()?;
+            let mut scale = var.f_add_scalar(self.config.epsilon)?.f_rsqrt()?;
+            if let Some(g) = &self.gamma {
+                scale = scale.f_mul(&g.tensor)?;
+            }
+            let mut shift = mean.f_mul(&scale)?.f_neg()?;
+            if let Some(b) = &self.beta {
+                shift = shift.f_add(&b.tensor)?;
+            }
+            Ok((scale, shift))
+        };
+        Some(affine())
+    }
+
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         self.check_input(x)?;
         let (mean, var) = self.stats()?;

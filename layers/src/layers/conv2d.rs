@@ -10,7 +10,7 @@ use crate::layer::{Layer, LayerCommon, Pair, Param};
 use crate::padding::{output_size, Padding};
 use crate::regularizers::Regularizer;
 
-use super::conv_common::conv2d_keras;
+use super::conv_common::{conv2d_keras, fold_affine};
 use super::kernel_bias::KernelBias;
 use crate::Result;
 
@@ -243,6 +243,28 @@ impl Layer for Conv2D {
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
         self.weights.params_mut()
+    }
+
+    fn forward_folded(&self, x: &Tensor, scale: &Tensor, shift: &Tensor) -> Option<Result<Tensor>> {
+        let c = &self.config;
+        if c.activation != Activation::Linear {
+            return None;
+        }
+        let kernel = self.weights.kernel.as_ref()?;
+        let run = || -> Result<Tensor> {
+            self.check_input(x)?;
+            let (k, b) = fold_affine(&kernel.tensor, self.weights.bias_tensor(), scale, shift)?;
+            conv2d_keras(
+                x,
+                &k,
+                Some(&b),
+                c.strides.arr(),
+                c.padding,
+                c.dilation_rate.arr(),
+                1,
+            )
+        };
+        Some(run())
     }
 
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {

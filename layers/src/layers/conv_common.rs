@@ -69,3 +69,19 @@ pub(crate) fn check_conv_options(
     }
     None
 }
+
+/// A convolution's kernel `(out, in / groups, kh, kw)` and bias with the per-output-channel
+/// map `y * scale + shift` folded in (batch normalization folding).
+pub(crate) fn fold_affine(
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    scale: &Tensor,
+    shift: &Tensor,
+) -> Result<(Tensor, Tensor)> {
+    let kernel = weight.f_mul(&scale.f_reshape([-1, 1, 1, 1])?)?;
+    let bias = match bias {
+        Some(b) => b.f_mul(scale)?.f_add(shift)?,
+        None => shift.shallow_clone(),
+    };
+    Ok((kernel, bias))
+}

@@ -11,7 +11,7 @@ use crate::padding::{output_size, Padding};
 use crate::regularizers::{add_penalty, Regularizer};
 use crate::Result;
 
-use super::conv_common::{check_conv_options, conv2d_keras, effective_kernel};
+use super::conv_common::{check_conv_options, conv2d_keras, effective_kernel, fold_affine};
 
 /// Configuration of [`DepthwiseConv2D`] (Keras' constructor arguments).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -220,6 +220,33 @@ impl Layer for DepthwiseConv2D {
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
         self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
+    }
+
+    fn forward_folded(&self, x: &Tensor, scale: &Tensor, shift: &Tensor) -> Option<Result<Tensor>> {
+        let c = &self.config;
+        if c.activation != Activation::Linear {
+            return None;
+        }
+        let kernel = self.kernel.as_ref()?;
+        let run = || -> Result<Tensor> {
+            self.check_input(x)?;
+            let (k, b) = fold_affine(
+                &kernel.tensor,
+                self.bias.as_ref().map(|b| &b.tensor),
+                scale,
+                shift,
+            )?;
+            conv2d_keras(
+                x,
+                &k,
+                Some(&b),
+                c.strides.arr(),
+                c.padding,
+                c.dilation_rate.arr(),
+                x.size()[1],
+            )
+        };
+        Some(run())
     }
 
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {

@@ -1,4 +1,5 @@
-//! `compile`: attaches an optimizer, a loss and metrics to a model.
+//! `compile`: attaches an optimizer, losses and metrics to a model; one loss per output
+//! with Keras' `loss_weights` for models with several outputs.
 
 use convkit_optim::Optimizer;
 use convkit_tensor::tch::Tensor;
@@ -8,39 +9,133 @@ use crate::metrics::Metric;
 use crate::model::Model;
 use crate::{Error, Result};
 
-/// What `compile` attaches to a model.
-pub struct Compiled {
-    /// The optimizer.
-    pub optimizer: Box<dyn Optimizer>,
+/// What one output of a model is trained on: Keras' per-output `loss`, `loss_weights` entry
+/// and `metrics`.
+///
+/// # Example
+/// ```no_run
+/// # use convkit_layers::prelude::*;
+/// # fn two_heads(model: &mut Functional) -> convkit_layers::Result<()> {
+/// model.compile_outputs(
+///     RMSprop::default().build(),
+///     vec![
+///         OutputLoss::new(Loss::MeanSquaredError).weight(0.25).metrics(&[Metric::MeanAbsoluteError]),
+///         OutputLoss::new(Loss::CategoricalCrossentropy { from_logits: false }).metrics(&[Metric::Accuracy]),
+///     ],
+/// )
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputLoss {
+    /// The loss of this output.
+    pub loss: Loss,
+    /// Its weight in the total loss (Keras' `loss_weights`, 1 by default).
+    pub weight: f64,
+    /// Metrics of this output.
+    pub metrics: Vec<Metric>,
+}
+
+impl OutputLoss {
+    /// `loss` with weight 1 and no metric.
+    pub fn new(loss: Loss) -> Self {
+        OutputLoss {
+            loss,
+            weight: 1.0,
+            metrics: Vec::new(),
+        }
+    }
+
+    /// Sets the weight in the total loss.
+    pub fn weight(mut self, weight: f64) -> Self {
+        self.weight = weight;
+        self
+    }
+
+    /// Sets the metrics.
+    pub fn metrics(mut self, metrics: &[Metric]) -> Self {
+        self.metrics = metrics.to_vec();
+        self
+    }
+}
+
+/// One output's training state.
+#[derive(Debug, Clone)]
+pub struct CompiledOutput {
+    /// Name of the output (the layer producing it); prefixes its logs when there are several.
+    pub name: String,
     /// The loss.
     pub loss: Loss,
+    /// Weight in the total loss.
+    pub weight: f64,
     /// Metrics, resolved (`accuracy` -> binary/categorical/sparse accuracy).
     pub metrics: Vec<Metric>,
     /// The metrics as requested (before resolution), for saving.
     pub requested_metrics: Vec<Metric>,
     /// Names of the metrics in logs (as the user asked for them: `accuracy`, `acc`...).
     pub metric_names: Vec<String>,
+}
+
+/// What `compile` attaches to a model.
+pub struct Compiled {
+    /// The optimizer.
+    pub optimizer: Box<dyn Optimizer>,
+    /// One entry per model output.
+    pub outputs: Vec<CompiledOutput>,
     /// The tensors the optimizer updates, fixed at compile time (as in Keras: changing
     /// `trainable` requires compiling again).
     pub trainable: Vec<Tensor>,
+}
+
+impl Compiled {
+    /// The loss of the first output.
+    pub fn loss(&self) -> &Loss {
+        &self.outputs[0].loss
+    }
+
+    /// Whether logs name each output (`<output>_loss`, `<output>_<metric>`).
+    pub fn is_multi_output(&self) -> bool {
+        self.outputs.len() > 1
+    }
+
+    /// Log name of output `i`'s metric `j` (Keras: unprefixed for one output).
+    pub fn metric_log_name(&self, i: usize, j: usize) -> String {
+        let out = &self.outputs[i];
+        if self.is_multi_output() {
+            format!("{}_{}", out.name, out.metric_names[j])
+        } else {
+            out.metric_names[j].clone()
+        }
+    }
 }
 
 impl std::fmt::Debug for Compiled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Compiled")
             .field("optimizer", &self.optimizer.name())
-            .field("loss", &self.loss)
-            .field("metrics", &self.metric_names)
+            .field("outputs", &self.outputs)
             .finish()
     }
 }
 
-/// Compiles `model`: the optimizer will update the parameters that are trainable now.
+/// Compiles `model`: the optimizer will update the parameters that are trainable now. A
+/// model with several outputs gets `loss` and `metrics` on each (Keras' single loss).
 pub fn compile(
     model: &mut dyn Model,
     optimizer: Box<dyn Optimizer>,
     loss: Loss,
     metrics: &[Metric],
+) -> Result<()> {
+    let n = model.output_names().len().max(1);
+    let outputs = vec![OutputLoss::new(loss).metrics(metrics); n];
+    compile_outputs(model, optimizer, outputs)
+}
+
+/// Compiles `model` with one [`OutputLoss`] per output (Keras' lists of `loss`,
+/// `loss_weights` and `metrics`); the training loss is the weighted sum.
+pub fn compile_outputs(
+    model: &mut dyn Model,
+    optimizer: Box<dyn Optimizer>,
+    outputs: Vec<OutputLoss>,
 ) -> Result<()> {
     if model.output_shape().is_none() || model.input_shape().is_none() {
         return Err(Error::Model {
@@ -48,15 +143,47 @@ pub fn compile(
             problem: "cannot compile a model that is not built: give the first layer an input_shape(...) or call build(shape)".into(),
         });
     }
-    let metric_names = metrics.iter().map(|m| m.name()).collect();
-    let resolved = metrics.iter().map(|m| m.resolve(&loss)).collect();
+    let names = model.output_names();
+    if outputs.len() != names.len() {
+        return Err(Error::Model {
+            model: model.name().into(),
+            problem: format!(
+                "compile: {} losses given for {} outputs ({})",
+                outputs.len(),
+                names.len(),
+                names.join(", ")
+            ),
+        });
+    }
+    if let Some((i, o)) = outputs
+        .iter()
+        .enumerate()
+        .find(|(_, o)| !o.weight.is_finite() || o.weight < 0.0)
+    {
+        return Err(Error::Model {
+            model: model.name().into(),
+            problem: format!(
+                "compile: loss weight of output '{}' must be finite and >= 0, got {}",
+                names[i], o.weight
+            ),
+        });
+    }
+    let outputs = outputs
+        .into_iter()
+        .zip(names)
+        .map(|(o, name)| CompiledOutput {
+            name,
+            metric_names: o.metrics.iter().map(|m| m.name()).collect(),
+            metrics: o.metrics.iter().map(|m| m.resolve(&o.loss)).collect(),
+            requested_metrics: o.metrics,
+            loss: o.loss,
+            weight: o.weight,
+        })
+        .collect();
     let trainable = model.trainable_tensors();
     model.set_compiled(Some(Compiled {
         optimizer,
-        loss,
-        metrics: resolved,
-        requested_metrics: metrics.to_vec(),
-        metric_names,
+        outputs,
         trainable,
     }));
     Ok(())

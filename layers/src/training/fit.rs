@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use convkit_tensor::tch::{self, Kind, Tensor};
-use convkit_tensor::{seed, BatchSource, TensorBatches};
+use convkit_tensor::{seed, Batch, BatchSource, TensorBatches};
 
 use crate::callbacks::Callback;
 use crate::metrics::Metric;
@@ -138,13 +138,25 @@ fn not_compiled(model: &dyn Model) -> Error {
 }
 
 /// Trains on in-memory `x` and `y` (Keras' `fit(x, y, ...)`).
-pub fn fit(
+pub fn fit(model: &mut dyn Model, x: &Tensor, y: &Tensor, options: FitOptions) -> Result<History> {
+    fit_multi(model, &[x.shallow_clone()], &[y.shallow_clone()], options)
+}
+
+/// Trains on in-memory tensors, one per model input (`xs`) and one per output (`ys`), all
+/// with the same number of samples (Keras' `fit([x1, x2], [y1, y2], ...)`).
+pub fn fit_multi(
     model: &mut dyn Model,
-    x: &Tensor,
-    y: &Tensor,
+    xs: &[Tensor],
+    ys: &[Tensor],
     mut options: FitOptions,
 ) -> Result<History> {
-    let n = x.size().first().copied().unwrap_or(0);
+    let n = xs
+        .first()
+        .and_then(|x| x.size().first().copied())
+        .unwrap_or(0);
+    let narrow = |ts: &[Tensor], start: i64, len: i64| -> Result<Vec<Tensor>> {
+        ts.iter().map(|t| Ok(t.f_narrow(0, start, len)?)).collect()
+    };
     let (train_x, train_y) = match &options.validation {
         Validation::Split(f) => {
             if !(0.0..1.0).contains(f) {
@@ -156,9 +168,9 @@ pub fn fit(
             let n_val = (n as f64 * f).floor() as i64;
             let n_train = n - n_val;
             if n_val > 0 {
-                let val = TensorBatches::new(
-                    x.f_narrow(0, n_train, n_val)?,
-                    y.f_narrow(0, n_train, n_val)?,
+                let val = TensorBatches::multi(
+                    narrow(xs, n_train, n_val)?,
+                    narrow(ys, n_train, n_val)?,
                     options.batch_size,
                     false,
                 )?;
@@ -166,67 +178,88 @@ pub fn fit(
             } else {
                 options.validation = Validation::None;
             }
-            (x.f_narrow(0, 0, n_train)?, y.f_narrow(0, 0, n_train)?)
+            (narrow(xs, 0, n_train)?, narrow(ys, 0, n_train)?)
         }
-        _ => (x.shallow_clone(), y.shallow_clone()),
+        _ => (narrow(xs, 0, n)?, narrow(ys, 0, n)?),
     };
     // fit_source turns Validation::Data into a source
-    let mut source = TensorBatches::new(train_x, train_y, options.batch_size, options.shuffle)?;
+    let mut source = TensorBatches::multi(train_x, train_y, options.batch_size, options.shuffle)?;
     fit_source(model, &mut source, options)
 }
 
-/// Running sums of the loss and metrics over an epoch (kept on the device; read rarely).
-struct Totals {
+/// Running sums of one output's metrics over an epoch (kept on the device; read rarely).
+struct OutputTotals {
     loss: Tensor,
     metrics: Vec<Tensor>,
-    count: f64,
     metric_counts: Vec<f64>,
 }
 
+/// Running sums of the loss and metrics over an epoch.
+struct Totals {
+    loss: Tensor,
+    count: f64,
+    outputs: Vec<OutputTotals>,
+}
+
 impl Totals {
-    fn new(metrics: &[Metric], device: tch::Device) -> Result<Self> {
+    fn new(compiled: &Compiled, device: tch::Device) -> Result<Self> {
         let z = |shape: &[i64]| Tensor::f_zeros(shape, (Kind::Double, device));
+        let outputs = compiled
+            .outputs
+            .iter()
+            .map(|o| {
+                Ok(OutputTotals {
+                    loss: z(&[])?,
+                    metrics: o
+                        .metrics
+                        .iter()
+                        .map(|m| match m {
+                            Metric::MeanIoU(k) => z(&[*k, *k]),
+                            _ => z(&[]),
+                        })
+                        .collect::<Result<_, _>>()?,
+                    metric_counts: vec![0.0; o.metrics.len()],
+                })
+            })
+            .collect::<Result<_>>()?;
         Ok(Totals {
             loss: z(&[])?,
-            metrics: metrics
-                .iter()
-                .map(|m| match m {
-                    Metric::MeanIoU(k) => z(&[*k, *k]),
-                    _ => z(&[]),
-                })
-                .collect::<Result<_, _>>()?,
             count: 0.0,
-            metric_counts: vec![0.0; metrics.len()],
+            outputs,
         })
     }
 
     fn add(
         &mut self,
         compiled: &Compiled,
-        loss: &Tensor,
-        y: &Tensor,
-        pred: &Tensor,
+        loss: &BatchLoss,
+        ys: &[&Tensor],
+        preds: &[Tensor],
         n: usize,
     ) -> Result<()> {
-        self.loss = self.loss.f_add(
-            &loss
-                .f_detach()?
+        let weighted = |t: &Tensor| -> Result<Tensor> {
+            Ok(t.f_detach()?
                 .f_to_kind(Kind::Double)?
-                .f_mul_scalar(n as f64)?,
-        )?;
+                .f_mul_scalar(n as f64)?)
+        };
+        self.loss = self.loss.f_add(&weighted(&loss.total)?)?;
         self.count += n as f64;
         tch::no_grad(|| -> Result<()> {
-            for (i, m) in compiled.metrics.iter().enumerate() {
-                if let Metric::MeanIoU(_) = m {
-                    let c = m
-                        .confusion(y, pred)?
-                        .f_to_device(self.metrics[i].device())?;
-                    self.metrics[i] = self.metrics[i].f_add(&c)?;
-                    continue;
+            for (k, out) in compiled.outputs.iter().enumerate() {
+                let totals = &mut self.outputs[k];
+                totals.loss = totals.loss.f_add(&weighted(&loss.per_output[k])?)?;
+                for (i, m) in out.metrics.iter().enumerate() {
+                    if let Metric::MeanIoU(_) = m {
+                        let c = m
+                            .confusion(ys[k], &preds[k])?
+                            .f_to_device(totals.metrics[i].device())?;
+                        totals.metrics[i] = totals.metrics[i].f_add(&c)?;
+                        continue;
+                    }
+                    let v = m.per_sample(ys[k], &preds[k])?;
+                    totals.metric_counts[i] += v.numel() as f64;
+                    totals.metrics[i] = totals.metrics[i].f_add(&v.f_sum(Kind::Double)?)?;
                 }
-                let v = m.per_sample(y, pred)?;
-                self.metric_counts[i] += v.numel() as f64;
-                self.metrics[i] = self.metrics[i].f_add(&v.f_sum(Kind::Double)?)?;
             }
             Ok(())
         })
@@ -234,35 +267,84 @@ impl Totals {
 
     fn logs(&self, compiled: &Compiled) -> Result<Logs> {
         let mut logs = Logs::default();
-        for (i, name) in compiled.metric_names.iter().enumerate() {
-            let value = match compiled.metrics[i] {
-                Metric::MeanIoU(_) => Metric::mean_iou(&self.metrics[i])?,
-                _ => self.metrics[i].f_double_value(&[])? / self.metric_counts[i].max(1.0),
-            };
-            logs.set(name, value);
+        let count = self.count.max(1.0);
+        for (k, out) in compiled.outputs.iter().enumerate() {
+            let totals = &self.outputs[k];
+            for (i, m) in out.metrics.iter().enumerate() {
+                let value = match m {
+                    Metric::MeanIoU(_) => Metric::mean_iou(&totals.metrics[i])?,
+                    _ => totals.metrics[i].f_double_value(&[])? / totals.metric_counts[i].max(1.0),
+                };
+                logs.set(&compiled.metric_log_name(k, i), value);
+            }
         }
-        logs.set("loss", self.loss.f_double_value(&[])? / self.count.max(1.0));
+        if compiled.is_multi_output() {
+            for (k, out) in compiled.outputs.iter().enumerate() {
+                let value = self.outputs[k].loss.f_double_value(&[])? / count;
+                logs.set(&format!("{}_loss", out.name), value);
+            }
+        }
+        logs.set("loss", self.loss.f_double_value(&[])? / count);
         Ok(logs)
     }
 }
 
-/// The loss of a batch as training minimises it: data loss plus regularization penalties.
+/// The loss of a batch: the total that training minimises (weighted data losses plus
+/// regularization penalties) and each output's unweighted data loss.
+struct BatchLoss {
+    total: Tensor,
+    per_output: Vec<Tensor>,
+}
+
+/// The loss of a batch as training minimises it, and the predictions.
 fn total_loss(
     model: &dyn Model,
     compiled: &Compiled,
-    x: &Tensor,
-    y: &Tensor,
+    batch: &Batch,
     training: bool,
-) -> Result<(Tensor, Tensor)> {
-    let (pred, activity) = model.forward_with_losses(x, training)?;
-    let mut loss = compiled.loss.compute(y, &pred)?;
+) -> Result<(BatchLoss, Vec<Tensor>)> {
+    let (preds, activity) = model.forward_many_with_losses(&batch.all_inputs(), training)?;
+    let ys = batch.all_targets();
+    if ys.len() != compiled.outputs.len() || preds.len() != compiled.outputs.len() {
+        return Err(Error::Model {
+            model: model.name().into(),
+            problem: format!(
+                "{} outputs compiled, the model gave {} and the batch holds {} targets",
+                compiled.outputs.len(),
+                preds.len(),
+                ys.len()
+            ),
+        });
+    }
+    let mut per_output = Vec::with_capacity(preds.len());
+    let mut loss: Option<Tensor> = None;
+    for ((out, y), pred) in compiled.outputs.iter().zip(&ys).zip(&preds) {
+        let l = out.loss.compute(y, pred)?;
+        let w = if out.weight == 1.0 {
+            l.shallow_clone()
+        } else {
+            l.f_mul_scalar(out.weight)?
+        };
+        loss = Some(match loss {
+            Some(t) => t.f_add(&w)?,
+            None => w,
+        });
+        per_output.push(l);
+    }
+    let mut loss = loss.ok_or_else(|| not_compiled(model))?;
     if let Some(r) = model.regularization_loss()? {
         loss = loss.f_add(&r)?;
     }
     if let Some(a) = activity {
         loss = loss.f_add(&a)?;
     }
-    Ok((loss, pred))
+    Ok((
+        BatchLoss {
+            total: loss,
+            per_output,
+        },
+        preds,
+    ))
 }
 
 /// Trains on a batch source (an image folder, a feature cache...): Keras' `fit(dataset)`.
@@ -377,22 +459,21 @@ fn run_epoch(
     want_batch_logs: bool,
 ) -> Result<Logs> {
     let device = model.device();
-    let metrics: Vec<Metric> = slot.as_ref().map(|c| c.metrics.clone()).unwrap_or_default();
-    let mut totals = Totals::new(&metrics, device)?;
+    let mut totals = Totals::new(slot.as_ref().ok_or_else(|| not_compiled(model))?, device)?;
     for (step, batch) in source.epoch(epoch)?.enumerate() {
         let batch = batch?.to_device(device)?;
         let compiled = slot.as_mut().ok_or_else(|| not_compiled(model))?;
         for p in compiled.trainable.iter_mut() {
             p.zero_grad();
         }
-        let (loss, pred) = total_loss(model, compiled, &batch.inputs, &batch.targets, true)?;
-        loss.f_backward()?;
+        let (loss, preds) = total_loss(model, compiled, &batch, true)?;
+        loss.total.f_backward()?;
         compiled.optimizer.step(&compiled.trainable)?;
-        totals.add(compiled, &loss, &batch.targets, &pred, batch.len())?;
+        totals.add(compiled, &loss, &batch.all_targets(), &preds, batch.len())?;
         let show = progress.wants_update(step);
         if show || want_batch_logs {
             let mut logs = totals.logs(compiled)?;
-            logs.set("batch_loss", loss.f_double_value(&[])?);
+            logs.set("batch_loss", loss.total.f_double_value(&[])?);
             model.set_compiled(slot.take());
             let called: Result<()> = callbacks
                 .iter_mut()
@@ -423,11 +504,11 @@ pub fn evaluate_source(model: &mut dyn Model, source: &mut dyn BatchSource) -> R
     let compiled = model.take_compiled().ok_or_else(|| not_compiled(model))?;
     let result = tch::no_grad(|| -> Result<Logs> {
         let device = model.device();
-        let mut totals = Totals::new(&compiled.metrics, device)?;
+        let mut totals = Totals::new(&compiled, device)?;
         for batch in source.epoch(0)? {
             let batch = batch?.to_device(device)?;
-            let (loss, pred) = total_loss(model, &compiled, &batch.inputs, &batch.targets, false)?;
-            totals.add(&compiled, &loss, &batch.targets, &pred, batch.len())?;
+            let (loss, preds) = total_loss(model, &compiled, &batch, false)?;
+            totals.add(&compiled, &loss, &batch.all_targets(), &preds, batch.len())?;
         }
         totals.logs(&compiled)
     });

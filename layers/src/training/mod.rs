@@ -9,7 +9,7 @@ mod logs;
 mod predict;
 mod progress;
 
-pub use compiled::{compile, Compiled};
+pub use compiled::{compile, compile_outputs, Compiled, CompiledOutput, OutputLoss};
 pub use fit::{evaluate, fit, fit_source, FitOptions, TrainingState, Validation};
 pub use history::History;
 pub use logs::Logs;
