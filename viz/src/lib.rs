@@ -2,17 +2,27 @@
 //!
 //! Pictures a person would rather look at than read, written as PNG:
 //! - [`curves`]: training curves (the book's accuracy and loss figures) from a history;
+//! - [`activations`]: every channel of intermediate layers for one image, tiled;
+//! - [`filters`]: filter patterns and class outputs found by gradient ascent in input space;
+//! - [`gradcam`]: Grad-CAM and Grad-CAM++ heat maps over the image;
+//! - [`colormap`]: viridis and jet;
 //! - [`grid`]: image grids (augmented samples, activations);
 //! - [`canvas`]: the small drawing surface behind them (8x8 bitmap text, no system fonts).
 #![warn(missing_docs)]
 
+pub mod activations;
 pub mod canvas;
+pub mod colormap;
+mod colormap_tables;
 pub mod curves;
+pub mod filters;
+pub mod gradcam;
 pub mod grid;
 
 use std::path::{Path, PathBuf};
 
 pub use canvas::Canvas;
+pub use colormap::Colormap;
 pub use curves::{plot_panels, save_training_curves, Panel, Series};
 pub use grid::image_grid;
 
@@ -30,6 +40,40 @@ pub enum Error {
     /// An invalid argument.
     #[error("{0}")]
     Invalid(String),
+    /// No layer of that name.
+    #[error("model '{model}' has no layer '{layer}'; its convolution layers are: {}", available.join(", "))]
+    UnknownLayer {
+        /// The model.
+        model: String,
+        /// The name asked for.
+        layer: String,
+        /// The convolution layers there are.
+        available: Vec<String>,
+    },
+    /// The layer's output has no spatial axes.
+    #[error("layer '{layer}' has output shape {shape:?}, not a spatial (channels, height, width) map; convolution layers: {}", available.join(", "))]
+    NotSpatial {
+        /// The layer.
+        layer: String,
+        /// Its output shape (without batch).
+        shape: Vec<i64>,
+        /// The convolution layers there are.
+        available: Vec<String>,
+    },
+    /// A class index beyond the model's outputs.
+    #[error("class index {class} is out of range: the model has {classes} classes (0..{classes})")]
+    ClassOutOfRange {
+        /// The index given.
+        class: i64,
+        /// Number of classes.
+        classes: i64,
+    },
+    /// An error of the model.
+    #[error(transparent)]
+    Model(#[from] convkit_layers::Error),
+    /// A libtorch error.
+    #[error("libtorch: {0}")]
+    Torch(#[from] convkit_tensor::tch::TchError),
 }
 
 /// Result with [`Error`].
