@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod commands;
+mod model_arg;
 mod pretrained;
 mod runtime;
 
@@ -37,6 +38,12 @@ enum Command {
     Segment(commands::segment::SegmentArgs),
     /// Classify images with a saved model or a pretrained application.
     Predict(commands::predict::PredictArgs),
+    /// Grad-CAM heat maps of a class over images (heat map and overlay PNGs).
+    Gradcam(commands::gradcam::GradcamArgs),
+    /// Intermediate activations of one image: one channel grid PNG per layer.
+    Activations(commands::activations::ActivationsArgs),
+    /// Filter patterns (or a class) by gradient ascent in input space, as a PNG grid.
+    Filters(commands::filters::FiltersArgs),
 }
 
 fn main() {
@@ -53,6 +60,9 @@ fn main() {
         Command::Features(args) => commands::features::run(args),
         Command::Finetune(args) => commands::finetune::run(args),
         Command::Segment(args) => commands::segment::run(args),
+        Command::Gradcam(args) => commands::gradcam::run(args),
+        Command::Activations(args) => commands::activations::run(args),
+        Command::Filters(args) => commands::filters::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

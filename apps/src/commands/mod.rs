@@ -1,11 +1,14 @@
 //! One module per subcommand.
 
+pub mod activations;
 pub mod augment_preview;
 pub mod bench;
 pub mod catdog;
 pub mod features;
 pub mod fetch;
+pub mod filters;
 pub mod finetune;
+pub mod gradcam;
 pub mod mnist;
 pub mod predict;
 pub mod segment;

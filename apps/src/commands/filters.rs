@@ -1,0 +1,121 @@
+//! `convkit filters`: the patterns the filters of a layer respond to, by gradient ascent in
+//! input space (an 8x8 grid of the first 64 filters), or with `--class K` what the model
+//! thinks class K looks like.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use convkit_viz::filters::{
+    deprocess_image, filter_grid, gradient_ascent, AscentConfig, AscentResult, AscentTarget,
+};
+
+use crate::model_arg::{LoadedModel, ModelArgs};
+use crate::runtime::RuntimeArgs;
+
+/// Arguments of `convkit filters`.
+#[derive(Args, Debug)]
+pub struct FiltersArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Layer whose filters to draw (required unless --class).
+    #[arg(long)]
+    layer: Option<String>,
+    /// Draw this output class instead of filters.
+    #[arg(long)]
+    class: Option<i64>,
+    /// Filters drawn (the first N of the layer).
+    #[arg(long, default_value_t = 64)]
+    count: usize,
+    /// Grid columns.
+    #[arg(long, default_value_t = 8)]
+    per_row: usize,
+    /// The book's recipe: 2 (30 steps of 10, L2-normalised, borders cropped) or 1 (40 steps
+    /// of 1 from gray 128 with noise).
+    #[arg(long, default_value_t = 2)]
+    recipe: u8,
+    /// Steps (default: the recipe's).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Step size (default: the recipe's).
+    #[arg(long)]
+    step_size: Option<f64>,
+    /// Regularise with random jitter (pixels), scale (fraction) and rotation (degrees) per
+    /// step, e.g. `--regularise 4,0.05,5`.
+    #[arg(long, value_delimiter = ',', num_args = 3)]
+    regularise: Option<Vec<f64>>,
+    /// Output directory.
+    #[arg(long, default_value = "runs/filters")]
+    out: PathBuf,
+    #[command(flatten)]
+    rt: RuntimeArgs,
+}
+
+fn config(args: &FiltersArgs, side: i64) -> anyhow::Result<AscentConfig> {
+    let mut cfg = match args.recipe {
+        1 => AscentConfig::first_edition(),
+        2 => AscentConfig::second_edition(),
+        r => anyhow::bail!("--recipe {r}: expected 1 or 2 (the book's two editions)"),
+    };
+    // The model's own input size; the recipe's crop scaled to it.
+    cfg.display_crop = (f64::from(cfg.display_crop) * side as f64 / cfg.size as f64) as u32;
+    cfg.size = side;
+    cfg.seed = args.rt.seed;
+    if let Some(s) = args.steps {
+        cfg.steps = s;
+    }
+    if let Some(s) = args.step_size {
+        cfg.step_size = s;
+    }
+    if let Some(r) = &args.regularise {
+        cfg = cfg.with_regularisers(r[0].round() as i64, r[1], r[2]);
+    }
+    Ok(cfg)
+}
+
+fn report(what: &str, result: &AscentResult) {
+    let first = result
+        .objective
+        .first()
+        .map(|r| r.iter().sum::<f64>() / r.len().max(1) as f64);
+    let last = result
+        .objective
+        .last()
+        .map(|r| r.iter().sum::<f64>() / r.len().max(1) as f64);
+    if let (Some(a), Some(b)) = (first, last) {
+        println!(
+            "{what}: mean objective {a:.4} -> {b:.4} over {} steps",
+            result.objective.len() - 1
+        );
+    }
+}
+
+/// Runs the command.
+pub fn run(args: FiltersArgs) -> anyhow::Result<()> {
+    let device = args.rt.setup()?;
+    let m = LoadedModel::load(&args.model, device)?;
+    let cfg = config(&args, m.side)?;
+    if let Some(class) = args.class {
+        let result = gradient_ascent(m.model.as_ref(), &AscentTarget::Classes(vec![class]), &cfg)?;
+        let img = deprocess_image(&result.images.f_get(0)?, cfg.display_crop)?;
+        let path = args.out.join(format!("class_{class}.png"));
+        convkit_viz::save_png(&img, &path)?;
+        report(&format!("class {class}"), &result);
+        println!("wrote {}", path.display());
+        return Ok(());
+    }
+    let Some(layer) = args.layer.as_deref() else {
+        anyhow::bail!(
+            "give --layer NAME (convolution layers: {}) or --class K",
+            convkit_viz::gradcam::conv_layer_names(m.model.as_ref()).join(", ")
+        );
+    };
+    let (grid, result) = filter_grid(m.model.as_ref(), layer, args.count, args.per_row, 5, &cfg)?;
+    let path = args.out.join(format!("filters_{layer}.png"));
+    convkit_viz::save_png(&grid, &path)?;
+    report(
+        &format!("{} filters of {layer}", result.objective[0].len()),
+        &result,
+    );
+    println!("wrote {}", path.display());
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! `--model M [--weights FILE]`: a saved model directory or an application name with its
+//! weights, and how images reach it (size, channels, preprocessing, class names).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use convkit_layers::applications::{decode_predictions, Pooling};
+use convkit_layers::prelude::*;
+use convkit_tensor::tch::{Device, Kind, Tensor};
+
+use crate::pretrained::{load_images, weights_path, Base};
+
+/// The `--model` / `--weights` / `--rescale` flags.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// A saved model directory (model.json), or an application: efficientnet-lite0, vgg16,
+    /// xception.
+    #[arg(long)]
+    pub model: String,
+    /// Weights file of an application (.pth or .safetensors; default: the one found offline).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Scale applied to [0, 255] pixels before a saved model (convkit's trainings use 1/255).
+    #[arg(long, default_value_t = 1.0 / 255.0)]
+    pub rescale: f64,
+}
+
+/// Where the model came from.
+enum Origin {
+    Saved { rescale: f64 },
+    Application { base: Base, weights: PathBuf },
+}
+
+/// A model ready for pictures.
+pub struct LoadedModel {
+    /// The network.
+    pub model: Box<dyn Model>,
+    /// Input channels (1 or 3).
+    pub channels: i64,
+    /// Input side (square).
+    pub side: i64,
+    origin: Origin,
+}
+
+impl LoadedModel {
+    /// Loads `--model` (with `--weights` for an application).
+    pub fn load(args: &ModelArgs, device: Device) -> anyhow::Result<LoadedModel> {
+        let dir = Path::new(&args.model);
+        if dir.join("model.json").is_file() {
+            let model = load_model(dir, device)?;
+            let shape = model
+                .input_shape()
+                .context("the saved model has no input shape")?
+                .to_vec();
+            anyhow::ensure!(
+                shape.len() == 3 && shape[1] == shape[2] && (shape[0] == 1 || shape[0] == 3),
+                "this command takes square image models with 1 or 3 channels; {} takes {shape:?}",
+                dir.display()
+            );
+            return Ok(LoadedModel {
+                model,
+                channels: shape[0],
+                side: shape[1],
+                origin: Origin::Saved {
+                    rescale: args.rescale,
+                },
+            });
+        }
+        if dir.exists() {
+            anyhow::bail!(
+                "{}: not a model directory (model.json is missing)",
+                dir.display()
+            );
+        }
+        let base: Base = args.model.parse()?;
+        let weights = weights_path(base, args.weights.as_deref())?;
+        let mut model = base.build(true, base.imagenet_size(), Pooling::None, device)?;
+        base.load_weights(&mut model, &weights)?;
+        Ok(LoadedModel {
+            model: Box::new(model),
+            channels: 3,
+            side: base.imagenet_size(),
+            origin: Origin::Application { base, weights },
+        })
+    }
+
+    /// Images as the model's input `(N, C, side, side)` in [0, 255], resized; gray when the
+    /// model takes one channel.
+    pub fn load_raw(&self, paths: &[PathBuf]) -> anyhow::Result<Tensor> {
+        let x = load_images(paths, self.side)?;
+        Ok(if self.channels == 1 {
+            x.f_mean_dim([1i64].as_slice(), true, Kind::Float)?
+        } else {
+            x
+        })
+    }
+
+    /// `[0, 255]` pixels to what the model takes.
+    pub fn preprocess(&self, x: &Tensor) -> anyhow::Result<Tensor> {
+        match &self.origin {
+            Origin::Saved { rescale } => Ok(x.f_mul_scalar(*rescale)?),
+            Origin::Application { base, weights } => base.preprocess(Some(weights), x),
+        }
+    }
+
+    /// The `top` classes of each row of `probs`, as text.
+    pub fn describe(&self, probs: &Tensor, top: usize) -> anyhow::Result<Vec<Vec<String>>> {
+        if let Origin::Application { .. } = self.origin {
+            return Ok(decode_predictions(probs, top)?
+                .into_iter()
+                .map(|preds| {
+                    preds
+                        .into_iter()
+                        .map(|p| format!("{} ({}) {:.2}%", p.name, p.index, p.probability * 100.0))
+                        .collect()
+                })
+                .collect());
+        }
+        let n = probs.size()[0];
+        (0..n)
+            .map(|i| {
+                let row = probs.f_get(i)?;
+                let k = row.size()[0];
+                if k == 1 {
+                    return Ok(vec![format!("output {:.4}", row.f_double_value(&[0])?)]);
+                }
+                let (v, idx) = row.f_topk((top as i64).min(k), 0, true, true)?;
+                Ok((0..v.size()[0])
+                    .map(|j| {
+                        format!(
+                            "class {} {:.4}",
+                            idx.int64_value(&[j]),
+                            v.double_value(&[j])
+                        )
+                    })
+                    .collect())
+            })
+            .collect()
+    }
+}
+
+/// The file stem of `path` (for output names).
+pub fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into())
+}
