@@ -44,6 +44,8 @@ enum Command {
     Activations(commands::activations::ActivationsArgs),
     /// Filter patterns (or a class) by gradient ascent in input space, as a PNG grid.
     Filters(commands::filters::FiltersArgs),
+    /// Training curves from a saved history.json (PNG or SVG, optionally smoothed).
+    Plot(commands::plot::PlotArgs),
 }
 
 fn main() {
@@ -63,6 +65,7 @@ fn main() {
         Command::Gradcam(args) => commands::gradcam::run(args),
         Command::Activations(args) => commands::activations::run(args),
         Command::Filters(args) => commands::filters::run(args),
+        Command::Plot(args) => commands::plot::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -1,4 +1,4 @@
-//! The picture commands end to end (`activations`, `filters`, `gradcam`), from a model
+//! The picture commands end to end (`plot`, `activations`, `filters`, `gradcam`), from a model
 //! trained by `convkit mnist` (real MNIST, a short run) and from the pretrained
 //! EfficientNet-Lite0 (its real ImageNet weights from the project venv): every picture is
 //! written as a PNG of the expected size that is not blank; bad input gives clear errors.
@@ -34,6 +34,11 @@ fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A command without the runtime flags (`plot`).
+fn run_bare(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -44,6 +49,11 @@ fn text(o: &Output) -> String {
 
 /// Opens a PNG, checks its size when given, and that it is not blank (many distinct colours).
 fn picture(path: &Path, size: Option<(u32, u32)>) {
+    picture_with(path, size, 8)
+}
+
+/// As [`picture`], with the least number of distinct colours (plots draw few, unblended).
+fn picture_with(path: &Path, size: Option<(u32, u32)>, min_colours: usize) {
     let img = image::open(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .to_rgb8();
@@ -54,7 +64,7 @@ fn picture(path: &Path, size: Option<(u32, u32)>) {
     colours.sort_unstable();
     colours.dedup();
     assert!(
-        colours.len() >= 8,
+        colours.len() >= min_colours,
         "{} is blank ({} colours)",
         path.display(),
         colours.len()
@@ -92,6 +102,31 @@ fn pictures_of_a_model_trained_by_convkit_mnist() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let m = model.to_str().unwrap();
+    // The training command drew its curves and its test-set confusion matrix.
+    // White, black, grey grid lines and the training dots' blue at least.
+    picture_with(&model.join("curves.png"), Some((1120, 380)), 4);
+    picture_with(&model.join("confusion.png"), None, 8);
+    let history = model.join("history.json");
+    let smoothed = tmp.path().join("smoothed.svg");
+    let o = run_bare(&[
+        "plot",
+        history.to_str().unwrap(),
+        "--smooth",
+        "0.8",
+        "--out",
+        smoothed.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let svg = std::fs::read_to_string(&smoothed).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("(smoothed)"),
+        "{svg}"
+    );
+    let o = run_bare(&["plot", history.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run_bare(&["plot", tmp.path().join("nope.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("nope.json"), "{}", text(&o));
     let digit = digit_png(tmp.path());
     let d = digit.to_str().unwrap();
 

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use crate::canvas::{Canvas, Color, PALETTE};
-use crate::{save_png, Result};
+use crate::svg::{Draw, Svg};
+use crate::{save_png, Error, Result};
 
 /// One curve: a label and one value per epoch.
 #[derive(Debug, Clone)]
@@ -61,7 +62,7 @@ fn label(v: f64) -> String {
     }
 }
 
-fn draw_panel(c: &mut Canvas, ox: i64, panel: &Panel<'_>) {
+fn draw_panel(c: &mut impl Draw, ox: i64, panel: &Panel<'_>) {
     let black: Color = [0, 0, 0];
     let grey: Color = [225, 225, 225];
     let n = panel
@@ -165,12 +166,77 @@ pub fn plot_panels(panels: &[Panel<'_>]) -> Canvas {
     c
 }
 
+/// Draws the panels side by side as SVG.
+pub fn plot_panels_svg(panels: &[Panel<'_>]) -> Svg {
+    let mut c = Svg::new(
+        (W * panels.len().max(1) as i64) as u32,
+        H as u32,
+        [255, 255, 255],
+    );
+    for (i, p) in panels.iter().enumerate() {
+        draw_panel(&mut c, W * i as i64, p);
+    }
+    c
+}
+
+/// The book's exponential smoothing of a curve: each point becomes
+/// `previous_smoothed * factor + point * (1 - factor)` (the first is kept).
+pub fn smooth_curve(points: &[f64], factor: f64) -> Vec<f64> {
+    let mut out: Vec<f64> = Vec::with_capacity(points.len());
+    for &p in points {
+        let v = match out.last() {
+            Some(&prev) => prev * factor + p * (1.0 - factor),
+            None => p,
+        };
+        out.push(v);
+    }
+    out
+}
+
+/// Options of [`save_training_curves_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CurveOptions {
+    /// Exponential smoothing factor (the book's 0.8), or none.
+    pub smoothing: Option<f64>,
+}
+
 /// The book's two figures in one PNG: accuracy (training dots, validation line) and loss,
 /// from a Keras-style history (`name -> per-epoch values`).
 pub fn save_training_curves(
     history: &std::collections::BTreeMap<String, Vec<f64>>,
     path: &Path,
 ) -> Result<()> {
+    save_training_curves_with(history, path, &CurveOptions::default())
+}
+
+/// [`save_training_curves`] with options; a path ending in `.svg` gets an SVG picture.
+pub fn save_training_curves_with(
+    history: &std::collections::BTreeMap<String, Vec<f64>>,
+    path: &Path,
+    options: &CurveOptions,
+) -> Result<()> {
+    if let Some(f) = options.smoothing {
+        if !(0.0..1.0).contains(&f) {
+            return Err(Error::Invalid(format!(
+                "smoothing factor must lie in [0, 1), got {f}"
+            )));
+        }
+    }
+    let history: std::collections::BTreeMap<String, Vec<f64>> = history
+        .iter()
+        .map(|(k, v)| {
+            let v = match options.smoothing {
+                Some(f) => smooth_curve(v, f),
+                None => v.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    let smoothed = if options.smoothing.is_some() {
+        " (smoothed)"
+    } else {
+        ""
+    };
     let mut panels = vec![];
     let metrics: Vec<&String> = history
         .keys()
@@ -185,7 +251,7 @@ pub fn save_training_curves(
                 m.replace('_', " ")
             };
             (
-                format!("Training and validation {pretty}"),
+                format!("Training and validation {pretty}{smoothed}"),
                 format!("Training {pretty}"),
                 format!("Validation {pretty}"),
             )
@@ -213,5 +279,42 @@ pub fn save_training_curves(
             series,
         });
     }
-    save_png(&plot_panels(&panels).into_image(), path)
+    if path.extension().is_some_and(|e| e == "svg") {
+        crate::save_text(&plot_panels_svg(&panels).finish(), path)
+    } else {
+        save_png(&plot_panels(&panels).into_image(), path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoothing_follows_the_book_and_svg_is_written() {
+        // The book: smoothed[i] = smoothed[i-1] * 0.8 + point * 0.2.
+        let s = smooth_curve(&[1.0, 0.0, 0.0], 0.8);
+        assert_eq!(s.len(), 3);
+        assert!((s[1] - 0.8).abs() < 1e-12 && (s[2] - 0.64).abs() < 1e-12);
+        let mut h = std::collections::BTreeMap::new();
+        h.insert("loss".to_string(), vec![0.9, 0.5, 0.4]);
+        h.insert("val_loss".to_string(), vec![0.8, 0.6, 0.7]);
+        let dir = tempfile::tempdir().unwrap();
+        let svg = dir.path().join("curves.svg");
+        let opts = CurveOptions {
+            smoothing: Some(0.8),
+        };
+        save_training_curves_with(&h, &svg, &opts).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.starts_with("<svg") && text.contains("(smoothed)"));
+        assert_eq!(
+            text.matches("<circle").count(),
+            3 + 1,
+            "3 dots and a legend dot"
+        );
+        let bad = CurveOptions {
+            smoothing: Some(1.5),
+        };
+        assert!(save_training_curves_with(&h, &svg, &bad).is_err());
+    }
 }

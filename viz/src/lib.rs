@@ -5,6 +5,7 @@
 //! - [`activations`]: every channel of intermediate layers for one image, tiled;
 //! - [`filters`]: filter patterns and class outputs found by gradient ascent in input space;
 //! - [`gradcam`]: Grad-CAM and Grad-CAM++ heat maps over the image;
+//! - [`masks`]: segmentation masks in colour;
 //! - [`colormap`]: viridis and jet;
 //! - [`grid`]: image grids (augmented samples, activations);
 //! - [`canvas`]: the small drawing surface behind them (8x8 bitmap text, no system fonts).
@@ -14,16 +15,22 @@ pub mod activations;
 pub mod canvas;
 pub mod colormap;
 mod colormap_tables;
+pub mod confusion;
 pub mod curves;
 pub mod filters;
 pub mod gradcam;
 pub mod grid;
+pub mod masks;
+pub mod svg;
 
 use std::path::{Path, PathBuf};
 
 pub use canvas::Canvas;
 pub use colormap::Colormap;
-pub use curves::{plot_panels, save_training_curves, Panel, Series};
+pub use curves::{
+    plot_panels, save_training_curves, save_training_curves_with, smooth_curve, CurveOptions,
+    Panel, Series,
+};
 pub use grid::image_grid;
 
 /// Errors raised by convkit-viz.
@@ -78,6 +85,20 @@ pub enum Error {
 
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Writes `text` (an SVG document...) atomically (temporary file, then rename).
+pub fn save_text(text: &str, path: &Path) -> Result<()> {
+    let err = |problem: String| Error::Write {
+        path: path.to_path_buf(),
+        problem,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| err(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+}
 
 /// Writes `img` as a PNG, atomically (temporary file in the same folder, then rename).
 pub fn save_png(img: &image::RgbImage, path: &Path) -> Result<()> {

@@ -127,6 +127,7 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
         println!("Training stopped early: {reason}");
     }
 
+    let (test_images, test_labels) = (test_x.shallow_clone(), test_y.shallow_clone());
     let mut test = mnist_batches(test_x, test_y, 256, false)?;
     let logs = evaluate_source(&mut model, &mut test)?;
     let (test_loss, test_accuracy) = (
@@ -138,6 +139,18 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
     save_model(&model, &args.out)
         .with_context(|| format!("saving the model into {}", args.out.display()))?;
     history.save(&args.out.join("history.json"))?;
+    convkit_viz::save_training_curves(&history.history, &args.out.join("curves.png"))?;
+    let probs = model.predict(&scale_images(&test_images)?, 256)?;
+    let predicted: Vec<i64> = Vec::try_from(probs.f_argmax(1, false)?)?;
+    let truth: Vec<i64> = Vec::try_from(test_labels.f_to_kind(convkit_tensor::tch::Kind::Int64)?)?;
+    let counts = convkit_viz::confusion::confusion_counts(&truth, &predicted, 10)?;
+    let labels: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+    convkit_viz::confusion::save_confusion_matrix(
+        &counts,
+        &labels,
+        "MNIST test set",
+        &args.out.join("confusion.png"),
+    )?;
     let secs = &history.epoch_seconds;
     let mean_epoch = if secs.is_empty() {
         f64::NAN
@@ -149,7 +162,7 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
         &json!({"test_loss": test_loss, "test_accuracy": test_accuracy, "epochs": history.epoch.len(), "mean_epoch_seconds": mean_epoch}),
     )?;
     println!(
-        "Saved model.json, model.safetensors, history.json and metrics.json in {}",
+        "Saved model.json, model.safetensors, history.json, metrics.json, curves.png and confusion.png in {}",
         args.out.display()
     );
     Ok(())

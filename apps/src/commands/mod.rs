@@ -10,6 +10,7 @@ pub mod filters;
 pub mod finetune;
 pub mod gradcam;
 pub mod mnist;
+pub mod plot;
 pub mod predict;
 pub mod segment;
 pub mod split;

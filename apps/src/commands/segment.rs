@@ -53,19 +53,6 @@ pub struct SegmentArgs {
     rt: RuntimeArgs,
 }
 
-/// Colours of the classes: object, background, border.
-const PALETTE: [[u8; 3]; 3] = [[230, 120, 30], [25, 40, 90], [250, 230, 80]];
-
-fn colour_mask(classes: &Tensor) -> anyhow::Result<image::RgbImage> {
-    let size = classes.size();
-    let (h, w) = (size[0] as u32, size[1] as u32);
-    let v: Vec<i64> = Vec::<i64>::try_from(&classes.f_flatten(0, -1)?)?;
-    Ok(image::RgbImage::from_fn(w, h, |x, y| {
-        let c = v[(y * w + x) as usize].clamp(0, 2) as usize;
-        image::Rgb(PALETTE[c])
-    }))
-}
-
 fn default_data(args: &SegmentArgs) -> anyhow::Result<PathBuf> {
     let dir = args
         .rt
@@ -114,8 +101,8 @@ fn write_masks(
             &x.f_get(i as i64)?.f_to_kind(Kind::Float)?,
         )?
         .to_rgb8();
-        let truth = colour_mask(&y.f_get(i as i64)?)?;
-        let predicted = colour_mask(&pred.f_get(i as i64)?)?;
+        let truth = convkit_viz::masks::colour_mask(&y.f_get(i as i64)?)?;
+        let predicted = convkit_viz::masks::colour_mask(&pred.f_get(i as i64)?)?;
         convkit_viz::save_png(&img, &dir.join(format!("{name}.png")))?;
         convkit_viz::save_png(&predicted, &dir.join(format!("{name}_mask.png")))?;
         convkit_viz::save_png(&truth, &dir.join(format!("{name}_true.png")))?;

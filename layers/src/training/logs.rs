@@ -27,11 +27,18 @@ impl Logs {
         }
     }
 
-    /// `name: value - name: value`, Keras' progress-bar style.
+    /// `name: value - name: value`, Keras' progress-bar style (4 decimals, or scientific
+    /// notation for magnitudes up to 1e-3, so a learning rate of 1e-5 shows as `1.0000e-5`).
     pub fn display(&self) -> String {
         self.0
             .iter()
-            .map(|(n, v)| format!("{n}: {v:.4}"))
+            .map(|(n, v)| {
+                if v.abs() > 1e-3 || *v == 0.0 {
+                    format!("{n}: {v:.4}")
+                } else {
+                    format!("{n}: {v:.4e}")
+                }
+            })
             .collect::<Vec<_>>()
             .join(" - ")
     }
