@@ -1,7 +1,8 @@
 //! Digit scenes and Oxford-layout segmentation pairs.
 
 use convkit_data::digit_scenes::{
-    compose, Backgrounds, TRIMAP_BACKGROUND, TRIMAP_BORDER, TRIMAP_OBJECT,
+    compose, compose_styled, Backgrounds, SceneStyle, TRIMAP_BACKGROUND, TRIMAP_BORDER,
+    TRIMAP_OBJECT,
 };
 use convkit_data::segmentation::{find_pairs, holdout_split, load_pairs};
 
@@ -51,6 +52,41 @@ fn scenes_are_deterministic_with_all_three_trimap_classes() {
     assert!(
         obj > 50 && border > 20 && bgc > 1000,
         "{obj} {bgc} {border}"
+    );
+}
+
+#[test]
+fn segmentation_scenes_draw_bold_digits() {
+    // A 2-pixel stroke: thin in the classification style, a region once thickened.
+    let stroke = image::GrayImage::from_fn(28, 28, |x, y| {
+        image::Luma([if (13..15).contains(&x) && (4..24).contains(&y) {
+            255
+        } else {
+            0
+        }])
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let bg = backgrounds(dir.path());
+    let objects = |style: &SceneStyle| -> usize {
+        (0..8u64)
+            .map(|seed| {
+                let s = compose_styled(&stroke, &bg, 64, seed, style);
+                s.trimap
+                    .pixels()
+                    .filter(|p| p.0[0] == TRIMAP_OBJECT)
+                    .count()
+            })
+            .sum()
+    };
+    let (thin, bold) = (
+        objects(&SceneStyle::CLASSIFICATION),
+        objects(&SceneStyle::SEGMENTATION),
+    );
+    assert!(bold > 3 * thin.max(1), "thin {thin}, bold {bold}");
+    // The default composition is the classification style.
+    assert_eq!(
+        compose(&stroke, &bg, 64, 3).trimap,
+        compose_styled(&stroke, &bg, 64, 3, &SceneStyle::CLASSIFICATION).trimap
     );
 }
 

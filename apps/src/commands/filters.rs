@@ -109,7 +109,17 @@ pub fn run(args: FiltersArgs) -> anyhow::Result<()> {
             convkit_viz::gradcam::conv_layer_names(m.model.as_ref()).join(", ")
         );
     };
+    let started = std::time::Instant::now();
     let (grid, result) = filter_grid(m.model.as_ref(), layer, args.count, args.per_row, 5, &cfg)?;
+    let secs = started.elapsed().as_secs_f64();
+    let n = result.objective[0].len();
+    println!(
+        "{n} filters of {layer} in {secs:.2} s = {:.3} s/filter ({} steps at {}x{})",
+        secs / n as f64,
+        cfg.steps,
+        cfg.size,
+        cfg.size
+    );
     let path = args.out.join(format!("filters_{layer}.png"));
     convkit_viz::save_png(&grid, &path)?;
     report(
