@@ -4,7 +4,7 @@ compare_features.py), the same images (scikit-image's sample photos resized to 2
 scaled `(x - 127) / 128`), the same layer (the ReLU6 after the head convolution, convkit's
 `top_activation`), batch and threads.
 
-    .venv/bin/python -m pip install grad-cam==1.5.5
+    .venv/bin/python -m pip install grad-cam==1.5.7
     .venv/bin/python benches/compare/compare_gradcam.py DIR [--threads 2] [--batch 8] [--repeat 3]
 
 DIR holds the images (e.g. datasets/backgrounds). Prints ms per image for pytorch-grad-cam
@@ -55,6 +55,9 @@ class Lite0(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.top_activation = torch.nn.ReLU6()
+        # pytorch-grad-cam reads the device from the first parameter; the weights themselves
+        # stay frozen tensors (no gradients), as in convkit's pretrained model.
+        self.anchor = torch.nn.Parameter(torch.zeros(1), requires_grad=False)
 
     def forward(self, x):
         x = F.relu6(bn(F.conv2d(same_pad(x, 3, 2), sd["_conv_stem.weight"], stride=2), "_bn0"))
@@ -75,14 +78,14 @@ class Lite0(torch.nn.Module):
 paths = sorted(os.path.join(args.dir, f) for f in os.listdir(args.dir) if f.lower().endswith((".png", ".jpg", ".jpeg")))
 paths = paths[: args.batch]
 imgs = [np.asarray(Image.open(q).convert("RGB").resize((224, 224), Image.BILINEAR), dtype=np.float32) for q in paths]
-x = (torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2) - 127.0) / 128.0
+x = ((torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2) - 127.0) / 128.0).requires_grad_(True)
 model = Lite0().eval()
 cam = GradCAM(model=model, target_layers=[model.top_activation])
-cam(input_tensor=x)  # warm-up
+cam(input_tensor=x, targets=None)  # warm-up
 best = float("inf")
 for _ in range(args.repeat):
     t = time.time()
-    maps = cam(input_tensor=x)
+    maps = cam(input_tensor=x, targets=None)
     best = min(best, time.time() - t)
 torch_ms = best / len(paths) * 1000
 print(f"pytorch-grad-cam: {len(paths)} images in {best:.2f} s = {torch_ms:.1f} ms/image (threads {args.threads}), maps {maps.shape}")

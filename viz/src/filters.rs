@@ -302,14 +302,20 @@ pub fn gradient_ascent(
     };
     let mut history = Vec::with_capacity(cfg.steps + 1);
     for _ in 0..cfg.steps {
-        history.push(measure(&img)?);
         let x = img.f_detach()?.f_set_requires_grad(true)?;
-        let seen = match random_warp(&x, cfg, &mut rng)? {
-            Some(grid) => x.f_grid_sampler(&grid, 0, 1, false)?,
+        let warp = random_warp(&x, cfg, &mut rng)?;
+        let seen = match &warp {
+            Some(grid) => x.f_grid_sampler(grid, 0, 1, false)?,
             None => x.shallow_clone(),
         };
         let out = model.layer_outputs(&seen, &[layer.as_str()], false)?;
-        let loss = objective(&out[0], target, cfg.objective_border)?.f_sum(Kind::Float)?;
+        let per_image = objective(&out[0], target, cfg.objective_border)?;
+        // Without a warp the step's own forward pass measures the un-transformed image.
+        history.push(match warp {
+            Some(_) => measure(&img)?,
+            None => Vec::<f64>::try_from(per_image.f_detach()?.f_to_kind(Kind::Double)?)?,
+        });
+        let loss = per_image.f_sum(Kind::Float)?;
         let grad = Tensor::f_run_backward(&[&loss], &[&x], false, false)?
             .pop()
             .ok_or_else(|| Error::Invalid("no gradient".into()))?;

@@ -25,7 +25,7 @@ pub struct FinetuneArgs {
     #[arg(long, default_value_t = 5)]
     epochs: usize,
     /// Epochs after unfreezing the top block (the book's 30).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 10)]
     finetune_epochs: usize,
     /// Learning rate of the fine-tuning step (the book's 1e-5).
     #[arg(long, default_value_t = 1e-5)]
@@ -115,8 +115,13 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
             &[Metric::Accuracy],
         )?;
         let best = args.out.join(format!("{phase}_best"));
+        // The second phase continues the epoch count (as Keras' `initial_epoch`), so its
+        // shuffling, augmentation and dropout draw new randomness instead of replaying the
+        // first phase's epochs.
+        let first = if phase == "frozen" { 0 } else { args.epochs };
         let options = FitOptions::new()
-            .epochs(epochs)
+            .initial_epoch(first)
+            .epochs(first + epochs)
             .validation_source(t.preprocessed(folder("validation", false)?))
             .callback(
                 ModelCheckpoint::new(best.to_string_lossy().into_owned())
