@@ -153,29 +153,29 @@ fn draw_panel(c: &mut impl Draw, ox: i64, panel: &Panel<'_>) {
     }
 }
 
+/// Draws the panels side by side on `c`.
+fn draw_panels(c: &mut impl Draw, panels: &[Panel<'_>]) {
+    for (i, p) in panels.iter().enumerate() {
+        draw_panel(c, W * i as i64, p);
+    }
+}
+
+/// Width of a figure of `n` panels.
+fn figure_width(n: usize) -> u32 {
+    (W * n.max(1) as i64) as u32
+}
+
 /// Draws the panels side by side.
 pub fn plot_panels(panels: &[Panel<'_>]) -> Canvas {
-    let mut c = Canvas::new(
-        (W * panels.len().max(1) as i64) as u32,
-        H as u32,
-        [255, 255, 255],
-    );
-    for (i, p) in panels.iter().enumerate() {
-        draw_panel(&mut c, W * i as i64, p);
-    }
+    let mut c = Canvas::new(figure_width(panels.len()), H as u32, [255, 255, 255]);
+    draw_panels(&mut c, panels);
     c
 }
 
 /// Draws the panels side by side as SVG.
 pub fn plot_panels_svg(panels: &[Panel<'_>]) -> Svg {
-    let mut c = Svg::new(
-        (W * panels.len().max(1) as i64) as u32,
-        H as u32,
-        [255, 255, 255],
-    );
-    for (i, p) in panels.iter().enumerate() {
-        draw_panel(&mut c, W * i as i64, p);
-    }
+    let mut c = Svg::new(figure_width(panels.len()), H as u32, [255, 255, 255]);
+    draw_panels(&mut c, panels);
     c
 }
 

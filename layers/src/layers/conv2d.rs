@@ -10,7 +10,7 @@ use crate::layer::{Layer, LayerCommon, Pair, Param};
 use crate::padding::{output_size, Padding};
 use crate::regularizers::Regularizer;
 
-use super::conv_common::{conv2d_keras, fold_affine};
+use super::conv_common::{conv2d_keras, conv2d_keras_folded};
 use super::kernel_bias::KernelBias;
 use crate::Result;
 
@@ -253,11 +253,12 @@ impl Layer for Conv2D {
         let kernel = self.weights.kernel.as_ref()?;
         let run = || -> Result<Tensor> {
             self.check_input(x)?;
-            let (k, b) = fold_affine(&kernel.tensor, self.weights.bias_tensor(), scale, shift)?;
-            conv2d_keras(
+            conv2d_keras_folded(
                 x,
-                &k,
-                Some(&b),
+                &kernel.tensor,
+                self.weights.bias_tensor(),
+                scale,
+                shift,
                 c.strides.arr(),
                 c.padding,
                 c.dilation_rate.arr(),

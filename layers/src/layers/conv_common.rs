@@ -70,18 +70,24 @@ pub(crate) fn check_conv_options(
     None
 }
 
-/// A convolution's kernel `(out, in / groups, kh, kw)` and bias with the per-output-channel
-/// map `y * scale + shift` folded in (batch normalization folding).
-pub(crate) fn fold_affine(
+/// [`conv2d_keras`] with the per-output-channel map `y * scale + shift` folded into the
+/// kernel `(out, in / groups, kh, kw)` and bias (batch normalization folding).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d_keras_folded(
+    x: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
     scale: &Tensor,
     shift: &Tensor,
-) -> Result<(Tensor, Tensor)> {
+    strides: [i64; 2],
+    padding: Padding,
+    dilation: [i64; 2],
+    groups: i64,
+) -> Result<Tensor> {
     let kernel = weight.f_mul(&scale.f_reshape([-1, 1, 1, 1])?)?;
     let bias = match bias {
         Some(b) => b.f_mul(scale)?.f_add(shift)?,
         None => shift.shallow_clone(),
     };
-    Ok((kernel, bias))
+    conv2d_keras(x, &kernel, Some(&bias), strides, padding, dilation, groups)
 }

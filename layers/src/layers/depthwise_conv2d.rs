@@ -11,7 +11,7 @@ use crate::padding::{output_size, Padding};
 use crate::regularizers::{add_penalty, Regularizer};
 use crate::Result;
 
-use super::conv_common::{check_conv_options, conv2d_keras, effective_kernel, fold_affine};
+use super::conv_common::{check_conv_options, conv2d_keras, conv2d_keras_folded, effective_kernel};
 
 /// Configuration of [`DepthwiseConv2D`] (Keras' constructor arguments).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -230,16 +230,12 @@ impl Layer for DepthwiseConv2D {
         let kernel = self.kernel.as_ref()?;
         let run = || -> Result<Tensor> {
             self.check_input(x)?;
-            let (k, b) = fold_affine(
+            conv2d_keras_folded(
+                x,
                 &kernel.tensor,
                 self.bias.as_ref().map(|b| &b.tensor),
                 scale,
                 shift,
-            )?;
-            conv2d_keras(
-                x,
-                &k,
-                Some(&b),
                 c.strides.arr(),
                 c.padding,
                 c.dilation_rate.arr(),

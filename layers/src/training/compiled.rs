@@ -87,11 +87,6 @@ pub struct Compiled {
 }
 
 impl Compiled {
-    /// The loss of the first output.
-    pub fn loss(&self) -> &Loss {
-        &self.outputs[0].loss
-    }
-
     /// Whether logs name each output (`<output>_loss`, `<output>_<metric>`).
     pub fn is_multi_output(&self) -> bool {
         self.outputs.len() > 1
