@@ -67,16 +67,23 @@ def peer_torch(epochs, threads):
     return times
 
 
-def peer_keras(epochs, threads):
-    os.environ["KERAS_BACKEND"] = "torch"
-    import torch
+def keras_mnist(split):
+    """MNIST `train` or `test` as Keras' book code prepares it: NHWC floats in [0, 1] and
+    one-hot labels. Needs KERAS_BACKEND set before the first keras import."""
+    import keras
 
-    torch.set_num_threads(threads)
+    prefix = {"train": "train", "test": "t10k"}[split]
+    x = load_idx(f"{prefix}-images-idx3-ubyte").reshape(-1, 28, 28, 1).astype("float32") / 255
+    y = keras.utils.to_categorical(load_idx(f"{prefix}-labels-idx1-ubyte"), 10)
+    return x, y
+
+
+def keras_book_convnet():
+    """The book's MNIST convnet in Keras 3, compiled as in the book (RMSprop, categorical
+    crossentropy, accuracy)."""
     import keras
     from keras import layers
 
-    x = load_idx("train-images-idx3-ubyte").reshape(-1, 28, 28, 1).astype("float32") / 255
-    y = keras.utils.to_categorical(load_idx("train-labels-idx1-ubyte"), 10)
     model = keras.Sequential([
         keras.Input((28, 28, 1)),
         layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
@@ -85,6 +92,18 @@ def peer_keras(epochs, threads):
         layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax"),
     ])
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def peer_keras(epochs, threads):
+    os.environ["KERAS_BACKEND"] = "torch"
+    import torch
+
+    torch.set_num_threads(threads)
+    import keras
+
+    x, y = keras_mnist("train")
+    model = keras_book_convnet()
 
     class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):

@@ -19,12 +19,10 @@ import sys
 os.environ["KERAS_BACKEND"] = "torch"
 sys.path.insert(0, os.path.dirname(__file__))
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
 from safetensors.numpy import load_file  # noqa: E402
 
-from compare_mnist import load_idx  # noqa: E402
+from compare_mnist import keras_book_convnet, keras_mnist  # noqa: E402
 
 
 def main():
@@ -33,24 +31,15 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     args = ap.parse_args()
     w = load_file(args.weights)
-    x = load_idx("train-images-idx3-ubyte").reshape(-1, 28, 28, 1).astype("float32") / 255
-    y = keras.utils.to_categorical(load_idx("train-labels-idx1-ubyte"), 10)
-    tx = load_idx("t10k-images-idx3-ubyte").reshape(-1, 28, 28, 1).astype("float32") / 255
-    ty = keras.utils.to_categorical(load_idx("t10k-labels-idx1-ubyte"), 10)
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"), layers.Flatten(),
-        layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax"),
-    ])
+    x, y = keras_mnist("train")
+    tx, ty = keras_mnist("test")
+    model = keras_book_convnet()
     conv = lambda k: np.transpose(k, (2, 3, 1, 0))
     dense = w["dense/kernel"].reshape(64, 3, 3, 64).transpose(1, 2, 0, 3).reshape(576, 64)
     model.set_weights([
         conv(w["conv2d/kernel"]), w["conv2d/bias"], conv(w["conv2d_1/kernel"]), w["conv2d_1/bias"],
         conv(w["conv2d_2/kernel"]), w["conv2d_2/bias"], dense, w["dense/bias"], w["dense_1/kernel"], w["dense_1/bias"],
     ])
-    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
     print("initial test [loss, accuracy]:", model.evaluate(tx, ty, verbose=0))
     model.fit(x, y, epochs=args.epochs, batch_size=64, verbose=2, shuffle=False)
     print("final test [loss, accuracy]:", model.evaluate(tx, ty, verbose=0))

@@ -14,7 +14,7 @@ use crate::layers::dense::DenseConfig;
 use crate::layers::depthwise_conv2d::DepthwiseConv2DConfig;
 use crate::layers::dropout::DropoutConfig;
 use crate::layers::flatten::PlainConfig;
-use crate::layers::global_average_pooling2d::GlobalPoolConfig;
+use crate::layers::global_pooling_common::GlobalPoolConfig;
 use crate::layers::merging::ConcatenateConfig;
 use crate::layers::pooling_common::Pool2DConfig;
 use crate::layers::preprocessing::{
@@ -38,6 +38,7 @@ pub enum LayerConfig {
     MaxPooling2D(Pool2DConfig),
     AveragePooling2D(Pool2DConfig),
     GlobalAveragePooling2D(GlobalPoolConfig),
+    GlobalMaxPooling2D(GlobalPoolConfig),
     Flatten(PlainConfig),
     Dense(DenseConfig),
     Dropout(DropoutConfig),
@@ -78,6 +79,7 @@ impl LayerConfig {
             LayerConfig::GlobalAveragePooling2D(c) => {
                 Box::new(GlobalAveragePooling2D::from_config(c))
             }
+            LayerConfig::GlobalMaxPooling2D(c) => Box::new(GlobalMaxPooling2D::from_config(c)),
             LayerConfig::Flatten(c) => Box::new(Flatten::from_config(c)),
             LayerConfig::Dense(c) => Box::new(Dense::from_config(c)),
             LayerConfig::Dropout(c) => Box::new(Dropout::from_config(c)),

@@ -5,10 +5,11 @@
 //! etc.) and the book's tables; the frozen VGG16 + Flatten + Dense(12) is the figure.
 
 use convkit_layers::applications::{
-    efficientnet_lite0, vgg16, xception, EfficientNetLiteConfig, Vgg16Config, XceptionConfig,
+    efficientnet_lite0, vgg16, xception, EfficientNetLiteConfig, Pooling, Vgg16Config,
+    XceptionConfig,
 };
 use convkit_layers::prelude::*;
-use convkit_tensor::tch::Device;
+use convkit_tensor::tch::{Device, Kind};
 
 #[test]
 fn vgg16_counts_equal_keras() {
@@ -80,4 +81,39 @@ fn efficientnet_lite0_matches_the_pytorch_file_layout() {
     assert_eq!(m.output_shape(), Some(vec![1000]));
     m.get_layer("block7a_project_bn").unwrap();
     m.get_layer("block6d_add").unwrap();
+}
+
+#[test]
+fn max_pooling_ends_the_base_with_each_channels_maximum() {
+    convkit_tensor::seed::set_seed(3);
+    let mut plain = Vgg16Config::base(32, 32);
+    let base = vgg16(&plain, Device::Cpu).unwrap();
+    plain.pooling = Pooling::Max;
+    let mut pooled = vgg16(&plain, Device::Cpu).unwrap();
+    let names: Vec<&str> = pooled.layers().iter().map(|l| l.name()).collect();
+    assert_eq!(*names.last().unwrap(), "max_pool");
+    assert_eq!(pooled.output_shape(), Some(vec![512]));
+    // Same weights in both (global pooling has none), so the pooled output is the maximum
+    // of the plain base's feature map over height and width.
+    let dir = tempfile::tempdir().unwrap();
+    save_weights(&base, &dir.path().join("w.safetensors")).unwrap();
+    load_weights(&mut pooled, &dir.path().join("w.safetensors")).unwrap();
+    let x = convkit_tensor::tch::Tensor::rand([2, 3, 32, 32], (Kind::Float, Device::Cpu)) * 255.0;
+    let map = base.predict(&x, 2).unwrap();
+    let want = map.amax([2i64, 3].as_slice(), false);
+    let got = pooled.predict(&x, 2).unwrap();
+    assert_eq!(got.size(), vec![2, 512]);
+    assert!(got.allclose(&want, 1e-6, 1e-6, false));
+    assert!(
+        f64::try_from(want.abs().max()).unwrap() > 0.0,
+        "all-zero features"
+    );
+
+    // The layer survives save and load.
+    save_model(&pooled, dir.path()).unwrap();
+    let loaded = load_model(dir.path(), Device::Cpu).unwrap();
+    assert!(loaded
+        .predict(&x, 2)
+        .unwrap()
+        .allclose(&got, 1e-6, 1e-6, false));
 }

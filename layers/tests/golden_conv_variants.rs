@@ -1,5 +1,6 @@
 //! Golden tests of SeparableConv2D, DepthwiseConv2D, Conv2DTranspose, ZeroPadding2D,
-//! UpSampling2D, Resizing, ReLU and the merge layers against Keras 3.15.1 (torch backend).
+//! UpSampling2D, Resizing, ReLU, the merge layers and global pooling against Keras 3.15.1
+//! (torch backend).
 //!
 //! Fixtures: `layers/tests/fixtures/keras_conv_variants.{json,safetensors}`, made by
 //! `scripts/fixtures/make_keras_conv_variants.py`: for each case, `getattr(keras.layers,
@@ -128,11 +129,21 @@ fn layer_for(class: &str, c: &Value) -> Box<dyn Layer> {
         "Maximum" => Box::new(Maximum::new()),
         "Minimum" => Box::new(Minimum::new()),
         "Concatenate" => Box::new(Concatenate::new()),
+        "GlobalMaxPooling2D" => {
+            Box::new(GlobalMaxPooling2D::new().keepdims(get("keepdims").is_some_and(|k| k == true)))
+        }
+        "GlobalAveragePooling2D" => Box::new(
+            GlobalAveragePooling2D::new().keepdims(get("keepdims").is_some_and(|k| k == true)),
+        ),
         other => panic!("no mapping for Keras class {other}"),
     }
 }
 
+/// NHWC to NCHW; 2-D outputs (global pooling without keepdims) are already (N, C).
 fn nhwc_to_nchw(t: &Tensor) -> Tensor {
+    if t.dim() == 2 {
+        return t.shallow_clone();
+    }
     t.permute([0, 3, 1, 2]).contiguous()
 }
 
@@ -187,5 +198,5 @@ fn layers_match_keras() {
         );
         checked += 1;
     }
-    assert!(checked >= 30, "only {checked} cases");
+    assert!(checked >= 47, "only {checked} cases");
 }

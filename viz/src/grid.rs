@@ -6,7 +6,8 @@ use crate::canvas::Canvas;
 use crate::{Error, Result};
 
 /// Tiles `images` (all the same size) into `cols` columns with `margin` pixels between them,
-/// on a white background; an optional `caption` per image is written under it.
+/// on a white background; an optional `caption` per image is written under it, cut to the
+/// tile's width (ending in `.`) so it never runs into the next tile.
 pub fn image_grid(
     images: &[RgbImage],
     cols: usize,
@@ -46,8 +47,68 @@ pub fn image_grid(
         );
         c.blit(x, y, img);
         if let Some(text) = captions.get(i) {
-            c.text(x, y + i64::from(h) + 2, text, 1, [0, 0, 0]);
+            c.text(x, y + i64::from(h) + 2, &fit_caption(text, w), 1, [0, 0, 0]);
         }
     }
     Ok(c.into_image())
+}
+
+/// `text` cut to at most `width` pixels of 8-pixel glyphs; a cut caption ends in `.` when
+/// there is room for two glyphs or more.
+fn fit_caption(text: &str, width: u32) -> String {
+    let max_chars = (width / 8) as usize;
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    if max_chars <= 1 {
+        return text.chars().take(max_chars).collect();
+    }
+    let mut cut: String = text.chars().take(max_chars - 1).collect();
+    cut.push('.');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captions_are_cut_to_the_tile_width() {
+        assert_eq!(fit_caption("true", 64), "true");
+        assert_eq!(fit_caption("exactly8", 64), "exactly8");
+        assert_eq!(fit_caption("predicted", 64), "predict.");
+        assert_eq!(fit_caption("abc", 8), "a");
+        assert_eq!(fit_caption("abc", 4), "");
+        for width in [8u32, 20, 64, 100] {
+            let fitted = fit_caption("a long caption that never fits", width);
+            assert!(
+                Canvas::text_width(&fitted, 1) <= i64::from(width),
+                "{width}: {fitted}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_caption_stays_inside_its_tile() {
+        let tile = RgbImage::from_pixel(16, 16, image::Rgb([255, 255, 255]));
+        let grid = image_grid(
+            &[tile.clone(), tile],
+            2,
+            4,
+            &["wwwwwwwwww".into(), String::new()],
+        )
+        .unwrap();
+        // The second tile's column (x from 24) and the margin before it stay white under
+        // the first tile's caption.
+        for y in 20..grid.height() {
+            for x in 20..grid.width() {
+                assert_eq!(grid.get_pixel(x, y).0, [255, 255, 255], "ink at ({x}, {y})");
+            }
+        }
+        // The first caption is drawn (some ink under the first tile).
+        let ink = (20..grid.height())
+            .flat_map(|y| (4..20).map(move |x| (x, y)))
+            .any(|(x, y)| grid.get_pixel(x, y).0 != [255, 255, 255]);
+        assert!(ink);
+    }
 }

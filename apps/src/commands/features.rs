@@ -157,7 +157,7 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<()> {
         &json!({
             "base": t.base.name(), "test_loss": test_loss, "test_accuracy": test_accuracy,
             "extraction_seconds": extraction_secs, "classifier_seconds": fit_secs,
-            "pooling": if t.pooling == Pooling::Avg { "avg" } else { "flatten" },
+            "pooling": match t.pooling { Pooling::Avg => "avg", Pooling::Max => "max", Pooling::None => "flatten" },
         }),
     )?;
     println!(

@@ -106,7 +106,7 @@ fn write_masks(
         convkit_viz::save_png(&img, &dir.join(format!("{name}.png")))?;
         convkit_viz::save_png(&predicted, &dir.join(format!("{name}_mask.png")))?;
         convkit_viz::save_png(&truth, &dir.join(format!("{name}_true.png")))?;
-        for (t, c) in [(img, "image"), (truth, "true"), (predicted, "predicted")] {
+        for (t, c) in [(img, "image"), (truth, "true"), (predicted, "output")] {
             tiles.push(t);
             captions.push(c.to_string());
         }

@@ -32,8 +32,8 @@ pub struct TransferArgs {
     /// Input side given to the base.
     #[arg(long, default_value_t = 224)]
     pub size: i64,
-    /// What follows the base: `avg` (global average pooling) or `flatten` (the book's VGG16
-    /// head).
+    /// What follows the base: `avg` (global average pooling), `max` (global max pooling) or
+    /// `flatten` (the book's VGG16 head).
     #[arg(long, default_value = "avg")]
     pub pooling: String,
     /// Image-loading threads.
@@ -60,8 +60,9 @@ impl TransferArgs {
         let weights = weights_path(base, self.weights.as_deref())?;
         let pooling = match self.pooling.as_str() {
             "avg" => Pooling::Avg,
+            "max" => Pooling::Max,
             "flatten" => Pooling::None,
-            other => anyhow::bail!("--pooling must be avg or flatten, got '{other}'"),
+            other => anyhow::bail!("--pooling must be avg, max or flatten, got '{other}'"),
         };
         let per_class =
             super::catdog::per_class_counts(self.per_class.as_deref(), self.data.is_some())?;

@@ -19,7 +19,7 @@ pub use vgg16::{vgg16, Vgg16Config};
 pub use xception::{xception, XceptionConfig};
 
 use crate::functional::{Graph, SymbolicTensor};
-use crate::layers::GlobalAveragePooling2D;
+use crate::layers::{GlobalAveragePooling2D, GlobalMaxPooling2D};
 use crate::{LayerBuilder, Result};
 
 /// What follows the convolutional base when the classifier is left out (Keras' `pooling`).
@@ -30,11 +30,14 @@ pub enum Pooling {
     None,
     /// Global average pooling (`avg_pool`): a feature vector.
     Avg,
+    /// Global max pooling (`max_pool`): a feature vector.
+    Max,
 }
 
 fn apply_pooling(g: &mut Graph, pooling: Pooling, x: SymbolicTensor) -> Result<SymbolicTensor> {
     match pooling {
         Pooling::None => Ok(x),
         Pooling::Avg => g.apply(GlobalAveragePooling2D::new().named("avg_pool"), x),
+        Pooling::Max => g.apply(GlobalMaxPooling2D::new().named("max_pool"), x),
     }
 }

@@ -42,6 +42,8 @@ pub mod depthwise_conv2d;
 pub mod dropout;
 pub mod flatten;
 pub mod global_average_pooling2d;
+pub mod global_max_pooling2d;
+pub mod global_pooling_common;
 mod kernel_bias;
 pub mod max_pooling2d;
 pub mod merging;
@@ -64,6 +66,7 @@ pub use depthwise_conv2d::DepthwiseConv2D;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_average_pooling2d::GlobalAveragePooling2D;
+pub use global_max_pooling2d::GlobalMaxPooling2D;
 pub use max_pooling2d::MaxPooling2D;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use preprocessing::{
