@@ -136,10 +136,11 @@ def main():
         print(json.dumps({"epoch_seconds": times}))
         return
 
-    try:
-        import keras  # noqa: F401
-    except ImportError:
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "keras"])
+    # Looked up without importing: importing keras with no KERAS_BACKEND tries TensorFlow.
+    import importlib.util
+
+    if importlib.util.find_spec("keras") is None:
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "keras==3.15.1"])
 
     results = {}
     with tempfile.TemporaryDirectory() as out:

@@ -85,6 +85,7 @@ def summary(path):
     stats = {}
     for fw in ["convkit", "keras"]:
         acc = [r["test_accuracy"] for r in rows if r["framework"] == fw]
+        loss = [r["test_loss"] for r in rows if r["framework"] == fw]
         if not acc:
             continue
         n = len(acc)
@@ -93,7 +94,7 @@ def summary(path):
         passed = sum(a >= 0.990 for a in acc)
         stats[fw] = (n, mean, sd)
         print(f"{fw:<8} n={n:<3} mean={mean:.5f} sd={sd:.5f} min={min(acc):.4f} max={max(acc):.4f} "
-              f">=0.990: {passed}/{n}")
+              f">=0.990: {passed}/{n}; test loss mean={sum(loss) / n:.4f} max={max(loss):.4f}")
     if len(stats) == 2:
         (n1, m1, s1), (n2, m2, s2) = stats["convkit"], stats["keras"]
         se = math.sqrt(s1 ** 2 / n1 + s2 ** 2 / n2)
