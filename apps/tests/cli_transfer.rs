@@ -8,13 +8,10 @@ use std::process::{Command, Output};
 
 use convkit_data::idx::encode_u8;
 
-const BIN: &str = env!("CARGO_BIN_EXE_convkit");
+mod common;
+use common::{skimage_photos, venv};
 
-fn venv() -> PathBuf {
-    std::env::var_os("CONVKIT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv"))
-}
+const BIN: &str = env!("CARGO_BIN_EXE_convkit");
 
 /// A data directory with a small deterministic MNIST and three background PNGs.
 fn data_dir(dir: &Path) -> PathBuf {
@@ -161,14 +158,7 @@ fn segment_refuses_bad_trimaps_naming_the_file() {
 #[test]
 fn predict_names_the_cat_and_refuses_bad_input() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(venv().join("bin/python"))
-        .args([
-            "-c",
-            "import skimage.data, os; print(os.path.dirname(skimage.data.__file__))",
-        ])
-        .output()
-        .expect("the project venv's python (scripts/test installs scikit-image)");
-    let photos = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let photos = skimage_photos();
     let chelsea = photos.join("chelsea.png");
     let o = run(
         &[

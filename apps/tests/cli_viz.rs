@@ -8,13 +8,10 @@ use std::process::{Command, Output};
 
 use convkit_tensor::tch::Kind;
 
-const BIN: &str = env!("CARGO_BIN_EXE_convkit");
+mod common;
+use common::{skimage_photos, venv};
 
-fn venv() -> PathBuf {
-    std::env::var_os("CONVKIT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv"))
-}
+const BIN: &str = env!("CARGO_BIN_EXE_convkit");
 
 /// The datasets directory (`scripts/test` fetches MNIST into it).
 fn data() -> PathBuf {
@@ -229,14 +226,7 @@ fn pictures_of_a_model_trained_by_convkit_mnist() {
 #[test]
 fn pictures_of_pretrained_efficientnet_lite0() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(venv().join("bin/python"))
-        .args([
-            "-c",
-            "import skimage.data, os; print(os.path.dirname(skimage.data.__file__))",
-        ])
-        .output()
-        .expect("the project venv's python (scripts/test installs scikit-image)");
-    let chelsea = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("chelsea.png");
+    let chelsea = skimage_photos().join("chelsea.png");
     let c = chelsea.to_str().unwrap();
     let lite = "efficientnet-lite0";
 
