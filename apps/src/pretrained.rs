@@ -9,8 +9,8 @@ use convkit_layers::applications::{
     efficientnet_lite, efficientnet_lite0, vgg16, xception, EfficientNetLiteConfig, Pooling,
     Vgg16Config, XceptionConfig,
 };
-use convkit_layers::import::{self, ImportReport};
 use convkit_layers::prelude::*;
+use convkit_layers::saving::import::{self, ImportReport};
 use convkit_tensor::tch::{Device, Tensor};
 
 /// An application usable as a pretrained base.

@@ -24,7 +24,7 @@ const FORMAT: u32 = 1;
 /// data (files and preprocessing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheKey {
-    /// Model fingerprint (e.g. `convkit_layers::fingerprint::model_fingerprint`).
+    /// Model fingerprint (e.g. `convkit_layers::saving::fingerprint::model_fingerprint`).
     pub model: String,
     /// Data fingerprint (e.g. `ImageFolder::fingerprint`).
     pub data: String,

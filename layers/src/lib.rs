@@ -21,56 +21,39 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod activations;
 pub mod applications;
-pub mod callbacks;
-pub mod config;
 pub mod error;
-pub mod fingerprint;
-pub mod functional;
-pub mod import;
-pub mod initializers;
-pub mod layer;
 pub mod layers;
-pub mod losses;
-pub mod metrics;
-pub mod model;
-pub mod model_api;
-pub mod padding;
-pub mod regularizers;
+pub mod models;
 pub mod saving;
-pub mod sequential;
-pub mod summary;
 pub mod training;
 
-pub use activations::Activation;
 pub use error::{Error, Result};
-pub use functional::{Functional, Graph, SubModel, SymbolicTensor};
-pub use layer::{Layer, LayerBuilder, LayerCommon, Pair, Param};
-pub use losses::Loss;
-pub use metrics::Metric;
-pub use model::Model;
-pub use model_api::ModelApi;
-pub use padding::Padding;
-pub use sequential::Sequential;
-pub use summary::Summary;
+pub use layers::activations::Activation;
+pub use layers::layer::{Layer, LayerBuilder, LayerCommon, Pair, Param};
+pub use layers::padding::Padding;
+pub use models::{
+    Functional, Graph, Model, ModelApi, Sequential, SubModel, Summary, SymbolicTensor,
+};
+pub use training::losses::Loss;
+pub use training::metrics::Metric;
 
 /// Everything needed to build and train a model.
 pub mod prelude {
-    pub use crate::activations::Activation;
-    pub use crate::callbacks::*;
-    pub use crate::functional::{Functional, Graph, IntoLayer, SubModel, SymbolicTensor};
-    pub use crate::initializers::Initializer;
-    pub use crate::layer::{Layer, LayerBuilder};
+    pub use crate::layers::activations::Activation;
+    pub use crate::layers::initializers::Initializer;
+    pub use crate::layers::layer::{Layer, LayerBuilder};
+    pub use crate::layers::padding::Padding;
+    pub use crate::layers::regularizers::Regularizer;
     pub use crate::layers::*;
-    pub use crate::losses::Loss;
-    pub use crate::metrics::Metric;
-    pub use crate::model::Model;
-    pub use crate::model_api::ModelApi;
-    pub use crate::padding::Padding;
-    pub use crate::regularizers::Regularizer;
+    pub use crate::models::functional::{Functional, Graph, IntoLayer, SubModel, SymbolicTensor};
+    pub use crate::models::model::Model;
+    pub use crate::models::model_api::ModelApi;
+    pub use crate::models::sequential::Sequential;
     pub use crate::saving::{load_model, load_weights, save_model, save_weights};
-    pub use crate::sequential::Sequential;
+    pub use crate::training::callbacks::*;
+    pub use crate::training::losses::Loss;
+    pub use crate::training::metrics::Metric;
     pub use crate::training::{FitOptions, History, Logs, OutputLoss, Validation, Verbosity};
     pub use convkit_optim::{Adam, AdamW, Optimizer, RMSprop, UpdateRule, SGD};
 }

@@ -1,8 +1,8 @@
 //! The functional API: graphs, merges, nesting, sub-models, saving, and its errors; weight
 //! import errors.
 
-use convkit_layers::import::keras::load_keras_weights;
 use convkit_layers::prelude::*;
+use convkit_layers::saving::import::keras::load_keras_weights;
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
 /// Input (3, 8, 8) -> conv -> [conv, identity] -> add -> GAP -> dense.

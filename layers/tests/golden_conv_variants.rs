@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use convkit_layers::import::keras::assign_keras_tensors;
 use convkit_layers::prelude::*;
+use convkit_layers::saving::import::keras::assign_keras_tensors;
 use convkit_layers::Pair;
 use convkit_tensor::tch::{Kind, Tensor};
 use serde_json::Value;

@@ -26,7 +26,7 @@ fn fixture() -> Value {
 fn check(name: &str, model: &dyn Model) {
     let f = fixture();
     let want = &f["models"][name];
-    let s = convkit_layers::summary::summary(model);
+    let s = convkit_layers::models::summary::summary(model);
     assert_eq!(
         s.total_params,
         want["total"].as_i64().unwrap(),

@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use convkit_layers::applications::{vgg16, xception, Vgg16Config, XceptionConfig};
-use convkit_layers::import::{keras::load_keras_weights, torchvision::load_vgg16};
 use convkit_layers::prelude::*;
+use convkit_layers::saving::import::{keras::load_keras_weights, torchvision::load_vgg16};
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
 fn exported() -> PathBuf {

@@ -11,8 +11,8 @@ use convkit_layers::applications::efficientnet_lite::preprocess_input;
 use convkit_layers::applications::{
     decode_predictions, efficientnet_lite0, EfficientNetLiteConfig,
 };
-use convkit_layers::import::efficientnet_pytorch::load_lite0;
 use convkit_layers::prelude::*;
+use convkit_layers::saving::import::efficientnet_pytorch::load_lite0;
 use convkit_tensor::tch::{Device, Tensor};
 
 fn photo(dir: &std::path::Path, name: &str) -> Tensor {

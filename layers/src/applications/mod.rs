@@ -18,8 +18,8 @@ pub use small_convnet::small_convnet;
 pub use vgg16::{vgg16, Vgg16Config};
 pub use xception::{xception, XceptionConfig};
 
-use crate::functional::{Graph, SymbolicTensor};
 use crate::layers::{GlobalAveragePooling2D, GlobalMaxPooling2D};
+use crate::models::functional::{Graph, SymbolicTensor};
 use crate::{LayerBuilder, Result};
 
 /// What follows the convolutional base when the classifier is left out (Keras' `pooling`).

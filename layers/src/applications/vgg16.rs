@@ -2,8 +2,8 @@
 
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
-use crate::functional::{Functional, Graph};
 use crate::layers::{Conv2D, Dense, Flatten, MaxPooling2D};
+use crate::models::functional::{Functional, Graph};
 use crate::{Activation, LayerBuilder, Padding, Result};
 
 use super::Pooling;
@@ -51,7 +51,7 @@ impl Vgg16Config {
 /// 14,714,688 parameters without the top, 138,357,544 with it.
 ///
 /// Weights: ImageNet weights come as torchvision's `vgg16` state dict (see
-/// [`crate::import`]); with them, feed [`preprocess_input_torch`] images.
+/// [`crate::saving::import`]); with them, feed [`preprocess_input_torch`] images.
 pub fn vgg16(config: &Vgg16Config, device: Device) -> Result<Functional> {
     let mut g = Graph::new().on_device(device);
     let inputs = g.input(config.input_shape);

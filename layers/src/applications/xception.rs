@@ -2,11 +2,11 @@
 
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
-use crate::functional::{Functional, Graph, SymbolicTensor};
 use crate::layers::{
     ActivationLayer, Add, BatchNormalization, Conv2D, Dense, GlobalAveragePooling2D, MaxPooling2D,
     SeparableConv2D,
 };
+use crate::models::functional::{Functional, Graph, SymbolicTensor};
 use crate::{Activation, LayerBuilder, Padding, Result};
 
 use super::Pooling;
@@ -45,7 +45,7 @@ struct Builder {
 impl Builder {
     fn layer(
         &mut self,
-        l: impl crate::functional::IntoLayer,
+        l: impl crate::models::functional::IntoLayer,
         x: SymbolicTensor,
     ) -> Result<SymbolicTensor> {
         self.g.apply(l, x)

@@ -3,9 +3,9 @@
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::activations::Activation;
-use crate::config::LayerConfig;
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::activations::Activation;
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of [`ActivationLayer`].
@@ -36,8 +36,13 @@ impl ActivationLayer {
             activation,
         })
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: ActivationConfig) -> Self {
+}
+
+impl SerializableLayer for ActivationLayer {
+    const CLASS_NAME: &'static str = "Activation";
+    type Config = ActivationConfig;
+
+    fn from_config(config: ActivationConfig) -> Self {
         ActivationLayer {
             config,
             input_shape: None,
@@ -49,7 +54,7 @@ impl Layer for ActivationLayer {
     common_accessors!();
 
     fn class_name(&self) -> &'static str {
-        "Activation"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "activation"
@@ -63,6 +68,6 @@ impl Layer for ActivationLayer {
         self.config.activation.apply(x)
     }
     fn config(&self) -> LayerConfig {
-        LayerConfig::Activation(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

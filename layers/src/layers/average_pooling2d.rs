@@ -3,9 +3,8 @@
 
 use convkit_tensor::tch::Tensor;
 
-use super::pooling_common::{Pool2DConfig, PoolKind, Pooling2D};
-use crate::config::LayerConfig;
-use crate::padding::is_symmetric;
+use super::pooling_common::{PoolKind, Pooling2D};
+use crate::layers::padding::is_symmetric;
 use crate::Result;
 
 /// Average pooling.
@@ -34,9 +33,5 @@ impl PoolKind for Average {
             .f_constant_pad_nd(pad)?
             .f_avg_pool2d(k, s, [0, 0], false, true, 1)?;
         Ok(sums.f_div(&counts)?)
-    }
-
-    fn tag(config: Pool2DConfig) -> LayerConfig {
-        LayerConfig::AveragePooling2D(config)
     }
 }

@@ -4,8 +4,8 @@
 use convkit_tensor::tch::{self, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
-use crate::layer::{Layer, LayerCommon, Param};
+use crate::layers::layer::{Layer, LayerCommon, Param};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of [`BatchNormalization`].
@@ -59,17 +59,6 @@ impl BatchNormalization {
             scale: true,
         })
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: BatchNormConfig) -> Self {
-        BatchNormalization {
-            config,
-            gamma: None,
-            beta: None,
-            moving_mean: None,
-            moving_variance: None,
-            input_shape: None,
-        }
-    }
     /// Sets the momentum.
     pub fn momentum(mut self, m: f64) -> Self {
         self.config.momentum = m;
@@ -89,11 +78,27 @@ impl BatchNormalization {
     }
 }
 
+impl SerializableLayer for BatchNormalization {
+    const CLASS_NAME: &'static str = "BatchNormalization";
+    type Config = BatchNormConfig;
+
+    fn from_config(config: BatchNormConfig) -> Self {
+        BatchNormalization {
+            config,
+            gamma: None,
+            beta: None,
+            moving_mean: None,
+            moving_variance: None,
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for BatchNormalization {
     common_accessors!();
 
     fn class_name(&self) -> &'static str {
-        "BatchNormalization"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "batch_normalization"
@@ -227,6 +232,6 @@ impl Layer for BatchNormalization {
         Ok(y)
     }
     fn config(&self) -> LayerConfig {
-        LayerConfig::BatchNormalization(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

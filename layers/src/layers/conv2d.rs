@@ -3,12 +3,12 @@
 use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::activations::Activation;
-use crate::config::LayerConfig;
-use crate::initializers::Initializer;
-use crate::layer::{Layer, LayerCommon, Pair, Param};
-use crate::padding::{output_size, Padding};
-use crate::regularizers::Regularizer;
+use crate::layers::activations::Activation;
+use crate::layers::initializers::Initializer;
+use crate::layers::layer::{Layer, LayerCommon, Pair, Param};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::padding::{output_size, Padding};
+use crate::layers::regularizers::Regularizer;
 
 use super::conv_common::{conv2d_keras, conv2d_keras_folded};
 use super::kernel_bias::KernelBias;
@@ -85,15 +85,6 @@ impl Conv2D {
             bias_regularizer: None,
             activity_regularizer: None,
         })
-    }
-
-    /// A layer from its configuration (unbuilt).
-    pub fn from_config(config: Conv2DConfig) -> Self {
-        Conv2D {
-            config,
-            weights: KernelBias::default(),
-            input_shape: None,
-        }
     }
 
     /// Sets the strides.
@@ -187,11 +178,24 @@ impl Conv2D {
     }
 }
 
+impl SerializableLayer for Conv2D {
+    const CLASS_NAME: &'static str = "Conv2D";
+    type Config = Conv2DConfig;
+
+    fn from_config(config: Conv2DConfig) -> Self {
+        Conv2D {
+            config,
+            weights: KernelBias::default(),
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for Conv2D {
     common_accessors!();
 
     fn class_name(&self) -> &'static str {
-        "Conv2D"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "conv2d"
@@ -299,6 +303,6 @@ impl Layer for Conv2D {
     }
 
     fn config(&self) -> LayerConfig {
-        LayerConfig::Conv2D(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

@@ -4,13 +4,13 @@
 use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::activations::Activation;
-use crate::config::LayerConfig;
-use crate::initializers::Initializer;
-use crate::layer::Param;
-use crate::layer::{Layer, LayerCommon, Pair};
-use crate::padding::Padding;
-use crate::regularizers::Regularizer;
+use crate::layers::activations::Activation;
+use crate::layers::initializers::Initializer;
+use crate::layers::layer::Param;
+use crate::layers::layer::{Layer, LayerCommon, Pair};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::padding::Padding;
+use crate::layers::regularizers::Regularizer;
 use crate::Result;
 
 use super::conv_common::check_conv_options;
@@ -111,15 +111,6 @@ impl Conv2DTranspose {
         })
     }
 
-    /// A layer from its configuration (unbuilt).
-    pub fn from_config(config: Conv2DTransposeConfig) -> Self {
-        Conv2DTranspose {
-            config,
-            weights: KernelBias::default(),
-            input_shape: None,
-        }
-    }
-
     /// Sets the strides.
     pub fn strides(mut self, s: impl Into<Pair>) -> Self {
         self.config.strides = s.into();
@@ -197,11 +188,24 @@ impl Conv2DTranspose {
     }
 }
 
+impl SerializableLayer for Conv2DTranspose {
+    const CLASS_NAME: &'static str = "Conv2DTranspose";
+    type Config = Conv2DTransposeConfig;
+
+    fn from_config(config: Conv2DTransposeConfig) -> Self {
+        Conv2DTranspose {
+            config,
+            weights: KernelBias::default(),
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for Conv2DTranspose {
     common_accessors!();
 
     fn class_name(&self) -> &'static str {
-        "Conv2DTranspose"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "conv2d_transpose"
@@ -296,7 +300,7 @@ impl Layer for Conv2DTranspose {
     }
 
     fn config(&self) -> LayerConfig {
-        LayerConfig::Conv2DTranspose(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use convkit_tensor::tch::Tensor;
 
-use crate::padding::{is_symmetric, spatial_padding, Padding};
+use crate::layers::padding::{is_symmetric, spatial_padding, Padding};
 use crate::Result;
 
 /// Effective kernel size with dilation: `(k - 1) * d + 1`.

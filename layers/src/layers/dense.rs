@@ -3,11 +3,11 @@
 use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::activations::Activation;
-use crate::config::LayerConfig;
-use crate::initializers::Initializer;
-use crate::layer::{Layer, LayerCommon, Param};
-use crate::regularizers::Regularizer;
+use crate::layers::activations::Activation;
+use crate::layers::initializers::Initializer;
+use crate::layers::layer::{Layer, LayerCommon, Param};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::regularizers::Regularizer;
 
 use super::kernel_bias::KernelBias;
 use crate::Result;
@@ -63,15 +63,6 @@ impl Dense {
         })
     }
 
-    /// A layer from its configuration (unbuilt).
-    pub fn from_config(config: DenseConfig) -> Self {
-        Dense {
-            config,
-            weights: KernelBias::default(),
-            input_shape: None,
-        }
-    }
-
     /// Sets the activation.
     pub fn activation(mut self, a: Activation) -> Self {
         self.config.activation = a;
@@ -104,11 +95,24 @@ impl Dense {
     }
 }
 
+impl SerializableLayer for Dense {
+    const CLASS_NAME: &'static str = "Dense";
+    type Config = DenseConfig;
+
+    fn from_config(config: DenseConfig) -> Self {
+        Dense {
+            config,
+            weights: KernelBias::default(),
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for Dense {
     common_accessors!();
 
     fn class_name(&self) -> &'static str {
-        "Dense"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "dense"
@@ -179,6 +183,6 @@ impl Layer for Dense {
     }
 
     fn config(&self) -> LayerConfig {
-        LayerConfig::Dense(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

@@ -3,12 +3,12 @@
 use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::activations::Activation;
-use crate::config::LayerConfig;
-use crate::initializers::Initializer;
-use crate::layer::{Layer, LayerCommon, Pair, Param};
-use crate::padding::{output_size, Padding};
-use crate::regularizers::{add_penalty, Regularizer};
+use crate::layers::activations::Activation;
+use crate::layers::initializers::Initializer;
+use crate::layers::layer::{Layer, LayerCommon, Pair, Param};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::padding::{output_size, Padding};
+use crate::layers::regularizers::{add_penalty, Regularizer};
 use crate::Result;
 
 use super::conv_common::{check_conv_options, conv2d_keras, conv2d_keras_folded, effective_kernel};
@@ -81,16 +81,6 @@ impl DepthwiseConv2D {
         })
     }
 
-    /// A layer from its configuration (unbuilt).
-    pub fn from_config(config: DepthwiseConv2DConfig) -> Self {
-        DepthwiseConv2D {
-            config,
-            kernel: None,
-            bias: None,
-            input_shape: None,
-        }
-    }
-
     /// Sets the strides.
     pub fn strides(mut self, s: impl Into<Pair>) -> Self {
         self.config.strides = s.into();
@@ -161,11 +151,25 @@ pub(crate) fn conv_output_hw(
     (oh >= 1 && ow >= 1).then_some([oh, ow])
 }
 
+impl SerializableLayer for DepthwiseConv2D {
+    const CLASS_NAME: &'static str = "DepthwiseConv2D";
+    type Config = DepthwiseConv2DConfig;
+
+    fn from_config(config: DepthwiseConv2DConfig) -> Self {
+        DepthwiseConv2D {
+            config,
+            kernel: None,
+            bias: None,
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for DepthwiseConv2D {
     common_accessors!();
 
     fn class_name(&self) -> &'static str {
-        "DepthwiseConv2D"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "depthwise_conv2d"
@@ -278,6 +282,6 @@ impl Layer for DepthwiseConv2D {
     }
 
     fn config(&self) -> LayerConfig {
-        LayerConfig::DepthwiseConv2D(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

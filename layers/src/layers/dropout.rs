@@ -4,8 +4,8 @@
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of [`Dropout`].
@@ -36,8 +36,13 @@ impl Dropout {
             rate,
         })
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: DropoutConfig) -> Self {
+}
+
+impl SerializableLayer for Dropout {
+    const CLASS_NAME: &'static str = "Dropout";
+    type Config = DropoutConfig;
+
+    fn from_config(config: DropoutConfig) -> Self {
         Dropout {
             config,
             input_shape: None,
@@ -49,7 +54,7 @@ impl Layer for Dropout {
     common_accessors!();
 
     fn class_name(&self) -> &'static str {
-        "Dropout"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "dropout"
@@ -70,6 +75,6 @@ impl Layer for Dropout {
         Ok(x.f_dropout(self.config.rate, true)?)
     }
     fn config(&self) -> LayerConfig {
-        LayerConfig::Dropout(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

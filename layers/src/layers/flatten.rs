@@ -3,8 +3,8 @@
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of layers with no option beyond the common ones.
@@ -39,8 +39,13 @@ impl Flatten {
     pub fn new() -> Self {
         Self::from_config(PlainConfig::default())
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: PlainConfig) -> Self {
+}
+
+impl SerializableLayer for Flatten {
+    const CLASS_NAME: &'static str = "Flatten";
+    type Config = PlainConfig;
+
+    fn from_config(config: PlainConfig) -> Self {
         Flatten {
             config,
             input_shape: None,
@@ -52,7 +57,7 @@ impl Layer for Flatten {
     common_accessors!();
 
     fn class_name(&self) -> &'static str {
-        "Flatten"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "flatten"
@@ -72,6 +77,6 @@ impl Layer for Flatten {
         Ok(x.f_flatten(1, -1)?)
     }
     fn config(&self) -> LayerConfig {
-        LayerConfig::Flatten(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

@@ -2,8 +2,7 @@
 
 use convkit_tensor::tch::{Kind, Tensor};
 
-use super::global_pooling_common::{GlobalPoolConfig, GlobalPooling2D, GlobalReduce};
-use crate::config::LayerConfig;
+use super::global_pooling_common::{GlobalPooling2D, GlobalReduce};
 use crate::Result;
 
 /// Averages each channel over height and width.
@@ -22,9 +21,5 @@ impl GlobalReduce for ChannelMean {
 
     fn reduce(x: &Tensor, keepdims: bool) -> Result<Tensor> {
         Ok(x.f_mean_dim([2i64, 3].as_slice(), keepdims, Kind::Float)?)
-    }
-
-    fn tag(config: GlobalPoolConfig) -> LayerConfig {
-        LayerConfig::GlobalAveragePooling2D(config)
     }
 }

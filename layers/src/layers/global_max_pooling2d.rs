@@ -3,8 +3,7 @@
 
 use convkit_tensor::tch::Tensor;
 
-use super::global_pooling_common::{GlobalPoolConfig, GlobalPooling2D, GlobalReduce};
-use crate::config::LayerConfig;
+use super::global_pooling_common::{GlobalPooling2D, GlobalReduce};
 use crate::Result;
 
 /// Takes each channel's maximum over height and width.
@@ -23,9 +22,5 @@ impl GlobalReduce for ChannelMax {
 
     fn reduce(x: &Tensor, keepdims: bool) -> Result<Tensor> {
         Ok(x.f_amax([2i64, 3].as_slice(), keepdims)?)
-    }
-
-    fn tag(config: GlobalPoolConfig) -> LayerConfig {
-        LayerConfig::GlobalMaxPooling2D(config)
     }
 }

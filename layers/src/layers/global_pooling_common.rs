@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of a global pooling layer.
@@ -29,8 +29,6 @@ pub trait GlobalReduce: Send + Sync + std::fmt::Debug + 'static {
     const BASE_NAME: &'static str;
     /// Reduces the spatial axes (2 and 3) of an NCHW batch.
     fn reduce(x: &Tensor, keepdims: bool) -> Result<Tensor>;
-    /// Tags a configuration with this kind.
-    fn tag(config: GlobalPoolConfig) -> LayerConfig;
 }
 
 /// A global pooling layer over NCHW inputs (`GlobalAveragePooling2D`, `GlobalMaxPooling2D`).
@@ -58,14 +56,6 @@ impl<R: GlobalReduce> GlobalPooling2D<R> {
             keepdims: false,
         })
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: GlobalPoolConfig) -> Self {
-        GlobalPooling2D {
-            config,
-            input_shape: None,
-            kind: PhantomData,
-        }
-    }
     /// Keeps the spatial axes.
     pub fn keepdims(mut self, k: bool) -> Self {
         self.config.keepdims = k;
@@ -73,11 +63,24 @@ impl<R: GlobalReduce> GlobalPooling2D<R> {
     }
 }
 
+impl<R: GlobalReduce> SerializableLayer for GlobalPooling2D<R> {
+    const CLASS_NAME: &'static str = R::CLASS_NAME;
+    type Config = GlobalPoolConfig;
+
+    fn from_config(config: GlobalPoolConfig) -> Self {
+        GlobalPooling2D {
+            config,
+            input_shape: None,
+            kind: PhantomData,
+        }
+    }
+}
+
 impl<R: GlobalReduce> Layer for GlobalPooling2D<R> {
     common_accessors!();
 
     fn class_name(&self) -> &'static str {
-        R::CLASS_NAME
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         R::BASE_NAME
@@ -96,6 +99,6 @@ impl<R: GlobalReduce> Layer for GlobalPooling2D<R> {
         R::reduce(x, self.config.keepdims)
     }
     fn config(&self) -> LayerConfig {
-        R::tag(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

@@ -2,9 +2,9 @@
 
 use convkit_tensor::tch::{Device, Tensor};
 
-use crate::initializers::Initializer;
-use crate::layer::Param;
-use crate::regularizers::{add_penalty, Regularizer};
+use crate::layers::initializers::Initializer;
+use crate::layers::layer::Param;
+use crate::layers::regularizers::{add_penalty, Regularizer};
 use crate::Result;
 
 /// A kernel and an optional bias, created at build time.

@@ -3,9 +3,8 @@
 
 use convkit_tensor::tch::Tensor;
 
-use super::pooling_common::{Pool2DConfig, PoolKind, Pooling2D};
-use crate::config::LayerConfig;
-use crate::padding::is_symmetric;
+use super::pooling_common::{PoolKind, Pooling2D};
+use crate::layers::padding::is_symmetric;
 use crate::Result;
 
 /// Max pooling. `MaxPooling2D::new(2)` halves height and width (floor).
@@ -31,9 +30,5 @@ impl PoolKind for Max {
             [1, 1],
             false,
         )?)
-    }
-
-    fn tag(config: Pool2DConfig) -> LayerConfig {
-        LayerConfig::MaxPooling2D(config)
     }
 }

@@ -3,10 +3,10 @@
 /// Implements `common`/`common_mut` for a layer whose settings live in `self.config.common`.
 macro_rules! common_accessors {
     () => {
-        fn common(&self) -> &$crate::layer::LayerCommon {
+        fn common(&self) -> &$crate::layers::layer::LayerCommon {
             &self.config.common
         }
-        fn common_mut(&mut self) -> &mut $crate::layer::LayerCommon {
+        fn common_mut(&mut self) -> &mut $crate::layers::layer::LayerCommon {
             &mut self.config.common
         }
     };
@@ -32,6 +32,7 @@ macro_rules! parameterless_build {
 }
 
 pub mod activation;
+pub mod activations;
 pub mod average_pooling2d;
 pub mod batch_normalization;
 pub mod conv2d;
@@ -44,11 +45,17 @@ pub mod flatten;
 pub mod global_average_pooling2d;
 pub mod global_max_pooling2d;
 pub mod global_pooling_common;
+pub mod initializers;
 mod kernel_bias;
+pub mod layer;
+pub mod layer_config;
 pub mod max_pooling2d;
 pub mod merging;
+pub mod padding;
 pub mod pooling_common;
 pub mod preprocessing;
+pub mod registry;
+pub mod regularizers;
 pub mod relu;
 pub mod resize_common;
 pub mod resizing;
@@ -67,11 +74,13 @@ pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_average_pooling2d::GlobalAveragePooling2D;
 pub use global_max_pooling2d::GlobalMaxPooling2D;
+pub use layer_config::{LayerConfig, SerializableLayer};
 pub use max_pooling2d::MaxPooling2D;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use preprocessing::{
     RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
 };
+pub use registry::{layer_from_config, register};
 pub use relu::ReLU;
 pub use resize_common::ResizeInterpolation;
 pub use resizing::Resizing;

@@ -6,9 +6,9 @@ use std::marker::PhantomData;
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
-use crate::layer::{Layer, LayerCommon, Pair};
-use crate::padding::{output_size, spatial_padding, Padding};
+use crate::layers::layer::{Layer, LayerCommon, Pair};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::padding::{output_size, spatial_padding, Padding};
 use crate::Result;
 
 /// Configuration of a 2-D pooling layer.
@@ -81,8 +81,6 @@ pub trait PoolKind: Send + Sync + std::fmt::Debug + 'static {
     /// Pools an NCHW batch with window `k`, strides `s` and `[(top, bottom), (left, right)]`
     /// padding.
     fn pool(x: &Tensor, k: [i64; 2], s: [i64; 2], pads: [(i64, i64); 2]) -> Result<Tensor>;
-    /// Tags a configuration with this kind.
-    fn tag(config: Pool2DConfig) -> LayerConfig;
 }
 
 /// A 2-D pooling layer over NCHW inputs (`MaxPooling2D`, `AveragePooling2D`).
@@ -101,14 +99,6 @@ impl<K: PoolKind> Pooling2D<K> {
     pub fn new(pool_size: impl Into<Pair>) -> Self {
         Self::from_config(Pool2DConfig::new(pool_size.into()))
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: Pool2DConfig) -> Self {
-        Pooling2D {
-            config,
-            input_shape: None,
-            kind: PhantomData,
-        }
-    }
     /// Sets the strides.
     pub fn strides(mut self, s: impl Into<Pair>) -> Self {
         self.config.strides = Some(s.into());
@@ -121,11 +111,24 @@ impl<K: PoolKind> Pooling2D<K> {
     }
 }
 
+impl<K: PoolKind> SerializableLayer for Pooling2D<K> {
+    const CLASS_NAME: &'static str = K::CLASS_NAME;
+    type Config = Pool2DConfig;
+
+    fn from_config(config: Pool2DConfig) -> Self {
+        Pooling2D {
+            config,
+            input_shape: None,
+            kind: PhantomData,
+        }
+    }
+}
+
 impl<K: PoolKind> Layer for Pooling2D<K> {
     common_accessors!();
 
     fn class_name(&self) -> &'static str {
-        K::CLASS_NAME
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         K::BASE_NAME
@@ -146,6 +149,6 @@ impl<K: PoolKind> Layer for Pooling2D<K> {
         )
     }
     fn config(&self) -> LayerConfig {
-        K::tag(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

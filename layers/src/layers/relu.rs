@@ -3,8 +3,8 @@
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of [`ReLU`].
@@ -71,8 +71,13 @@ impl ReLU {
         self.config.threshold = t;
         self
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: ReLUConfig) -> Self {
+}
+
+impl SerializableLayer for ReLU {
+    const CLASS_NAME: &'static str = "ReLU";
+    type Config = ReLUConfig;
+
+    fn from_config(config: ReLUConfig) -> Self {
         ReLU {
             config,
             input_shape: None,
@@ -83,7 +88,7 @@ impl ReLU {
 impl Layer for ReLU {
     common_accessors!();
     fn class_name(&self) -> &'static str {
-        "ReLU"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "re_lu"
@@ -127,6 +132,6 @@ impl Layer for ReLU {
         Ok(y)
     }
     fn config(&self) -> LayerConfig {
-        LayerConfig::ReLU(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

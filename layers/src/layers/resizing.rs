@@ -3,8 +3,8 @@
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 use super::resize_common::{resize_nchw, ResizeInterpolation};
@@ -58,13 +58,6 @@ impl Resizing {
         self.config.crop_to_aspect_ratio = crop;
         self
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: ResizingConfig) -> Self {
-        Resizing {
-            config,
-            input_shape: None,
-        }
-    }
 }
 
 /// The centred crop window `(top, left, height, width)` with the target aspect ratio, as
@@ -82,10 +75,22 @@ fn crop_window(h: i64, w: i64, th: i64, tw: i64) -> (i64, i64, i64, i64) {
     )
 }
 
+impl SerializableLayer for Resizing {
+    const CLASS_NAME: &'static str = "Resizing";
+    type Config = ResizingConfig;
+
+    fn from_config(config: ResizingConfig) -> Self {
+        Resizing {
+            config,
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for Resizing {
     common_accessors!();
     fn class_name(&self) -> &'static str {
-        "Resizing"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "resizing"
@@ -114,6 +119,6 @@ impl Layer for Resizing {
         resize_nchw(&x, [c.height, c.width], c.interpolation)
     }
     fn config(&self) -> LayerConfig {
-        LayerConfig::Resizing(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

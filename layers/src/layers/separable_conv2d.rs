@@ -3,12 +3,12 @@
 use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::activations::Activation;
-use crate::config::LayerConfig;
-use crate::initializers::Initializer;
-use crate::layer::{Layer, LayerCommon, Pair, Param};
-use crate::padding::Padding;
-use crate::regularizers::{add_penalty, Regularizer};
+use crate::layers::activations::Activation;
+use crate::layers::initializers::Initializer;
+use crate::layers::layer::{Layer, LayerCommon, Pair, Param};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::padding::Padding;
+use crate::layers::regularizers::{add_penalty, Regularizer};
 use crate::Result;
 
 use super::conv_common::{check_conv_options, conv2d_keras};
@@ -101,17 +101,6 @@ impl SeparableConv2D {
         })
     }
 
-    /// A layer from its configuration (unbuilt).
-    pub fn from_config(config: SeparableConv2DConfig) -> Self {
-        SeparableConv2D {
-            config,
-            depthwise: None,
-            pointwise: None,
-            bias: None,
-            input_shape: None,
-        }
-    }
-
     /// Sets the strides.
     pub fn strides(mut self, s: impl Into<Pair>) -> Self {
         self.config.strides = s.into();
@@ -158,11 +147,26 @@ impl SeparableConv2D {
     }
 }
 
+impl SerializableLayer for SeparableConv2D {
+    const CLASS_NAME: &'static str = "SeparableConv2D";
+    type Config = SeparableConv2DConfig;
+
+    fn from_config(config: SeparableConv2DConfig) -> Self {
+        SeparableConv2D {
+            config,
+            depthwise: None,
+            pointwise: None,
+            bias: None,
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for SeparableConv2D {
     common_accessors!();
 
     fn class_name(&self) -> &'static str {
-        "SeparableConv2D"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "separable_conv2d"
@@ -275,6 +279,6 @@ impl Layer for SeparableConv2D {
     }
 
     fn config(&self) -> LayerConfig {
-        LayerConfig::SeparableConv2D(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

@@ -3,8 +3,8 @@
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
-use crate::layer::{Layer, LayerCommon, Pair};
+use crate::layers::layer::{Layer, LayerCommon, Pair};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 use super::resize_common::{resize_nchw, ResizeInterpolation};
@@ -45,8 +45,13 @@ impl UpSampling2D {
         self.config.interpolation = i;
         self
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: UpSampling2DConfig) -> Self {
+}
+
+impl SerializableLayer for UpSampling2D {
+    const CLASS_NAME: &'static str = "UpSampling2D";
+    type Config = UpSampling2DConfig;
+
+    fn from_config(config: UpSampling2DConfig) -> Self {
         UpSampling2D {
             config,
             input_shape: None,
@@ -57,7 +62,7 @@ impl UpSampling2D {
 impl Layer for UpSampling2D {
     common_accessors!();
     fn class_name(&self) -> &'static str {
-        "UpSampling2D"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "up_sampling2d"
@@ -83,6 +88,6 @@ impl Layer for UpSampling2D {
         }
     }
     fn config(&self) -> LayerConfig {
-        LayerConfig::UpSampling2D(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

@@ -3,8 +3,8 @@
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of [`ZeroPadding2D`].
@@ -44,8 +44,13 @@ impl ZeroPadding2D {
             padding,
         })
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: ZeroPadding2DConfig) -> Self {
+}
+
+impl SerializableLayer for ZeroPadding2D {
+    const CLASS_NAME: &'static str = "ZeroPadding2D";
+    type Config = ZeroPadding2DConfig;
+
+    fn from_config(config: ZeroPadding2DConfig) -> Self {
         ZeroPadding2D {
             config,
             input_shape: None,
@@ -56,7 +61,7 @@ impl ZeroPadding2D {
 impl Layer for ZeroPadding2D {
     common_accessors!();
     fn class_name(&self) -> &'static str {
-        "ZeroPadding2D"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "zero_padding2d"
@@ -76,6 +81,6 @@ impl Layer for ZeroPadding2D {
         Ok(x.f_constant_pad_nd([p[1][0], p[1][1], p[0][0], p[0][1]])?)
     }
     fn config(&self) -> LayerConfig {
-        LayerConfig::ZeroPadding2D(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

@@ -4,9 +4,9 @@
 use convkit_optim::Optimizer;
 use convkit_tensor::tch::Tensor;
 
-use crate::losses::Loss;
-use crate::metrics::Metric;
-use crate::model::Model;
+use crate::models::model::Model;
+use crate::training::losses::Loss;
+use crate::training::metrics::Metric;
 use crate::{Error, Result};
 
 /// What one output of a model is trained on: Keras' per-output `loss`, `loss_weights` entry

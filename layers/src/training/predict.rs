@@ -2,7 +2,7 @@
 
 use convkit_tensor::tch::{self, Tensor};
 
-use crate::model::Model;
+use crate::models::model::Model;
 use crate::{Error, Result};
 
 /// Predictions for every sample of `x`, computed `batch_size` at a time without gradients.

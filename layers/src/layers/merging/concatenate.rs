@@ -3,9 +3,9 @@
 use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
 use crate::error::shape_string;
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of [`Concatenate`].
@@ -46,10 +46,6 @@ impl Concatenate {
             axis,
         })
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: ConcatenateConfig) -> Self {
-        Concatenate { config }
-    }
 
     /// The axis in the shape without batch dimension.
     fn sample_axis(&self, rank: usize) -> Result<usize> {
@@ -65,10 +61,19 @@ impl Concatenate {
     }
 }
 
+impl SerializableLayer for Concatenate {
+    const CLASS_NAME: &'static str = "Concatenate";
+    type Config = ConcatenateConfig;
+
+    fn from_config(config: ConcatenateConfig) -> Self {
+        Concatenate { config }
+    }
+}
+
 impl Layer for Concatenate {
     common_accessors!();
     fn class_name(&self) -> &'static str {
-        "Concatenate"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "concatenate"
@@ -111,6 +116,6 @@ impl Layer for Concatenate {
         Ok(Tensor::f_cat(xs, axis)?)
     }
     fn config(&self) -> LayerConfig {
-        LayerConfig::Concatenate(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

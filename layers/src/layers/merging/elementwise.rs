@@ -2,10 +2,10 @@
 
 use convkit_tensor::tch::Tensor;
 
-use crate::config::LayerConfig;
 use crate::error::shape_string;
-use crate::layer::Layer;
 use crate::layers::flatten::PlainConfig;
+use crate::layers::layer::Layer;
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Checks that every input has the same shape (at least two inputs; `exact` inputs when
@@ -46,8 +46,13 @@ macro_rules! elementwise_merge {
             pub fn new() -> Self {
                 Self::default()
             }
-            /// A layer from its configuration.
-            pub fn from_config(config: PlainConfig) -> Self {
+        }
+
+        impl SerializableLayer for $ty {
+            const CLASS_NAME: &'static str = $class;
+            type Config = PlainConfig;
+
+            fn from_config(config: PlainConfig) -> Self {
                 $ty { config }
             }
         }
@@ -55,7 +60,7 @@ macro_rules! elementwise_merge {
         impl Layer for $ty {
             common_accessors!();
             fn class_name(&self) -> &'static str {
-                $class
+                Self::CLASS_NAME
             }
             fn base_name(&self) -> &'static str {
                 $base
@@ -77,7 +82,7 @@ macro_rules! elementwise_merge {
                 $body
             }
             fn config(&self) -> LayerConfig {
-                LayerConfig::$ty(self.config.clone())
+                LayerConfig::new::<Self>(&self.config)
             }
         }
     };

@@ -118,12 +118,12 @@ impl FillSettings {
 
 /// Implements the boilerplate of a random layer whose config has `common` and whose struct
 /// has `config` and `input_shape`: class and base names, shape passthrough for `(C, H, W)`
-/// inputs, build, and config.
+/// inputs, build, and config (the class name is the layer's `SerializableLayer::CLASS_NAME`).
 macro_rules! random_layer_basics {
-    ($class:literal, $base:literal, $variant:ident) => {
+    ($base:literal) => {
         common_accessors!();
         fn class_name(&self) -> &'static str {
-            $class
+            <Self as $crate::layers::layer_config::SerializableLayer>::CLASS_NAME
         }
         fn base_name(&self) -> &'static str {
             $base
@@ -134,8 +134,8 @@ macro_rules! random_layer_basics {
             Ok(input_shape.to_vec())
         }
         parameterless_build!();
-        fn config(&self) -> $crate::config::LayerConfig {
-            $crate::config::LayerConfig::$variant(self.config.clone())
+        fn config(&self) -> $crate::layers::layer_config::LayerConfig {
+            $crate::layers::layer_config::LayerConfig::new::<Self>(&self.config)
         }
     };
 }

@@ -5,7 +5,8 @@ use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{random_layer_basics, Factor};
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::SerializableLayer;
 use crate::Result;
 
 /// Configuration of [`RandomContrast`].
@@ -49,13 +50,6 @@ impl RandomContrast {
         self.config.value_range = (lo, hi);
         self
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: RandomContrastConfig) -> Self {
-        RandomContrast {
-            config,
-            input_shape: None,
-        }
-    }
     /// `(lower, upper)` with Keras' reading of a single factor `f` as `(f, f)`.
     fn lower_upper(&self) -> (f64, f64) {
         match self.config.factor {
@@ -79,8 +73,20 @@ impl RandomContrast {
     }
 }
 
+impl SerializableLayer for RandomContrast {
+    const CLASS_NAME: &'static str = "RandomContrast";
+    type Config = RandomContrastConfig;
+
+    fn from_config(config: RandomContrastConfig) -> Self {
+        RandomContrast {
+            config,
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for RandomContrast {
-    random_layer_basics!("RandomContrast", "random_contrast", RandomContrast);
+    random_layer_basics!("random_contrast");
 
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         self.check_input(x)?;

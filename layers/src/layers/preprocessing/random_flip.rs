@@ -5,7 +5,8 @@ use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::random_layer_basics;
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::SerializableLayer;
 use crate::Result;
 
 /// Configuration of [`RandomFlip`].
@@ -37,13 +38,6 @@ impl RandomFlip {
             mode: mode.into(),
         })
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: RandomFlipConfig) -> Self {
-        RandomFlip {
-            config,
-            input_shape: None,
-        }
-    }
     fn mode(&self) -> Result<FlipMode, String> {
         FlipMode::from_keras(&self.config.mode).ok_or_else(|| {
             format!(
@@ -57,8 +51,20 @@ impl RandomFlip {
     }
 }
 
+impl SerializableLayer for RandomFlip {
+    const CLASS_NAME: &'static str = "RandomFlip";
+    type Config = RandomFlipConfig;
+
+    fn from_config(config: RandomFlipConfig) -> Self {
+        RandomFlip {
+            config,
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for RandomFlip {
-    random_layer_basics!("RandomFlip", "random_flip", RandomFlip);
+    random_layer_basics!("random_flip");
 
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         self.check_input(x)?;

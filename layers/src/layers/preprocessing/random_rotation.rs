@@ -5,7 +5,8 @@ use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{random_layer_basics, Factor, FillSettings};
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::SerializableLayer;
 use crate::Result;
 
 /// Configuration of [`RandomRotation`].
@@ -46,21 +47,26 @@ impl RandomRotation {
         self.config.fill.fill_value = value;
         self
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: RandomRotationConfig) -> Self {
-        RandomRotation {
-            config,
-            input_shape: None,
-        }
-    }
     fn validate(&self) -> Result<(), String> {
         self.config.factor.check(1.0)?;
         self.config.fill.parse().map(|_| ())
     }
 }
 
+impl SerializableLayer for RandomRotation {
+    const CLASS_NAME: &'static str = "RandomRotation";
+    type Config = RandomRotationConfig;
+
+    fn from_config(config: RandomRotationConfig) -> Self {
+        RandomRotation {
+            config,
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for RandomRotation {
-    random_layer_basics!("RandomRotation", "random_rotation", RandomRotation);
+    random_layer_basics!("random_rotation");
 
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         self.check_input(x)?;

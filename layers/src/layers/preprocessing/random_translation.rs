@@ -5,7 +5,8 @@ use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{random_layer_basics, Factor, FillSettings};
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::SerializableLayer;
 use crate::Result;
 
 /// Configuration of [`RandomTranslation`].
@@ -43,13 +44,6 @@ impl RandomTranslation {
             fill: FillSettings::default(),
         })
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: RandomTranslationConfig) -> Self {
-        RandomTranslation {
-            config,
-            input_shape: None,
-        }
-    }
     fn validate(&self) -> Result<(), String> {
         self.config.height_factor.check(1.0)?;
         self.config.width_factor.check(1.0)?;
@@ -57,8 +51,20 @@ impl RandomTranslation {
     }
 }
 
+impl SerializableLayer for RandomTranslation {
+    const CLASS_NAME: &'static str = "RandomTranslation";
+    type Config = RandomTranslationConfig;
+
+    fn from_config(config: RandomTranslationConfig) -> Self {
+        RandomTranslation {
+            config,
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for RandomTranslation {
-    random_layer_basics!("RandomTranslation", "random_translation", RandomTranslation);
+    random_layer_basics!("random_translation");
 
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         self.check_input(x)?;

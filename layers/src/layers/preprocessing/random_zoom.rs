@@ -5,7 +5,8 @@ use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{random_layer_basics, Factor, FillSettings};
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::SerializableLayer;
 use crate::Result;
 
 /// Configuration of [`RandomZoom`].
@@ -49,13 +50,6 @@ impl RandomZoom {
         self.config.width_factor = Some(width_factor.into());
         self
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: RandomZoomConfig) -> Self {
-        RandomZoom {
-            config,
-            input_shape: None,
-        }
-    }
     fn validate(&self) -> Result<(), String> {
         let (lo, _) = self.config.height_factor.check(f64::MAX)?;
         let wlo = match self.config.width_factor {
@@ -69,8 +63,20 @@ impl RandomZoom {
     }
 }
 
+impl SerializableLayer for RandomZoom {
+    const CLASS_NAME: &'static str = "RandomZoom";
+    type Config = RandomZoomConfig;
+
+    fn from_config(config: RandomZoomConfig) -> Self {
+        RandomZoom {
+            config,
+            input_shape: None,
+        }
+    }
+}
+
 impl Layer for RandomZoom {
-    random_layer_basics!("RandomZoom", "random_zoom", RandomZoom);
+    random_layer_basics!("random_zoom");
 
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         self.check_input(x)?;

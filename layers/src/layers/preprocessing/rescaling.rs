@@ -3,8 +3,8 @@
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::config::LayerConfig;
-use crate::layer::{Layer, LayerCommon};
+use crate::layers::layer::{Layer, LayerCommon};
+use crate::layers::layer_config::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of [`Rescaling`].
@@ -39,8 +39,13 @@ impl Rescaling {
             offset,
         })
     }
-    /// A layer from its configuration.
-    pub fn from_config(config: RescalingConfig) -> Self {
+}
+
+impl SerializableLayer for Rescaling {
+    const CLASS_NAME: &'static str = "Rescaling";
+    type Config = RescalingConfig;
+
+    fn from_config(config: RescalingConfig) -> Self {
         Rescaling {
             config,
             input_shape: None,
@@ -51,7 +56,7 @@ impl Rescaling {
 impl Layer for Rescaling {
     common_accessors!();
     fn class_name(&self) -> &'static str {
-        "Rescaling"
+        Self::CLASS_NAME
     }
     fn base_name(&self) -> &'static str {
         "rescaling"
@@ -66,6 +71,6 @@ impl Layer for Rescaling {
             .f_add_scalar(self.config.offset)?)
     }
     fn config(&self) -> LayerConfig {
-        LayerConfig::Rescaling(self.config.clone())
+        LayerConfig::new::<Self>(&self.config)
     }
 }

@@ -1,0 +1,289 @@
+//! The [`Layer`] trait and what every layer shares: its [`LayerCommon`] settings and its
+//! [`Param`]eters.
+
+use convkit_tensor::tch::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{full_shape_string, shape_string};
+use crate::layers::layer_config::LayerConfig;
+use crate::layers::regularizers::Regularizer;
+use crate::{Error, Result};
+
+/// A named weight of a layer (`kernel`, `bias`, `moving_mean`...).
+#[derive(Debug)]
+pub struct Param {
+    /// Name inside the layer (`kernel`); the model-wide name is `layer/kernel`.
+    pub name: String,
+    /// The tensor (its storage is shared with the optimizer and saved files).
+    pub tensor: Tensor,
+    /// Whether gradient descent updates it (false for BatchNorm's moving statistics).
+    pub trainable: bool,
+}
+
+impl Param {
+    /// A trainable parameter: the tensor requires gradients.
+    pub fn trainable(name: &str, t: Tensor) -> Param {
+        Param {
+            name: name.into(),
+            tensor: t.set_requires_grad(true),
+            trainable: true,
+        }
+    }
+
+    /// A non-trainable variable (updated by the layer itself, or frozen).
+    pub fn non_trainable(name: &str, t: Tensor) -> Param {
+        Param {
+            name: name.into(),
+            tensor: t.set_requires_grad(false),
+            trainable: false,
+        }
+    }
+
+    /// Number of scalars.
+    pub fn numel(&self) -> i64 {
+        self.tensor.size().iter().product()
+    }
+}
+
+/// Settings every layer has: name, trainable flag and optional input shape (for the first
+/// layer of a `Sequential`, without the batch dimension, NCHW: `[1, 28, 28]`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LayerCommon {
+    /// Name; `None` until a model names it (`conv2d`, `conv2d_1`...).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Whether the layer's weights are trained.
+    #[serde(default = "default_true")]
+    pub trainable: bool,
+    /// Input shape without batch dimension, when given on the layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_shape: Option<Vec<i64>>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for LayerCommon {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LayerCommon {
+    /// Default settings: unnamed, trainable.
+    pub fn new() -> Self {
+        LayerCommon {
+            name: None,
+            trainable: true,
+            input_shape: None,
+        }
+    }
+}
+
+/// A layer of a model: built once from its input shape, then called on batches.
+///
+/// Shapes exclude the batch dimension and are NCHW for images (`[channels, height, width]`).
+pub trait Layer: Send + std::fmt::Debug {
+    /// Keras' class name (`"Conv2D"`).
+    fn class_name(&self) -> &'static str;
+    /// Prefix of automatic names (`"conv2d"`).
+    fn base_name(&self) -> &'static str;
+    /// Shared settings.
+    fn common(&self) -> &LayerCommon;
+    /// Shared settings, mutable.
+    fn common_mut(&mut self) -> &mut LayerCommon;
+
+    /// Output shape for an input shape, checking that the layer can take it.
+    fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>>;
+    /// Creates the parameters for `input_shape` on `device`; returns the output shape.
+    fn build(&mut self, input_shape: &[i64], device: Device) -> Result<Vec<i64>>;
+    /// The input shape the layer was built for, if built.
+    fn built_input_shape(&self) -> Option<&[i64]>;
+    /// The parameters, in Keras order (`kernel`, `bias`; `gamma`, `beta`, `moving_mean`, `moving_variance`).
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+    /// The parameters, mutable.
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
+    /// The parameters with their names inside the layer (`kernel`; a nested model answers
+    /// `block1_conv1/kernel`).
+    fn named_params(&self) -> Vec<(String, &Param)> {
+        self.params()
+            .into_iter()
+            .map(|p| (p.name.clone(), p))
+            .collect()
+    }
+    /// Whether the layer takes a list of inputs (merge layers: `Add`, `Concatenate`...).
+    fn takes_multiple_inputs(&self) -> bool {
+        false
+    }
+    /// Output shape for several inputs; single-input layers accept exactly one.
+    fn compute_output_shape_multi(&self, input_shapes: &[Vec<i64>]) -> Result<Vec<i64>> {
+        match input_shapes {
+            [one] => self.compute_output_shape(one),
+            _ => Err(self.config_error(&format!("takes one input, got {}", input_shapes.len()))),
+        }
+    }
+    /// Builds for several inputs; single-input layers accept exactly one.
+    fn build_multi(&mut self, input_shapes: &[Vec<i64>], device: Device) -> Result<Vec<i64>> {
+        match input_shapes {
+            [one] => self.build(one, device),
+            _ => Err(self.config_error(&format!("takes one input, got {}", input_shapes.len()))),
+        }
+    }
+    /// Applies the layer to several inputs; single-input layers accept exactly one.
+    fn forward_multi(&self, xs: &[&Tensor], training: bool) -> Result<Tensor> {
+        match xs {
+            [one] => self.forward(one, training),
+            _ => Err(self.config_error(&format!("takes one input, got {}", xs.len()))),
+        }
+    }
+    /// The model inside, when this layer is a nested model.
+    fn as_model(&self) -> Option<&dyn crate::Model> {
+        None
+    }
+    /// The model inside, mutable, when this layer is a nested model.
+    fn as_model_mut(&mut self) -> Option<&mut dyn crate::Model> {
+        None
+    }
+    /// Applies the layer to a batch. `training` switches dropout and batch statistics.
+    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor>;
+    /// When the layer is, for this `training` flag, an affine map per channel of axis 1
+    /// (`BatchNormalization` in inference mode): `(scale, shift)` with
+    /// `y = x * scale + shift`. Models fold it into the convolution before it.
+    fn channel_affine(&self, _training: bool) -> Option<Result<(Tensor, Tensor)>> {
+        None
+    }
+    /// When the layer is a convolution with a linear activation: its output followed by the
+    /// per-output-channel map `y * scale + shift`, computed as one convolution with a
+    /// folded kernel and bias (batch normalization folding).
+    fn forward_folded(
+        &self,
+        _x: &Tensor,
+        _scale: &Tensor,
+        _shift: &Tensor,
+    ) -> Option<Result<Tensor>> {
+        None
+    }
+    /// Sum of the weight regularization penalties (kernel and bias regularizers).
+    fn regularization_loss(&self) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+    /// Regularizer applied to the layer's output, if any.
+    fn activity_regularizer(&self) -> Option<Regularizer> {
+        None
+    }
+    /// Serializable configuration, enough to rebuild the layer.
+    fn config(&self) -> LayerConfig;
+
+    /// The layer's name (its class's base name until a model names it).
+    fn name(&self) -> &str {
+        self.common().name.as_deref().unwrap_or(self.base_name())
+    }
+    /// Whether the layer is trained.
+    fn trainable(&self) -> bool {
+        self.common().trainable
+    }
+    /// Freezes or unfreezes the layer (recompile the model afterwards, as in Keras).
+    fn set_trainable(&mut self, trainable: bool) {
+        self.common_mut().trainable = trainable;
+        for p in self.params_mut() {
+            let is_stat = p.name.starts_with("moving_");
+            let t = trainable && !is_stat;
+            p.trainable = t;
+            p.tensor = p.tensor.set_requires_grad(t);
+        }
+    }
+    /// Number of scalars in the parameters.
+    fn count_params(&self) -> i64 {
+        self.params().iter().map(|p| p.numel()).sum()
+    }
+
+    /// Error for an input shape this layer cannot take.
+    fn shape_error(&self, expected: &str, actual: &[i64]) -> Error {
+        Error::InputShape {
+            layer: self.name().into(),
+            class: self.class_name().into(),
+            expected: expected.into(),
+            actual: shape_string(actual),
+        }
+    }
+
+    /// Error for an invalid option.
+    fn config_error(&self, problem: &str) -> Error {
+        Error::Config {
+            layer: self.name().into(),
+            class: self.class_name().into(),
+            problem: problem.to_string(),
+        }
+    }
+
+    /// Checks a batch against the shape the layer was built for.
+    fn check_input(&self, x: &Tensor) -> Result<()> {
+        if let Some(expected) = self.built_input_shape() {
+            let size = x.size();
+            if size.len() != expected.len() + 1 || &size[1..] != expected {
+                return Err(Error::InputShape {
+                    layer: self.name().into(),
+                    class: self.class_name().into(),
+                    expected: shape_string(expected),
+                    actual: full_shape_string(&size),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A pair of integers (`kernel_size`, `strides`...), from `3` or `(3, 3)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pair(pub i64, pub i64);
+
+impl From<i64> for Pair {
+    fn from(v: i64) -> Pair {
+        Pair(v, v)
+    }
+}
+
+impl From<(i64, i64)> for Pair {
+    fn from(v: (i64, i64)) -> Pair {
+        Pair(v.0, v.1)
+    }
+}
+
+impl From<[i64; 2]> for Pair {
+    fn from(v: [i64; 2]) -> Pair {
+        Pair(v[0], v[1])
+    }
+}
+
+impl Pair {
+    /// As a two-element array, for libtorch.
+    pub fn arr(self) -> [i64; 2] {
+        [self.0, self.1]
+    }
+}
+
+/// Builder methods shared by every layer (name, trainable, input shape).
+pub trait LayerBuilder: Layer + Sized {
+    /// Names the layer.
+    fn named(mut self, name: impl Into<String>) -> Self {
+        self.common_mut().name = Some(name.into());
+        self
+    }
+    /// Sets the input shape (without batch dimension, NCHW) of a first layer.
+    fn input_shape(mut self, shape: impl Into<Vec<i64>>) -> Self {
+        self.common_mut().input_shape = Some(shape.into());
+        self
+    }
+    /// Sets whether the layer is trained.
+    fn with_trainable(mut self, trainable: bool) -> Self {
+        self.set_trainable(trainable);
+        self
+    }
+}
+
+impl<L: Layer + Sized> LayerBuilder for L {}

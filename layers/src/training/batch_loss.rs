@@ -1,0 +1,70 @@
+//! The loss of one batch as training minimises it: the weighted sum of each output's loss,
+//! plus the weight and activity regularization penalties.
+
+use convkit_tensor::tch::Tensor;
+use convkit_tensor::Batch;
+
+use crate::models::model::Model;
+use crate::training::Compiled;
+use crate::{Error, Result};
+
+/// The loss of a batch: the total that training minimises (weighted data losses plus
+/// regularization penalties) and each output's unweighted data loss.
+pub(crate) struct BatchLoss {
+    pub(crate) total: Tensor,
+    pub(crate) per_output: Vec<Tensor>,
+}
+
+/// The loss of a batch as training minimises it, and the predictions.
+pub(crate) fn total_loss(
+    model: &dyn Model,
+    compiled: &Compiled,
+    batch: &Batch,
+    training: bool,
+) -> Result<(BatchLoss, Vec<Tensor>)> {
+    let (preds, activity) = model.forward_many_with_losses(&batch.all_inputs(), training)?;
+    let ys = batch.all_targets();
+    if ys.len() != compiled.outputs.len() || preds.len() != compiled.outputs.len() {
+        return Err(Error::Model {
+            model: model.name().into(),
+            problem: format!(
+                "{} outputs compiled, the model gave {} and the batch holds {} targets",
+                compiled.outputs.len(),
+                preds.len(),
+                ys.len()
+            ),
+        });
+    }
+    let mut per_output = Vec::with_capacity(preds.len());
+    let mut loss: Option<Tensor> = None;
+    for ((out, y), pred) in compiled.outputs.iter().zip(&ys).zip(&preds) {
+        let l = out.loss.compute(y, pred)?;
+        let w = if out.weight == 1.0 {
+            l.shallow_clone()
+        } else {
+            l.f_mul_scalar(out.weight)?
+        };
+        loss = Some(match loss {
+            Some(t) => t.f_add(&w)?,
+            None => w,
+        });
+        per_output.push(l);
+    }
+    let mut loss = loss.ok_or_else(|| Error::Model {
+        model: model.name().into(),
+        problem: "compiled with no output".into(),
+    })?;
+    if let Some(r) = model.regularization_loss()? {
+        loss = loss.f_add(&r)?;
+    }
+    if let Some(a) = activity {
+        loss = loss.f_add(&a)?;
+    }
+    Ok((
+        BatchLoss {
+            total: loss,
+            per_output,
+        },
+        preds,
+    ))
+}

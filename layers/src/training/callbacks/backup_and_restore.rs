@@ -1,0 +1,138 @@
+//! `BackupAndRestore`: makes a killed `fit` resumable.
+//!
+//! After every epoch the model, optimizer state and training state are written to
+//! `backup_dir/epoch-N` (through a temporary directory and a rename), then `backup_dir/latest`
+//! is pointed at it (atomically). A new `fit` with the same backup directory restores the
+//! latest backup and continues with the next epoch; because `fit` seeds every epoch from
+//! (seed, epoch), it ends with the same weights as a run that was never interrupted. The
+//! backup is deleted when training ends normally.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Callback;
+use crate::models::model::Model;
+use crate::saving::{load_weights, replace_dir, save_weights, OPTIMIZER_FILE, WEIGHTS_FILE};
+use crate::training::{History, Logs, TrainingState};
+use crate::{Error, Result};
+
+const LATEST: &str = "latest";
+const STATE_FILE: &str = "state.json";
+
+#[derive(Serialize, Deserialize)]
+struct BackupState {
+    /// The last completed epoch (0-based).
+    epoch: usize,
+    seed: u64,
+    history: History,
+}
+
+/// Backs training up after every epoch and resumes from the latest backup.
+#[derive(Debug, Clone)]
+pub struct BackupAndRestore {
+    backup_dir: PathBuf,
+    delete_on_success: bool,
+    restored_from: Option<usize>,
+}
+
+impl BackupAndRestore {
+    /// Backs up into `backup_dir`.
+    pub fn new(backup_dir: impl Into<PathBuf>) -> Self {
+        BackupAndRestore {
+            backup_dir: backup_dir.into(),
+            delete_on_success: true,
+            restored_from: None,
+        }
+    }
+
+    /// Keeps the backup after a successful run (default: deleted, as Keras does).
+    pub fn keep_on_success(mut self, keep: bool) -> Self {
+        self.delete_on_success = !keep;
+        self
+    }
+
+    /// The epoch (0-based, last completed) restored at the start of training, if any.
+    pub fn restored_from(&self) -> Option<usize> {
+        self.restored_from
+    }
+
+    /// The directory of the latest backup, if there is one.
+    pub fn latest(backup_dir: &Path) -> Option<PathBuf> {
+        let name = std::fs::read_to_string(backup_dir.join(LATEST)).ok()?;
+        let dir = backup_dir.join(name.trim());
+        dir.join(STATE_FILE).exists().then_some(dir)
+    }
+}
+
+impl Callback for BackupAndRestore {
+    fn on_train_begin(&mut self, model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
+        let Some(dir) = Self::latest(&self.backup_dir) else {
+            return Ok(());
+        };
+        let state_path = dir.join(STATE_FILE);
+        let text = std::fs::read(&state_path).map_err(|e| Error::file(&state_path, e))?;
+        let saved: BackupState = serde_json::from_slice(&text)
+            .map_err(|e| Error::file(&state_path, format!("invalid backup state: {e}")))?;
+        if saved.seed != convkit_tensor::seed::seed() {
+            tracing::warn!(
+                backup_seed = saved.seed,
+                seed = convkit_tensor::seed::seed(),
+                "resuming a backup made with another seed"
+            );
+        }
+        load_weights(model, &dir.join(WEIGHTS_FILE))?;
+        let opt_path = dir.join(OPTIMIZER_FILE);
+        if let Some(c) = model.compiled_mut() {
+            convkit_optim::load_state(c.optimizer.as_mut(), &c.trainable, &opt_path)
+                .map_err(|e| Error::file(&opt_path, e))?;
+        }
+        tracing::info!(epoch = saved.epoch + 1, dir = %dir.display(), "resuming from backup");
+        state.epoch = saved.epoch + 1;
+        state.history = saved.history;
+        self.restored_from = Some(saved.epoch);
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        _logs: &Logs,
+        model: &mut dyn Model,
+        state: &mut TrainingState,
+    ) -> Result<()> {
+        let name = format!("epoch-{epoch}");
+        let target = self.backup_dir.join(&name);
+        let tmp = self
+            .backup_dir
+            .join(format!(".{name}.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(|e| Error::file(&tmp, e))?;
+        save_weights(model, &tmp.join(WEIGHTS_FILE))?;
+        if let Some(c) = model.compiled() {
+            convkit_optim::save_state(c.optimizer.as_ref(), &tmp.join(OPTIMIZER_FILE))?;
+        }
+        let saved = BackupState {
+            epoch,
+            seed: convkit_tensor::seed::seed(),
+            history: state.history.clone(),
+        };
+        let json = serde_json::to_vec_pretty(&saved).map_err(|e| Error::file(&tmp, e))?;
+        std::fs::write(tmp.join(STATE_FILE), json)
+            .map_err(|e| Error::file(tmp.join(STATE_FILE), e))?;
+        replace_dir(&tmp, &target)?;
+        let previous = Self::latest(&self.backup_dir);
+        convkit_tensor::atomic::write_bytes_atomic(&self.backup_dir.join(LATEST), name.as_bytes())?;
+        if let Some(prev) = previous.filter(|p| p != &target) {
+            let _ = std::fs::remove_dir_all(prev);
+        }
+        Ok(())
+    }
+
+    fn on_train_end(&mut self, _model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
+        if self.delete_on_success && state.history.stop_reason.is_none() {
+            let _ = std::fs::remove_dir_all(&self.backup_dir);
+        }
+        Ok(())
+    }
+}

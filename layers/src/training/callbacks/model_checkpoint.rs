@@ -1,0 +1,110 @@
+//! `ModelCheckpoint`: saves the model after epochs, optionally only when it improves.
+
+use std::path::PathBuf;
+
+use super::{Callback, Mode};
+use crate::models::model::Model;
+use crate::saving::{save_model, save_weights};
+use crate::training::{Logs, TrainingState};
+use crate::Result;
+
+/// Saves the model (directory with architecture, weights and optimizer state; or a weights
+/// file with `save_weights_only`) at the end of every epoch, or only when `monitor` improves
+/// with `save_best_only`. `{epoch}` in the path is replaced by the 1-based epoch number
+/// (`{epoch:02}` pads it). Writes are atomic.
+#[derive(Debug, Clone)]
+pub struct ModelCheckpoint {
+    /// Target path (directory, or `.safetensors` file with `save_weights_only`).
+    pub filepath: String,
+    /// Quantity to watch.
+    pub monitor: String,
+    /// Direction of improvement.
+    pub mode: Mode,
+    /// Only save when `monitor` improves.
+    pub save_best_only: bool,
+    /// Save only the weights.
+    pub save_weights_only: bool,
+    best: f64,
+}
+
+impl ModelCheckpoint {
+    /// Saves to `filepath` every epoch, watching `val_loss`.
+    pub fn new(filepath: impl Into<String>) -> Self {
+        ModelCheckpoint {
+            filepath: filepath.into(),
+            monitor: "val_loss".into(),
+            mode: Mode::Auto,
+            save_best_only: false,
+            save_weights_only: false,
+            best: f64::NAN,
+        }
+    }
+    /// Sets the monitored quantity.
+    pub fn monitor(mut self, m: impl Into<String>) -> Self {
+        self.monitor = m.into();
+        self
+    }
+    /// Sets the mode.
+    pub fn mode(mut self, m: Mode) -> Self {
+        self.mode = m;
+        self
+    }
+    /// Only saves improvements.
+    pub fn save_best_only(mut self, b: bool) -> Self {
+        self.save_best_only = b;
+        self
+    }
+    /// Saves weights only.
+    pub fn save_weights_only(mut self, w: bool) -> Self {
+        self.save_weights_only = w;
+        self
+    }
+
+    /// The path for 0-based `epoch`.
+    pub fn path_for(&self, epoch: usize) -> PathBuf {
+        let e = epoch + 1;
+        let mut p = self.filepath.clone();
+        for width in 1..=6 {
+            p = p
+                .replace(&format!("{{epoch:0{width}}}"), &format!("{e:0width$}"))
+                .replace(&format!("{{epoch:0{width}d}}"), &format!("{e:0width$}"));
+        }
+        PathBuf::from(p.replace("{epoch}", &e.to_string()))
+    }
+}
+
+impl Callback for ModelCheckpoint {
+    fn on_train_begin(&mut self, _model: &mut dyn Model, _state: &mut TrainingState) -> Result<()> {
+        self.mode = self.mode.resolve(&self.monitor);
+        if self.best.is_nan() {
+            self.best = self.mode.worst();
+        }
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &Logs,
+        model: &mut dyn Model,
+        _state: &mut TrainingState,
+    ) -> Result<()> {
+        if self.save_best_only {
+            let Some(current) = logs.get(&self.monitor) else {
+                tracing::warn!(monitor = %self.monitor, "ModelCheckpoint: can save best model only with {} available, skipping", self.monitor);
+                return Ok(());
+            };
+            if !self.mode.improves(current, self.best, 0.0) {
+                return Ok(());
+            }
+            tracing::info!(epoch = epoch + 1, monitor = %self.monitor, from = self.best, to = current, "ModelCheckpoint: improved, saving");
+            self.best = current;
+        }
+        let path = self.path_for(epoch);
+        if self.save_weights_only {
+            save_weights(model, &path)
+        } else {
+            save_model(model, &path)
+        }
+    }
+}

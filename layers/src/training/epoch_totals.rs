@@ -1,0 +1,111 @@
+//! Log accumulation: running sums of the loss and metrics over an epoch, kept on the device
+//! and read only when logs are wanted (reading forces a device sync).
+
+use convkit_tensor::tch::{self, Kind, Tensor};
+
+use crate::training::batch_loss::BatchLoss;
+use crate::training::metrics::Metric;
+use crate::training::{Compiled, Logs};
+use crate::Result;
+
+/// Running sums of one output's metrics over an epoch (kept on the device; read rarely).
+struct OutputTotals {
+    loss: Tensor,
+    metrics: Vec<Tensor>,
+    metric_counts: Vec<f64>,
+}
+
+/// Running sums of the loss and metrics over an epoch.
+pub(crate) struct Totals {
+    loss: Tensor,
+    count: f64,
+    outputs: Vec<OutputTotals>,
+}
+
+impl Totals {
+    pub(crate) fn new(compiled: &Compiled, device: tch::Device) -> Result<Self> {
+        let z = |shape: &[i64]| Tensor::f_zeros(shape, (Kind::Double, device));
+        let outputs = compiled
+            .outputs
+            .iter()
+            .map(|o| {
+                Ok(OutputTotals {
+                    loss: z(&[])?,
+                    metrics: o
+                        .metrics
+                        .iter()
+                        .map(|m| match m {
+                            Metric::MeanIoU(k) => z(&[*k, *k]),
+                            _ => z(&[]),
+                        })
+                        .collect::<Result<_, _>>()?,
+                    metric_counts: vec![0.0; o.metrics.len()],
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Totals {
+            loss: z(&[])?,
+            count: 0.0,
+            outputs,
+        })
+    }
+
+    pub(crate) fn add(
+        &mut self,
+        compiled: &Compiled,
+        loss: &BatchLoss,
+        ys: &[&Tensor],
+        preds: &[Tensor],
+        n: usize,
+    ) -> Result<()> {
+        let weighted = |t: &Tensor| -> Result<Tensor> {
+            Ok(t.f_detach()?
+                .f_to_kind(Kind::Double)?
+                .f_mul_scalar(n as f64)?)
+        };
+        self.loss = self.loss.f_add(&weighted(&loss.total)?)?;
+        self.count += n as f64;
+        tch::no_grad(|| -> Result<()> {
+            for (k, out) in compiled.outputs.iter().enumerate() {
+                let totals = &mut self.outputs[k];
+                totals.loss = totals.loss.f_add(&weighted(&loss.per_output[k])?)?;
+                for (i, m) in out.metrics.iter().enumerate() {
+                    if let Metric::MeanIoU(_) = m {
+                        let c = m
+                            .confusion(ys[k], &preds[k])?
+                            .f_to_device(totals.metrics[i].device())?;
+                        totals.metrics[i] = totals.metrics[i].f_add(&c)?;
+                        continue;
+                    }
+                    let v = m.per_sample(ys[k], &preds[k])?;
+                    totals.metric_counts[i] += v.numel() as f64;
+                    totals.metrics[i] = totals.metrics[i].f_add(&v.f_sum(Kind::Double)?)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn logs(&self, compiled: &Compiled) -> Result<Logs> {
+        let mut logs = Logs::default();
+        let count = self.count.max(1.0);
+        for (k, out) in compiled.outputs.iter().enumerate() {
+            let totals = &self.outputs[k];
+            for (i, m) in out.metrics.iter().enumerate() {
+                let value = match m {
+                    Metric::MeanIoU(_) => Metric::mean_iou(&totals.metrics[i])?,
+                    _ => totals.metrics[i].f_double_value(&[])? / totals.metric_counts[i].max(1.0),
+                };
+                logs.set(&compiled.metric_log_name(k, i), value);
+            }
+        }
+        if compiled.is_multi_output() {
+            for (k, out) in compiled.outputs.iter().enumerate() {
+                let value = self.outputs[k].loss.f_double_value(&[])? / count;
+                logs.set(&format!("{}_loss", out.name), value);
+            }
+        }
+        logs.set("loss", self.loss.f_double_value(&[])? / count);
+        Ok(logs)
+    }
+}

@@ -1,0 +1,31 @@
+//! `evaluate`: loss and metrics in inference mode, as Keras' `model.evaluate`.
+
+use convkit_tensor::tch::{self, Tensor};
+use convkit_tensor::{BatchSource, TensorBatches};
+
+use crate::models::model::Model;
+use crate::training::batch_loss::total_loss;
+use crate::training::epoch_totals::Totals;
+use crate::training::{compiled_of, Logs};
+use crate::Result;
+
+/// Loss and metrics over in-memory `x`, `y` (Keras' `evaluate`).
+pub fn evaluate(model: &dyn Model, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
+    let mut source = TensorBatches::new(x.shallow_clone(), y.shallow_clone(), batch_size, false)?;
+    evaluate_source(model, &mut source)
+}
+
+/// Loss and metrics over a batch source, in inference mode.
+pub fn evaluate_source(model: &dyn Model, source: &mut dyn BatchSource) -> Result<Logs> {
+    let compiled = compiled_of(model)?;
+    tch::no_grad(|| -> Result<Logs> {
+        let device = model.device();
+        let mut totals = Totals::new(compiled, device)?;
+        for batch in source.epoch(0)? {
+            let batch = batch?.to_device(device)?;
+            let (loss, preds) = total_loss(model, compiled, &batch, false)?;
+            totals.add(compiled, &loss, &batch.all_targets(), &preds, batch.len())?;
+        }
+        totals.logs(compiled)
+    })
+}

@@ -1,0 +1,114 @@
+//! [`FitOptions`]: Keras' keyword arguments of `fit`, and its [`Validation`] data.
+
+use convkit_tensor::tch::Tensor;
+use convkit_tensor::BatchSource;
+
+use crate::training::callbacks::Callback;
+use crate::training::hooks::TrainingHook;
+use crate::training::Verbosity;
+
+/// Validation data for `fit`.
+#[derive(Default)]
+pub enum Validation {
+    /// No validation.
+    #[default]
+    None,
+    /// Hold out the last fraction of `x`/`y` (before shuffling), as Keras' `validation_split`.
+    Split(f64),
+    /// Explicit validation tensors.
+    Data(Tensor, Tensor),
+    /// A batch source (an image folder...).
+    Source(Box<dyn BatchSource>),
+}
+
+/// Options of `fit` (Keras' keyword arguments).
+pub struct FitOptions {
+    /// Samples per gradient step (in-memory data only; sources batch themselves).
+    pub batch_size: usize,
+    /// Index of the last epoch + 1.
+    pub epochs: usize,
+    /// Epoch to start from.
+    pub initial_epoch: usize,
+    /// Validation data.
+    pub validation: Validation,
+    /// Shuffle in-memory training data every epoch.
+    pub shuffle: bool,
+    /// Callbacks, called in order.
+    pub callbacks: Vec<Box<dyn Callback>>,
+    /// Progress display.
+    pub verbose: Verbosity,
+    /// Hooks into each training step (distributed training's gradient synchronisation).
+    pub hooks: Vec<Box<dyn TrainingHook>>,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            batch_size: 32,
+            epochs: 1,
+            initial_epoch: 0,
+            validation: Validation::None,
+            shuffle: true,
+            callbacks: Vec::new(),
+            verbose: Verbosity::Auto,
+            hooks: Vec::new(),
+        }
+    }
+}
+
+impl FitOptions {
+    /// Keras' defaults: batch 32, 1 epoch, shuffle.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the batch size.
+    pub fn batch_size(mut self, b: usize) -> Self {
+        self.batch_size = b;
+        self
+    }
+    /// Sets the number of epochs.
+    pub fn epochs(mut self, e: usize) -> Self {
+        self.epochs = e;
+        self
+    }
+    /// Sets the first epoch.
+    pub fn initial_epoch(mut self, e: usize) -> Self {
+        self.initial_epoch = e;
+        self
+    }
+    /// Holds out the last `fraction` of the data for validation.
+    pub fn validation_split(mut self, fraction: f64) -> Self {
+        self.validation = Validation::Split(fraction);
+        self
+    }
+    /// Validates on `(x, y)` after every epoch.
+    pub fn validation_data(mut self, x: Tensor, y: Tensor) -> Self {
+        self.validation = Validation::Data(x, y);
+        self
+    }
+    /// Validates on a batch source after every epoch.
+    pub fn validation_source(mut self, s: impl BatchSource + 'static) -> Self {
+        self.validation = Validation::Source(Box::new(s));
+        self
+    }
+    /// Enables or disables shuffling.
+    pub fn shuffle(mut self, s: bool) -> Self {
+        self.shuffle = s;
+        self
+    }
+    /// Adds a callback.
+    pub fn callback(mut self, c: impl Callback + 'static) -> Self {
+        self.callbacks.push(Box::new(c));
+        self
+    }
+    /// Sets the progress display.
+    pub fn verbose(mut self, v: Verbosity) -> Self {
+        self.verbose = v;
+        self
+    }
+    /// Adds a training hook.
+    pub fn hook(mut self, h: impl TrainingHook + 'static) -> Self {
+        self.hooks.push(Box::new(h));
+        self
+    }
+}
