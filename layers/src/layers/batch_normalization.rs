@@ -4,8 +4,7 @@
 use convkit_tensor::tch::{self, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::layers::layer::{Layer, LayerCommon, Param};
-use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Param, SerializableLayer};
 use crate::Result;
 
 /// Configuration of [`BatchNormalization`].

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::layers::activations::Activation;
 use crate::layers::initializers::Initializer;
-use crate::layers::layer::{Layer, LayerCommon, Pair, Param};
-use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Pair, Param, SerializableLayer};
 use crate::layers::padding::{output_size, Padding};
 use crate::layers::regularizers::Regularizer;
 

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::layers::activations::Activation;
 use crate::layers::initializers::Initializer;
-use crate::layers::layer::{Layer, LayerCommon, Param};
-use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Param, SerializableLayer};
 use crate::layers::regularizers::Regularizer;
 
 use super::kernel_bias::KernelBias;

@@ -3,8 +3,7 @@
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::layers::layer::{Layer, LayerCommon};
-use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::layer::{Layer, LayerCommon, LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of layers with no option beyond the common ones.

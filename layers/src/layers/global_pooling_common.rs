@@ -6,8 +6,7 @@ use std::marker::PhantomData;
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::layers::layer::{Layer, LayerCommon};
-use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::layer::{Layer, LayerCommon, LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of a global pooling layer.

@@ -48,7 +48,6 @@ pub mod global_pooling_common;
 pub mod initializers;
 mod kernel_bias;
 pub mod layer;
-pub mod layer_config;
 pub mod max_pooling2d;
 pub mod merging;
 pub mod padding;
@@ -74,7 +73,7 @@ pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_average_pooling2d::GlobalAveragePooling2D;
 pub use global_max_pooling2d::GlobalMaxPooling2D;
-pub use layer_config::{LayerConfig, SerializableLayer};
+pub use layer::{LayerConfig, SerializableLayer};
 pub use max_pooling2d::MaxPooling2D;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use preprocessing::{

@@ -6,8 +6,7 @@ use std::marker::PhantomData;
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::layers::layer::{Layer, LayerCommon, Pair};
-use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Pair, SerializableLayer};
 use crate::layers::padding::{output_size, spatial_padding, Padding};
 use crate::Result;
 

@@ -17,7 +17,7 @@ use std::sync::{LazyLock, PoisonError, RwLock};
 use serde_json::{Map, Value};
 
 use crate::layers::layer::Layer;
-use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::layer::{LayerConfig, SerializableLayer};
 use crate::layers::*;
 use crate::models::functional::{InputLayer, ModelLayer};
 use crate::{Error, Result};

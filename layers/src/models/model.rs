@@ -4,7 +4,7 @@
 use convkit_tensor::tch::{Device, Tensor};
 
 use crate::layers::layer::{Layer, Param};
-use crate::training::Compiled;
+use crate::training::compiled::Compiled;
 use crate::{Error, Result};
 
 /// A network of layers that can be trained, evaluated, saved and summarised.

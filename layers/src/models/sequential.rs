@@ -7,10 +7,10 @@ use serde_json::json;
 
 use crate::error::{full_shape_string, shape_string};
 use crate::layers::layer::Layer;
-use crate::layers::layer_config::LayerConfig;
+use crate::layers::layer::LayerConfig;
 use crate::layers::registry::layer_from_config;
 use crate::models::model::Model;
-use crate::training::Compiled;
+use crate::training::compiled::Compiled;
 use crate::{Error, Result};
 
 /// A linear stack of layers (Keras' `Sequential`).

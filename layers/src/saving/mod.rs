@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 use convkit_tensor::tch::{Device, Tensor};
 use serde_json::{json, Value};
 
-use crate::models::functional::Functional;
 use crate::models::model::Model;
-use crate::models::sequential::Sequential;
 use crate::training::losses::Loss;
 use crate::training::metrics::Metric;
 use crate::training::{compile, compile_outputs, OutputLoss};
@@ -89,20 +87,6 @@ pub fn save_model(model: &dyn Model, dir: &Path) -> Result<()> {
     )?)
 }
 
-/// Rebuilds a model (any class) from its architecture JSON, weights freshly initialised.
-pub fn model_from_architecture(arch: &Value, device: Device) -> Result<Box<dyn Model>> {
-    match arch.get("class_name").and_then(Value::as_str) {
-        Some("Sequential") => Ok(Box::new(Sequential::from_architecture(arch, device)?)),
-        Some("Functional") => Ok(Box::new(Functional::from_architecture(arch, device)?)),
-        other => Err(Error::Model {
-            model: "?".into(),
-            problem: format!(
-                "unsupported model class {other:?}; expected \"Sequential\" or \"Functional\""
-            ),
-        }),
-    }
-}
-
 /// Moves directory `from` to `to`, replacing `to` if it exists (the old copy is removed only
 /// once the new one is in place).
 pub fn replace_dir(from: &Path, to: &Path) -> Result<()> {
@@ -148,7 +132,7 @@ pub fn load_model(dir: &Path, device: Device) -> Result<Box<dyn Model>> {
         .get("architecture")
         .ok_or_else(|| Error::file(&arch_path, "no `architecture` entry"))?;
     let mut model =
-        model_from_architecture(arch, device).map_err(|e| Error::file(&arch_path, e))?;
+        crate::models::model_from_architecture(arch, device).map_err(|e| Error::file(&arch_path, e))?;
     load_weights(model.as_mut(), &dir.join(WEIGHTS_FILE))?;
     if let Some(c) = json.get("compile").filter(|c| !c.is_null()) {
         let bad = |what: &str, e: String| Error::file(&arch_path, format!("compile.{what}: {e}"));

@@ -6,6 +6,7 @@ use convkit_tensor::tch::{Kind, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::full_shape_string;
+use crate::training::targets::sparse_targets;
 use crate::{Error, Result};
 
 /// Keras' `backend.epsilon()`.
@@ -100,12 +101,10 @@ impl Loss {
                     .f_neg()?)
             }
             Loss::SparseCategoricalCrossentropy { from_logits } => {
-                let t = crate::training::metrics::sparse_targets(y_true, y_pred).map_err(
-                    |problem| Error::Targets {
-                        what: self.name().into(),
-                        problem,
-                    },
-                )?;
+                let t = sparse_targets(y_true, y_pred).map_err(|problem| Error::Targets {
+                    what: self.name().into(),
+                    problem,
+                })?;
                 let classes = y_pred.size()[1];
                 let (lo, hi) = (
                     t.f_min()?.f_int64_value(&[])?,

@@ -6,6 +6,7 @@ use convkit_tensor::tch::{Kind, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::training::losses::Loss;
+use crate::training::targets::sparse_targets;
 use crate::{Error, Result};
 
 /// A metric.
@@ -185,33 +186,6 @@ impl Metric {
             .f_mul(&present.f_to_kind(Kind::Double)?)?;
         Ok(iou.f_sum(Kind::Double)?.f_double_value(&[])? / n)
     }
-}
-
-pub(crate) fn sparse_targets(
-    y_true: &Tensor,
-    y_pred: &Tensor,
-) -> std::result::Result<Tensor, String> {
-    let mut expected = y_pred.size();
-    if expected.len() < 2 {
-        return Err(format!(
-            "predictions of shape {:?} need a class axis (N, classes, ...)",
-            y_pred.size()
-        ));
-    }
-    expected.remove(1);
-    let t = if y_true.size() == expected {
-        y_true.shallow_clone()
-    } else if y_true.dim() == expected.len() + 1 && y_true.size().get(1) == Some(&1) {
-        y_true.f_squeeze_dim(1).map_err(|e| e.to_string())?
-    } else {
-        return Err(format!(
-            "expected integer targets of shape {} for predictions of shape {}, got targets of shape {}",
-            crate::error::full_shape_string(&expected),
-            crate::error::full_shape_string(&y_pred.size()),
-            crate::error::full_shape_string(&y_true.size())
-        ));
-    };
-    t.f_to_kind(Kind::Int64).map_err(|e| e.to_string())
 }
 
 /// 1.0 where the target's score is at least the k-th highest score (ties count, as Keras).

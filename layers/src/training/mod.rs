@@ -4,7 +4,7 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | `compiled.rs` | `compile`: the optimizer, losses and metrics a model trains with |
+//! | `compile.rs`, `compiled.rs` | `compile`; the optimizer, losses and metrics a model trains with |
 //! | `options.rs` | [`FitOptions`], [`Validation`] |
 //! | `state.rs` | [`TrainingState`], shared by the loop, callbacks and hooks |
 //! | `fit.rs` | the loop |
@@ -14,7 +14,8 @@
 
 mod batch_loss;
 pub mod callbacks;
-mod compiled;
+mod compile;
+pub(crate) mod compiled;
 mod epoch_totals;
 mod evaluate;
 mod fit;
@@ -27,8 +28,10 @@ mod options;
 mod predict;
 mod progress;
 mod state;
+mod targets;
 
-pub use compiled::{compile, compile_outputs, Compiled, CompiledOutput, OutputLoss};
+pub use compile::{compile, compile_outputs};
+pub use compiled::{Compiled, CompiledOutput, OutputLoss};
 pub use evaluate::{evaluate, evaluate_source};
 pub use fit::{fit, fit_multi, fit_source};
 pub use history::History;

@@ -4,8 +4,7 @@ use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::shape_string;
-use crate::layers::layer::{Layer, LayerCommon};
-use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::layer::{Layer, LayerCommon, LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Configuration of [`Concatenate`].

@@ -5,7 +5,7 @@ use convkit_tensor::tch::Tensor;
 use crate::error::shape_string;
 use crate::layers::flatten::PlainConfig;
 use crate::layers::layer::Layer;
-use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::layer::{LayerConfig, SerializableLayer};
 use crate::Result;
 
 /// Checks that every input has the same shape (at least two inputs; `exact` inputs when

@@ -123,7 +123,7 @@ macro_rules! random_layer_basics {
     ($base:literal) => {
         common_accessors!();
         fn class_name(&self) -> &'static str {
-            <Self as $crate::layers::layer_config::SerializableLayer>::CLASS_NAME
+            <Self as $crate::layers::layer::SerializableLayer>::CLASS_NAME
         }
         fn base_name(&self) -> &'static str {
             $base
@@ -134,8 +134,8 @@ macro_rules! random_layer_basics {
             Ok(input_shape.to_vec())
         }
         parameterless_build!();
-        fn config(&self) -> $crate::layers::layer_config::LayerConfig {
-            $crate::layers::layer_config::LayerConfig::new::<Self>(&self.config)
+        fn config(&self) -> $crate::layers::layer::LayerConfig {
+            $crate::layers::layer::LayerConfig::new::<Self>(&self.config)
         }
     };
 }

@@ -5,8 +5,8 @@ use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{random_layer_basics, Factor};
+use crate::layers::layer::SerializableLayer;
 use crate::layers::layer::{Layer, LayerCommon};
-use crate::layers::layer_config::SerializableLayer;
 use crate::Result;
 
 /// Configuration of [`RandomContrast`].

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::full_shape_string;
 use crate::error::shape_string;
-use crate::layers::layer::{Layer, LayerCommon};
-use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::layer::{Layer, LayerCommon, LayerConfig, SerializableLayer};
 use crate::{Error, Result};
 
 /// Configuration of [`InputLayer`].

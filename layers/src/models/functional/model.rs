@@ -5,11 +5,11 @@ use convkit_tensor::tch::{Device, Tensor};
 use serde_json::json;
 
 use crate::layers::layer::Layer;
-use crate::layers::layer_config::LayerConfig;
+use crate::layers::layer::LayerConfig;
 use crate::layers::registry::layer_from_config;
 use crate::models::functional::node::Node;
 use crate::models::model::{unknown_layer, Model};
-use crate::training::Compiled;
+use crate::training::compiled::Compiled;
 use crate::{Error, Result};
 
 /// A model whose layers form a graph: several inputs and outputs, merges (residual

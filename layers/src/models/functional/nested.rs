@@ -5,8 +5,7 @@ use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::shape_string;
-use crate::layers::layer::{Layer, LayerCommon, Param};
-use crate::layers::layer_config::{LayerConfig, SerializableLayer};
+use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Param, SerializableLayer};
 use crate::models::functional::Functional;
 use crate::models::model::Model;
 use crate::models::sequential::Sequential;
@@ -149,7 +148,7 @@ impl Layer for ModelLayer {
     }
     fn build(&mut self, input_shape: &[i64], device: Device) -> Result<Vec<i64>> {
         if let Inner::Pending(arch) = &self.inner {
-            let model = crate::saving::model_from_architecture(arch, device)?;
+            let model = crate::models::model_from_architecture(arch, device)?;
             self.inner = Inner::Ready(model);
             let t = self.common.trainable;
             self.set_trainable(t);
