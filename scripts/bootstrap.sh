@@ -63,6 +63,17 @@ PY
     fi
 }
 
+# rustfmt and clippy, which scripts/test runs with warnings denied.
+ensure_rust_components() {
+    local missing=()
+    cargo fmt --version > /dev/null 2>&1 || missing+=(rustfmt)
+    cargo clippy --version > /dev/null 2>&1 || missing+=(clippy)
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing the Rust components ${missing[*]}"
+        rustup component add "${missing[@]}"
+    fi
+}
+
 build_convkit() {
     say "building convkit (release)"
     (cd "$ROOT" && cargo build --release --quiet -p convkit-apps)

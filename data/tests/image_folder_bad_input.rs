@@ -201,7 +201,12 @@ fn error_policy_names_the_file() {
         .epoch(0)
         .unwrap()
         .find_map(|b| b.err())
-        .expect("an error for the first bad file")
-        .to_string();
-    assert!(tree.bad.iter().any(|b| err.contains(b)), "{err}");
+        .expect("an error for the first bad file");
+    // The typed data error crosses `BatchSource` whole: its cause is reachable.
+    let typed = err
+        .downcast_ref::<convkit_data::Error>()
+        .unwrap_or_else(|| panic!("the data error was flattened: {err:?}"));
+    let text = err.to_string();
+    assert_eq!(typed.to_string(), text);
+    assert!(tree.bad.iter().any(|b| text.contains(b)), "{text}");
 }

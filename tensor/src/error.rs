@@ -45,12 +45,29 @@ pub enum Error {
     /// Any other invalid argument.
     #[error("{0}")]
     Invalid(String),
+    /// An error of another crate that crossed this crate's interfaces (a batch source's data
+    /// error naming its file): kept whole, so `source()` and `downcast_ref` reach it.
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Wraps another crate's error, keeping it whole.
+    pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Other(Box::new(e))
+    }
+
+    /// The wrapped error of another crate, if this is one of type `E`.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            Error::Other(e) => e.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
+
     /// Builds an [`Error::Io`] for `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

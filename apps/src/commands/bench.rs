@@ -40,7 +40,7 @@ enum BenchWhat {
 /// Arguments of `convkit bench train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Class folder (DIR/<class>/<image>); the first 20% of each class validates.
+    /// Class folder (DIR/CLASS/IMAGE); the first 20% of each class validates.
     dir: PathBuf,
     /// Input side.
     #[arg(long, default_value_t = 64)]
@@ -64,7 +64,7 @@ pub struct TrainArgs {
 /// Arguments of `convkit bench loader`.
 #[derive(Args, Debug)]
 pub struct LoaderArgs {
-    /// Class folder (DIR/<class>/<image>).
+    /// Class folder (DIR/CLASS/IMAGE).
     dir: PathBuf,
     /// Output side (square).
     #[arg(long, default_value_t = 150)]

@@ -76,7 +76,7 @@ fn cached_features(
     let started = Instant::now();
     let mut extract = |x: &convkit_tensor::Tensor| -> convkit_data::Result<convkit_tensor::Tensor> {
         base.forward(x, false)
-            .map_err(|e| convkit_data::Error::Tensor(convkit_tensor::Error::Invalid(e.to_string())))
+            .map_err(|e| convkit_data::Error::Tensor(convkit_tensor::Error::other(e)))
     };
     let cache = FeatureCache::build(&dir, key, &mut source, &mut extract, 512)?;
     let secs = started.elapsed().as_secs_f64();

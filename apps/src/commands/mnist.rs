@@ -61,10 +61,8 @@ fn mnist_batches(
 ) -> anyhow::Result<impl convkit_tensor::BatchSource> {
     let src = TensorBatches::new(images, labels, batch_size, shuffle)?;
     Ok(MapBatches::new(src, |b: Batch| {
-        let targets = to_categorical(&b.targets, 10)
-            .map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))?;
-        let inputs =
-            scale_images(&b.inputs).map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))?;
+        let targets = to_categorical(&b.targets, 10).map_err(convkit_tensor::Error::other)?;
+        let inputs = scale_images(&b.inputs).map_err(convkit_tensor::Error::other)?;
         Ok(Batch::new(inputs, targets))
     }))
 }

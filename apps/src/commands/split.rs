@@ -10,11 +10,11 @@ use convkit_data::dataset_split::{split_dataset, SplitLayout, Transfer};
 /// Arguments of `convkit split`.
 #[derive(Args, Debug)]
 pub struct SplitArgs {
-    /// The original folder (flat <class>.<index>.<ext> files, or class subfolders).
+    /// The original folder (flat CLASS.INDEX.EXT files, or class subfolders).
     original: PathBuf,
     /// Where train/ validation/ test/ are created.
     target: PathBuf,
-    /// flat (Kaggle: <class>.<index>.<ext>) or fractions (class subfolders).
+    /// flat (Kaggle: CLASS.INDEX.EXT) or fractions (class subfolders).
     #[arg(long, default_value = "flat")]
     layout: String,
     /// Flat layout: images per class for train,validation,test (the book's 1000,500,500).

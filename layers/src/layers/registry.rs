@@ -1,7 +1,7 @@
 //! The layer catalogue: the one place that maps a class name to a layer constructor.
 //!
 //! Loading a saved model goes through [`layer_from_config`]. Every built-in layer is listed in
-//! [`builtin_catalogue`], one line each; a layer type from another crate joins with
+//! `builtin_catalogue`, one line each; a layer type from another crate joins with
 //! [`register`] and then saves, loads and appears in `summary()` like a built-in one. Other
 //! formats (Keras' `config.json`) add their own class names with [`register_constructor`].
 //!

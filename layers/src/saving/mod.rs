@@ -131,8 +131,8 @@ pub fn load_model(dir: &Path, device: Device) -> Result<Box<dyn Model>> {
     let arch = json
         .get("architecture")
         .ok_or_else(|| Error::file(&arch_path, "no `architecture` entry"))?;
-    let mut model =
-        crate::models::model_from_architecture(arch, device).map_err(|e| Error::file(&arch_path, e))?;
+    let mut model = crate::models::model_from_architecture(arch, device)
+        .map_err(|e| Error::file(&arch_path, e))?;
     load_weights(model.as_mut(), &dir.join(WEIGHTS_FILE))?;
     if let Some(c) = json.get("compile").filter(|c| !c.is_null()) {
         let bad = |what: &str, e: String| Error::file(&arch_path, format!("compile.{what}: {e}"));

@@ -53,7 +53,7 @@ pub fn vgg16_source(name: &str) -> Option<(String, Layout)> {
     Some((format!("classifier.{i}.{suffix}"), layout))
 }
 
-/// Loads a torchvision `vgg16` state dict (`.pth`) into a [`crate::applications::vgg16`]
+/// Loads a torchvision `vgg16` state dict (`.pth`) into a [`crate::applications::vgg16()`]
 /// model (with or without its top).
 pub fn load_vgg16(model: &mut dyn Model, path: &Path) -> Result<ImportReport> {
     let tensors = read_tensors(path)?;
