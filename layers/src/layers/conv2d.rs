@@ -4,14 +4,14 @@ use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::layers::activations::Activation;
+use crate::layers::conv_options::{conv_window_setters, unit_setters, ConvWindow, UnitOptions};
 use crate::layers::initializers::Initializer;
 use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Pair, Param, SerializableLayer};
-use crate::layers::padding::{output_size, Padding};
 use crate::layers::regularizers::Regularizer;
+use crate::Result;
 
 use super::conv_common::{conv2d_keras, conv2d_keras_folded};
-use super::kernel_bias::KernelBias;
-use crate::Result;
+use super::kernel_bias::{KernelBias, KernelSpec};
 
 /// Configuration of [`Conv2D`] (Keras' constructor arguments).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -21,28 +21,17 @@ pub struct Conv2DConfig {
     pub common: LayerCommon,
     /// Number of output channels.
     pub filters: i64,
-    /// Kernel height and width.
-    pub kernel_size: Pair,
-    /// Strides.
-    pub strides: Pair,
-    /// `valid` or `same`.
-    pub padding: Padding,
-    /// Dilation rate.
-    pub dilation_rate: Pair,
-    /// Activation applied to the output.
-    pub activation: Activation,
-    /// Whether a bias is added.
-    pub use_bias: bool,
+    /// Kernel size, strides, padding, dilation.
+    #[serde(flatten)]
+    pub window: ConvWindow,
+    /// Activation, bias, bias and activity regularizers.
+    #[serde(flatten)]
+    pub units: UnitOptions,
     /// Kernel initializer (glorot_uniform).
     pub kernel_initializer: Initializer,
-    /// Bias initializer (zeros).
-    pub bias_initializer: Initializer,
     /// Penalty on the kernel.
+    #[serde(default)]
     pub kernel_regularizer: Option<Regularizer>,
-    /// Penalty on the bias.
-    pub bias_regularizer: Option<Regularizer>,
-    /// Penalty on the output.
-    pub activity_regularizer: Option<Regularizer>,
 }
 
 /// 2-D convolution over NCHW inputs.
@@ -72,53 +61,19 @@ impl Conv2D {
         Self::from_config(Conv2DConfig {
             common: LayerCommon::new(),
             filters,
-            kernel_size: kernel_size.into(),
-            strides: Pair(1, 1),
-            padding: Padding::Valid,
-            dilation_rate: Pair(1, 1),
-            activation: Activation::Linear,
-            use_bias: true,
+            window: ConvWindow::new(kernel_size.into()),
+            units: UnitOptions::default(),
             kernel_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
             kernel_regularizer: None,
-            bias_regularizer: None,
-            activity_regularizer: None,
         })
     }
 
-    /// Sets the strides.
-    pub fn strides(mut self, s: impl Into<Pair>) -> Self {
-        self.config.strides = s.into();
-        self
-    }
-    /// Sets the padding.
-    pub fn padding(mut self, p: Padding) -> Self {
-        self.config.padding = p;
-        self
-    }
-    /// Sets the dilation rate.
-    pub fn dilation_rate(mut self, d: impl Into<Pair>) -> Self {
-        self.config.dilation_rate = d.into();
-        self
-    }
-    /// Sets the activation.
-    pub fn activation(mut self, a: Activation) -> Self {
-        self.config.activation = a;
-        self
-    }
-    /// Enables or disables the bias.
-    pub fn use_bias(mut self, b: bool) -> Self {
-        self.config.use_bias = b;
-        self
-    }
+    conv_window_setters!();
+    unit_setters!();
+
     /// Sets the kernel initializer.
     pub fn kernel_initializer(mut self, i: Initializer) -> Self {
         self.config.kernel_initializer = i;
-        self
-    }
-    /// Sets the bias initializer.
-    pub fn bias_initializer(mut self, i: Initializer) -> Self {
-        self.config.bias_initializer = i;
         self
     }
     /// Sets the kernel regularizer.
@@ -126,54 +81,10 @@ impl Conv2D {
         self.config.kernel_regularizer = Some(r);
         self
     }
-    /// Sets the bias regularizer.
-    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
-        self.config.bias_regularizer = Some(r);
-        self
-    }
-    /// Sets the activity regularizer.
-    pub fn activity_regularizer(mut self, r: Regularizer) -> Self {
-        self.config.activity_regularizer = Some(r);
-        self
-    }
 
     /// The configuration.
     pub fn conv_config(&self) -> &Conv2DConfig {
         &self.config
-    }
-
-    fn effective_kernel(&self) -> [i64; 2] {
-        let c = &self.config;
-        [
-            (c.kernel_size.0 - 1) * c.dilation_rate.0 + 1,
-            (c.kernel_size.1 - 1) * c.dilation_rate.1 + 1,
-        ]
-    }
-
-    fn validate(&self) -> Result<()> {
-        let c = &self.config;
-        let positive = [
-            c.filters,
-            c.kernel_size.0,
-            c.kernel_size.1,
-            c.strides.0,
-            c.strides.1,
-            c.dilation_rate.0,
-            c.dilation_rate.1,
-        ];
-        if positive.iter().any(|&v| v < 1) {
-            return Err(self.config_error(&format!(
-                "filters, kernel_size, strides and dilation_rate must be >= 1 (filters {}, kernel_size {:?}, strides {:?}, dilation_rate {:?})",
-                c.filters, c.kernel_size, c.strides, c.dilation_rate
-            )));
-        }
-        if (c.strides.0 > 1 || c.strides.1 > 1) && (c.dilation_rate.0 > 1 || c.dilation_rate.1 > 1)
-        {
-            return Err(self.config_error(
-                "strides > 1 cannot be combined with dilation_rate > 1 (as in Keras)",
-            ));
-        }
-        Ok(())
     }
 }
 
@@ -201,36 +112,36 @@ impl Layer for Conv2D {
     }
 
     fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
-        self.validate()?;
-        let [_, h, w] = super::expect_chw(self, input_shape)?;
-        let k = self.effective_kernel();
         let c = &self.config;
-        let oh = output_size(h, k[0], c.strides.0, c.padding);
-        let ow = output_size(w, k[1], c.strides.1, c.padding);
-        if oh < 1 || ow < 1 {
-            return Err(self.shape_error(
-                &format!(
-                    "height >= {} and width >= {} for a {:?} kernel with valid padding",
-                    k[0], k[1], c.kernel_size
-                ),
-                input_shape,
-            ));
+        if c.filters < 1 {
+            return Err(self.config_error(&format!("filters must be >= 1, got {}", c.filters)));
         }
+        if let Some(p) = c.window.problem() {
+            return Err(self.config_error(&p));
+        }
+        let [_, h, w] = super::expect_chw(self, input_shape)?;
+        let [oh, ow] = c
+            .window
+            .output_hw([h, w])
+            .ok_or_else(|| self.shape_error(&c.window.min_input(), input_shape))?;
         Ok(vec![c.filters, oh, ow])
     }
 
     fn build(&mut self, input_shape: &[i64], device: Device) -> Result<Vec<i64>> {
         let out = self.compute_output_shape(input_shape)?;
         let c = &self.config;
-        let cin = input_shape[0];
-        let (kh, kw) = (c.kernel_size.0, c.kernel_size.1);
-        let init = (c.kernel_initializer, c.bias_initializer);
-        let (shape, keras_shape) = ([c.filters, cin, kh, kw], [kh, kw, cin, c.filters]);
-        self.weights =
-            KernelBias::build(&shape, &keras_shape, c.filters, c.use_bias, init, device)?;
+        let (cin, f) = (input_shape[0], c.filters);
+        let Pair(kh, kw) = c.window.kernel_size;
+        let kernel = KernelSpec {
+            name: "kernel",
+            shape: &[f, cin, kh, kw],
+            keras_shape: &[kh, kw, cin, f],
+            initializer: c.kernel_initializer,
+            regularizer: c.kernel_regularizer,
+        };
+        self.weights = KernelBias::build(&[kernel], f, &c.units, device)?;
         self.input_shape = Some(input_shape.to_vec());
-        let t = self.config.common.trainable;
-        if !t {
+        if !self.config.common.trainable {
             self.set_trainable(false);
         }
         Ok(out)
@@ -250,23 +161,14 @@ impl Layer for Conv2D {
 
     fn forward_folded(&self, x: &Tensor, scale: &Tensor, shift: &Tensor) -> Option<Result<Tensor>> {
         let c = &self.config;
-        if c.activation != Activation::Linear {
+        if c.units.activation != Activation::Linear {
             return None;
         }
-        let kernel = self.weights.kernel.as_ref()?;
+        let kernel = self.weights.kernel(0)?;
         let run = || -> Result<Tensor> {
             self.check_input(x)?;
-            conv2d_keras_folded(
-                x,
-                &kernel.tensor,
-                self.weights.bias_tensor(),
-                scale,
-                shift,
-                c.strides.arr(),
-                c.padding,
-                c.dilation_rate.arr(),
-                1,
-            )
+            let bias = self.weights.bias();
+            conv2d_keras_folded(x, kernel, bias, (scale, shift), &c.window, 1)
         };
         Some(run())
     }
@@ -275,30 +177,19 @@ impl Layer for Conv2D {
         self.check_input(x)?;
         let kernel = self
             .weights
-            .kernel
-            .as_ref()
+            .kernel(0)
             .ok_or_else(|| self.config_error("called before being built"))?;
         let c = &self.config;
-        let y = conv2d_keras(
-            x,
-            &kernel.tensor,
-            self.weights.bias_tensor(),
-            c.strides.arr(),
-            c.padding,
-            c.dilation_rate.arr(),
-            1,
-        )?;
-        c.activation.apply(&y)
+        let y = conv2d_keras(x, kernel, self.weights.bias(), &c.window, 1)?;
+        c.units.activation.apply(&y)
     }
 
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        let c = &self.config;
-        self.weights
-            .regularization_loss(c.kernel_regularizer, c.bias_regularizer)
+        self.weights.regularization_loss()
     }
 
     fn activity_regularizer(&self) -> Option<Regularizer> {
-        self.config.activity_regularizer
+        self.config.units.activity_regularizer
     }
 
     fn config(&self) -> LayerConfig {

@@ -4,16 +4,14 @@
 use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::layers::activations::Activation;
+use crate::layers::conv_options::{conv_window_setters, unit_setters, ConvWindow, UnitOptions};
 use crate::layers::initializers::Initializer;
-use crate::layers::layer::Param;
-use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Pair, SerializableLayer};
+use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Pair, Param, SerializableLayer};
 use crate::layers::padding::Padding;
 use crate::layers::regularizers::Regularizer;
 use crate::Result;
 
-use super::conv_common::check_conv_options;
-use super::kernel_bias::KernelBias;
+use super::kernel_bias::{KernelBias, KernelSpec};
 
 /// Configuration of [`Conv2DTranspose`] (Keras' constructor arguments).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -23,31 +21,20 @@ pub struct Conv2DTransposeConfig {
     pub common: LayerCommon,
     /// Number of output channels.
     pub filters: i64,
-    /// Kernel height and width.
-    pub kernel_size: Pair,
-    /// Strides (the upsampling factor).
-    pub strides: Pair,
-    /// `valid` or `same`.
-    pub padding: Padding,
+    /// Kernel size, strides (the upsampling factor), padding, dilation.
+    #[serde(flatten)]
+    pub window: ConvWindow,
     /// Extra rows/columns added at the bottom/right; `None` lets the padding decide.
     #[serde(default)]
     pub output_padding: Option<Pair>,
-    /// Dilation rate.
-    pub dilation_rate: Pair,
-    /// Activation applied to the output.
-    pub activation: Activation,
-    /// Whether a bias is added.
-    pub use_bias: bool,
+    /// Activation, bias, bias and activity regularizers.
+    #[serde(flatten)]
+    pub units: UnitOptions,
     /// Kernel initializer (glorot_uniform).
     pub kernel_initializer: Initializer,
-    /// Bias initializer (zeros).
-    pub bias_initializer: Initializer,
     /// Penalty on the kernel.
     #[serde(default)]
     pub kernel_regularizer: Option<Regularizer>,
-    /// Penalty on the bias.
-    #[serde(default)]
-    pub bias_regularizer: Option<Regularizer>,
 }
 
 /// Transposed 2-D convolution.
@@ -96,48 +83,20 @@ impl Conv2DTranspose {
         Self::from_config(Conv2DTransposeConfig {
             common: LayerCommon::new(),
             filters,
-            kernel_size: kernel_size.into(),
-            strides: Pair(1, 1),
-            padding: Padding::Valid,
+            window: ConvWindow::new(kernel_size.into()),
             output_padding: None,
-            dilation_rate: Pair(1, 1),
-            activation: Activation::Linear,
-            use_bias: true,
+            units: UnitOptions::default(),
             kernel_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
             kernel_regularizer: None,
-            bias_regularizer: None,
         })
     }
 
-    /// Sets the strides.
-    pub fn strides(mut self, s: impl Into<Pair>) -> Self {
-        self.config.strides = s.into();
-        self
-    }
-    /// Sets the padding.
-    pub fn padding(mut self, p: Padding) -> Self {
-        self.config.padding = p;
-        self
-    }
+    conv_window_setters!();
+    unit_setters!();
+
     /// Sets the output padding.
     pub fn output_padding(mut self, p: impl Into<Pair>) -> Self {
         self.config.output_padding = Some(p.into());
-        self
-    }
-    /// Sets the dilation rate.
-    pub fn dilation_rate(mut self, d: impl Into<Pair>) -> Self {
-        self.config.dilation_rate = d.into();
-        self
-    }
-    /// Sets the activation.
-    pub fn activation(mut self, a: Activation) -> Self {
-        self.config.activation = a;
-        self
-    }
-    /// Enables or disables the bias.
-    pub fn use_bias(mut self, b: bool) -> Self {
-        self.config.use_bias = b;
         self
     }
     /// Sets the kernel initializer.
@@ -145,17 +104,22 @@ impl Conv2DTranspose {
         self.config.kernel_initializer = i;
         self
     }
+    /// Sets the kernel regularizer.
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
+        self.config.kernel_regularizer = Some(r);
+        self
+    }
 
     /// `[(crop_left, crop_right); 2]` of the full transposed convolution.
     fn crop_args(&self) -> [(i64, i64); 2] {
-        let c = &self.config;
+        let (w, op) = (&self.config.window, self.config.output_padding);
         let axis = |i: usize| {
             crops(
-                c.kernel_size.arr()[i],
-                c.strides.arr()[i],
-                c.dilation_rate.arr()[i],
-                c.padding,
-                c.output_padding.map(|p| p.arr()[i]),
+                w.kernel_size.arr()[i],
+                w.strides.arr()[i],
+                w.dilation_rate.arr()[i],
+                w.padding,
+                op.map(|p| p.arr()[i]),
             )
         };
         [axis(0), axis(1)]
@@ -166,20 +130,14 @@ impl Conv2DTranspose {
         if c.filters < 1 {
             return Err(self.config_error(&format!("filters must be >= 1, got {}", c.filters)));
         }
-        if let Some(p) =
-            check_conv_options(c.kernel_size.arr(), c.strides.arr(), c.dilation_rate.arr())
-        {
+        if let Some(p) = c.window.problem() {
             return Err(self.config_error(&p));
         }
         if let Some(op) = c.output_padding {
-            if op.0 < 0
-                || op.1 < 0
-                || op.0 >= c.strides.0.max(c.dilation_rate.0)
-                || op.1 >= c.strides.1.max(c.dilation_rate.1)
-            {
+            let (s, d) = (c.window.strides, c.window.dilation_rate);
+            if op.0 < 0 || op.1 < 0 || op.0 >= s.0.max(d.0) || op.1 >= s.1.max(d.1) {
                 return Err(self.config_error(&format!(
-                    "output_padding {op:?} must lie in [0, max(stride, dilation)) (strides {:?})",
-                    c.strides
+                    "output_padding {op} must lie in [0, max(stride, dilation)) (strides {s})"
                 )));
             }
         }
@@ -215,11 +173,10 @@ impl Layer for Conv2DTranspose {
         let [_, h, w] = super::expect_chw(self, input_shape)?;
         let c = &self.config;
         let crop = self.crop_args();
-        let hw = [h, w];
+        let (hw, k, s) = ([h, w], c.window.effective_kernel(), c.window.strides.arr());
         let mut out = [0; 2];
         for (i, o) in out.iter_mut().enumerate() {
-            let k = (c.kernel_size.arr()[i] - 1) * c.dilation_rate.arr()[i] + 1;
-            *o = (hw[i] - 1) * c.strides.arr()[i] + k - crop[i].0 - crop[i].1;
+            *o = (hw[i] - 1) * s[i] + k[i] - crop[i].0 - crop[i].1;
         }
         if out[0] < 1 || out[1] < 1 {
             return Err(self.shape_error("a non-empty image", input_shape));
@@ -230,12 +187,16 @@ impl Layer for Conv2DTranspose {
     fn build(&mut self, input_shape: &[i64], device: Device) -> Result<Vec<i64>> {
         let out = self.compute_output_shape(input_shape)?;
         let c = &self.config;
-        let cin = input_shape[0];
-        let (kh, kw) = (c.kernel_size.0, c.kernel_size.1);
-        let init = (c.kernel_initializer, c.bias_initializer);
-        let (shape, keras_shape) = ([cin, c.filters, kh, kw], [kh, kw, c.filters, cin]);
-        self.weights =
-            KernelBias::build(&shape, &keras_shape, c.filters, c.use_bias, init, device)?;
+        let (cin, f) = (input_shape[0], c.filters);
+        let Pair(kh, kw) = c.window.kernel_size;
+        let kernel = KernelSpec {
+            name: "kernel",
+            shape: &[cin, f, kh, kw],
+            keras_shape: &[kh, kw, f, cin],
+            initializer: c.kernel_initializer,
+            regularizer: c.kernel_regularizer,
+        };
+        self.weights = KernelBias::build(&[kernel], f, &c.units, device)?;
         self.input_shape = Some(input_shape.to_vec());
         if !self.config.common.trainable {
             self.set_trainable(false);
@@ -259,18 +220,17 @@ impl Layer for Conv2DTranspose {
         self.check_input(x)?;
         let kernel = self
             .weights
-            .kernel
-            .as_ref()
+            .kernel(0)
             .ok_or_else(|| self.config_error("called before being built"))?;
-        let c = &self.config;
+        let w = &self.config.window;
         let full = x.f_conv_transpose2d(
-            &kernel.tensor,
+            kernel,
             None::<&Tensor>,
-            c.strides.arr(),
+            w.strides.arr(),
             [0, 0],
             [0, 0],
             1,
-            c.dilation_rate.arr(),
+            w.dilation_rate.arr(),
         )?;
         // Crop (or zero-pad, for negative crops) each side, then add the bias, as Keras does.
         let [(top, bottom), (left, right)] = self.crop_args();
@@ -286,16 +246,18 @@ impl Layer for Conv2DTranspose {
                 (-bottom).max(0),
             ])?;
         }
-        if let Some(b) = self.weights.bias_tensor() {
+        if let Some(b) = self.weights.bias() {
             y = y.f_add(&b.f_view([1, -1, 1, 1])?)?;
         }
-        c.activation.apply(&y)
+        self.config.units.activation.apply(&y)
     }
 
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        let c = &self.config;
-        self.weights
-            .regularization_loss(c.kernel_regularizer, c.bias_regularizer)
+        self.weights.regularization_loss()
+    }
+
+    fn activity_regularizer(&self) -> Option<Regularizer> {
+        self.config.units.activity_regularizer
     }
 
     fn config(&self) -> LayerConfig {

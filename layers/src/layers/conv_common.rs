@@ -1,34 +1,30 @@
-//! What the convolution layers share: TF-style `same` padding around libtorch's convolution.
+//! What the convolution layers share: TF-style `same` padding around libtorch's convolution,
+//! and batch-normalization folding into the kernel.
 
 use convkit_tensor::tch::Tensor;
 
-use crate::layers::padding::{is_symmetric, spatial_padding, Padding};
+use crate::layers::conv_options::ConvWindow;
+use crate::layers::padding::{is_symmetric, spatial_padding};
 use crate::Result;
 
-/// Effective kernel size with dilation: `(k - 1) * d + 1`.
-pub(crate) fn effective_kernel(kernel: [i64; 2], dilation: [i64; 2]) -> [i64; 2] {
-    [
-        (kernel[0] - 1) * dilation[0] + 1,
-        (kernel[1] - 1) * dilation[1] + 1,
-    ]
-}
-
-/// Convolution of an NCHW batch with a `(out, in / groups, kh, kw)` weight, Keras' padding
-/// rule: `same` pads `max((ceil(n/s)-1)*s + k_eff - n, 0)` with the extra pixel at the
-/// bottom/right (explicit zero padding when the split is asymmetric).
+/// Convolution of an NCHW batch with a `(out, in / groups, kh, kw)` weight over `window`,
+/// Keras' padding rule: `same` pads `max((ceil(n/s)-1)*s + k_eff - n, 0)` with the extra
+/// pixel at the bottom/right (explicit zero padding when the split is asymmetric).
 pub(crate) fn conv2d_keras(
     x: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
-    strides: [i64; 2],
-    padding: Padding,
-    dilation: [i64; 2],
+    window: &ConvWindow,
     groups: i64,
 ) -> Result<Tensor> {
     let size = x.size();
-    let k = weight.size();
-    let k_eff = effective_kernel([k[2], k[3]], dilation);
-    let pads = spatial_padding([size[2], size[3]], k_eff, strides, padding);
+    let (strides, dilation) = (window.strides.arr(), window.dilation_rate.arr());
+    let pads = spatial_padding(
+        [size[2], size[3]],
+        window.effective_kernel(),
+        strides,
+        window.padding,
+    );
     if is_symmetric(&pads) {
         Ok(x.f_conv2d(
             weight,
@@ -44,44 +40,14 @@ pub(crate) fn conv2d_keras(
     }
 }
 
-/// Checks that kernel sizes, strides and dilation rates are positive and that strides and
-/// dilation are not both above 1 (as in Keras). Returns the problem, if any.
-pub(crate) fn check_conv_options(
-    kernel: [i64; 2],
-    strides: [i64; 2],
-    dilation: [i64; 2],
-) -> Option<String> {
-    let all = [
-        kernel[0],
-        kernel[1],
-        strides[0],
-        strides[1],
-        dilation[0],
-        dilation[1],
-    ];
-    if all.iter().any(|&v| v < 1) {
-        return Some(format!(
-            "kernel_size, strides and dilation_rate must be >= 1 (kernel_size {kernel:?}, strides {strides:?}, dilation_rate {dilation:?})"
-        ));
-    }
-    if (strides[0] > 1 || strides[1] > 1) && (dilation[0] > 1 || dilation[1] > 1) {
-        return Some("strides > 1 cannot be combined with dilation_rate > 1 (as in Keras)".into());
-    }
-    None
-}
-
 /// [`conv2d_keras`] with the per-output-channel map `y * scale + shift` folded into the
 /// kernel `(out, in / groups, kh, kw)` and bias (batch normalization folding).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn conv2d_keras_folded(
     x: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
-    scale: &Tensor,
-    shift: &Tensor,
-    strides: [i64; 2],
-    padding: Padding,
-    dilation: [i64; 2],
+    (scale, shift): (&Tensor, &Tensor),
+    window: &ConvWindow,
     groups: i64,
 ) -> Result<Tensor> {
     let kernel = weight.f_mul(&scale.f_reshape([-1, 1, 1, 1])?)?;
@@ -89,5 +55,5 @@ pub(crate) fn conv2d_keras_folded(
         Some(b) => b.f_mul(scale)?.f_add(shift)?,
         None => shift.shallow_clone(),
     };
-    conv2d_keras(x, &kernel, Some(&bias), strides, padding, dilation, groups)
+    conv2d_keras(x, &kernel, Some(&bias), window, groups)
 }

@@ -3,12 +3,12 @@
 use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::layers::activations::Activation;
+use crate::layers::conv_options::{unit_setters, UnitOptions};
 use crate::layers::initializers::Initializer;
 use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Param, SerializableLayer};
 use crate::layers::regularizers::Regularizer;
 
-use super::kernel_bias::KernelBias;
+use super::kernel_bias::{KernelBias, KernelSpec};
 use crate::Result;
 
 /// Configuration of [`Dense`].
@@ -19,20 +19,14 @@ pub struct DenseConfig {
     pub common: LayerCommon,
     /// Output features.
     pub units: i64,
-    /// Activation.
-    pub activation: Activation,
-    /// Whether a bias is added.
-    pub use_bias: bool,
+    /// Activation, bias, bias and activity regularizers.
+    #[serde(flatten)]
+    pub options: UnitOptions,
     /// Kernel initializer (glorot_uniform).
     pub kernel_initializer: Initializer,
-    /// Bias initializer (zeros).
-    pub bias_initializer: Initializer,
     /// Penalty on the kernel.
+    #[serde(default)]
     pub kernel_regularizer: Option<Regularizer>,
-    /// Penalty on the bias.
-    pub bias_regularizer: Option<Regularizer>,
-    /// Penalty on the output.
-    pub activity_regularizer: Option<Regularizer>,
 }
 
 /// Fully connected layer. The kernel has Keras' layout `(in_features, units)`.
@@ -52,26 +46,14 @@ impl Dense {
         Self::from_config(DenseConfig {
             common: LayerCommon::new(),
             units,
-            activation: Activation::Linear,
-            use_bias: true,
+            options: UnitOptions::default(),
             kernel_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
             kernel_regularizer: None,
-            bias_regularizer: None,
-            activity_regularizer: None,
         })
     }
 
-    /// Sets the activation.
-    pub fn activation(mut self, a: Activation) -> Self {
-        self.config.activation = a;
-        self
-    }
-    /// Enables or disables the bias.
-    pub fn use_bias(mut self, b: bool) -> Self {
-        self.config.use_bias = b;
-        self
-    }
+    unit_setters!(options);
+
     /// Sets the kernel initializer.
     pub fn kernel_initializer(mut self, i: Initializer) -> Self {
         self.config.kernel_initializer = i;
@@ -80,16 +62,6 @@ impl Dense {
     /// Sets the kernel regularizer.
     pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
         self.config.kernel_regularizer = Some(r);
-        self
-    }
-    /// Sets the bias regularizer.
-    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
-        self.config.bias_regularizer = Some(r);
-        self
-    }
-    /// Sets the activity regularizer.
-    pub fn activity_regularizer(mut self, r: Regularizer) -> Self {
-        self.config.activity_regularizer = Some(r);
         self
     }
 }
@@ -136,8 +108,14 @@ impl Layer for Dense {
         let out = self.compute_output_shape(input_shape)?;
         let c = &self.config;
         let shape = [input_shape[0], c.units];
-        let init = (c.kernel_initializer, c.bias_initializer);
-        self.weights = KernelBias::build(&shape, &shape, c.units, c.use_bias, init, device)?;
+        let kernel = KernelSpec {
+            name: "kernel",
+            shape: &shape,
+            keras_shape: &shape,
+            initializer: c.kernel_initializer,
+            regularizer: c.kernel_regularizer,
+        };
+        self.weights = KernelBias::build(&[kernel], c.units, &c.options, device)?;
         self.input_shape = Some(input_shape.to_vec());
         if !self.config.common.trainable {
             self.set_trainable(false);
@@ -161,24 +139,21 @@ impl Layer for Dense {
         self.check_input(x)?;
         let kernel = self
             .weights
-            .kernel
-            .as_ref()
+            .kernel(0)
             .ok_or_else(|| self.config_error("called before being built"))?;
-        let y = match self.weights.bias_tensor() {
-            Some(b) => b.f_addmm(x, &kernel.tensor)?,
-            None => x.f_matmul(&kernel.tensor)?,
+        let y = match self.weights.bias() {
+            Some(b) => b.f_addmm(x, kernel)?,
+            None => x.f_matmul(kernel)?,
         };
-        self.config.activation.apply(&y)
+        self.config.options.activation.apply(&y)
     }
 
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        let c = &self.config;
-        self.weights
-            .regularization_loss(c.kernel_regularizer, c.bias_regularizer)
+        self.weights.regularization_loss()
     }
 
     fn activity_regularizer(&self) -> Option<Regularizer> {
-        self.config.activity_regularizer
+        self.config.options.activity_regularizer
     }
 
     fn config(&self) -> LayerConfig {

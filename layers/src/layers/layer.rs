@@ -266,6 +266,13 @@ impl From<[i64; 2]> for Pair {
     }
 }
 
+impl std::fmt::Display for Pair {
+    /// As Keras prints it: `(3, 3)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "({}, {})", self.0, self.1)
+    }
+}
+
 impl Pair {
     /// As a two-element array, for libtorch.
     pub fn arr(self) -> [i64; 2] {

@@ -14,6 +14,16 @@ pub enum Padding {
     Same,
 }
 
+impl std::fmt::Display for Padding {
+    /// Keras' name: `valid` or `same`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Padding::Valid => "valid",
+            Padding::Same => "same",
+        })
+    }
+}
+
 /// Output size along one axis. `k_eff` is the effective kernel size (`(k - 1) * d + 1`).
 pub fn output_size(n: i64, k_eff: i64, stride: i64, padding: Padding) -> i64 {
     match padding {

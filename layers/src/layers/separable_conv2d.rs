@@ -3,15 +3,14 @@
 use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::layers::activations::Activation;
+use crate::layers::conv_options::{conv_window_setters, unit_setters, ConvWindow, UnitOptions};
 use crate::layers::initializers::Initializer;
 use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Pair, Param, SerializableLayer};
-use crate::layers::padding::Padding;
-use crate::layers::regularizers::{add_penalty, Regularizer};
+use crate::layers::regularizers::Regularizer;
 use crate::Result;
 
-use super::conv_common::{check_conv_options, conv2d_keras};
-use super::depthwise_conv2d::conv_output_hw;
+use super::conv_common::conv2d_keras;
+use super::kernel_bias::{KernelBias, KernelSpec};
 
 /// Configuration of [`SeparableConv2D`] (Keras' constructor arguments).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -21,35 +20,24 @@ pub struct SeparableConv2DConfig {
     pub common: LayerCommon,
     /// Number of output channels.
     pub filters: i64,
-    /// Kernel height and width of the depthwise step.
-    pub kernel_size: Pair,
-    /// Strides of the depthwise step.
-    pub strides: Pair,
-    /// `valid` or `same`.
-    pub padding: Padding,
+    /// Kernel size, strides, padding and dilation of the depthwise step.
+    #[serde(flatten)]
+    pub window: ConvWindow,
     /// Depthwise filters per input channel.
     pub depth_multiplier: i64,
-    /// Dilation rate of the depthwise step.
-    pub dilation_rate: Pair,
-    /// Activation applied to the output.
-    pub activation: Activation,
-    /// Whether a bias is added (after the pointwise step).
-    pub use_bias: bool,
+    /// Activation, bias (after the pointwise step), bias and activity regularizers.
+    #[serde(flatten)]
+    pub units: UnitOptions,
     /// Depthwise kernel initializer (glorot_uniform).
     pub depthwise_initializer: Initializer,
     /// Pointwise kernel initializer (glorot_uniform).
     pub pointwise_initializer: Initializer,
-    /// Bias initializer (zeros).
-    pub bias_initializer: Initializer,
     /// Penalty on the depthwise kernel.
     #[serde(default)]
     pub depthwise_regularizer: Option<Regularizer>,
     /// Penalty on the pointwise kernel.
     #[serde(default)]
     pub pointwise_regularizer: Option<Regularizer>,
-    /// Penalty on the bias.
-    #[serde(default)]
-    pub bias_regularizer: Option<Regularizer>,
 }
 
 /// Depthwise separable 2-D convolution (Xception's building block): a spatial convolution
@@ -71,9 +59,7 @@ pub struct SeparableConv2DConfig {
 #[derive(Debug)]
 pub struct SeparableConv2D {
     config: SeparableConv2DConfig,
-    depthwise: Option<Param>,
-    pointwise: Option<Param>,
-    bias: Option<Param>,
+    weights: KernelBias,
     input_shape: Option<Vec<i64>>,
 }
 
@@ -84,65 +70,43 @@ impl SeparableConv2D {
         Self::from_config(SeparableConv2DConfig {
             common: LayerCommon::new(),
             filters,
-            kernel_size: kernel_size.into(),
-            strides: Pair(1, 1),
-            padding: Padding::Valid,
+            window: ConvWindow::new(kernel_size.into()),
             depth_multiplier: 1,
-            dilation_rate: Pair(1, 1),
-            activation: Activation::Linear,
-            use_bias: true,
+            units: UnitOptions::default(),
             depthwise_initializer: Initializer::GlorotUniform,
             pointwise_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
             depthwise_regularizer: None,
             pointwise_regularizer: None,
-            bias_regularizer: None,
         })
     }
 
-    /// Sets the strides.
-    pub fn strides(mut self, s: impl Into<Pair>) -> Self {
-        self.config.strides = s.into();
-        self
-    }
-    /// Sets the padding.
-    pub fn padding(mut self, p: Padding) -> Self {
-        self.config.padding = p;
-        self
-    }
+    conv_window_setters!();
+    unit_setters!();
+
     /// Sets the number of depthwise filters per input channel.
     pub fn depth_multiplier(mut self, m: i64) -> Self {
         self.config.depth_multiplier = m;
         self
     }
-    /// Sets the dilation rate.
-    pub fn dilation_rate(mut self, d: impl Into<Pair>) -> Self {
-        self.config.dilation_rate = d.into();
+    /// Sets the depthwise kernel initializer.
+    pub fn depthwise_initializer(mut self, i: Initializer) -> Self {
+        self.config.depthwise_initializer = i;
         self
     }
-    /// Sets the activation.
-    pub fn activation(mut self, a: Activation) -> Self {
-        self.config.activation = a;
+    /// Sets the pointwise kernel initializer.
+    pub fn pointwise_initializer(mut self, i: Initializer) -> Self {
+        self.config.pointwise_initializer = i;
         self
     }
-    /// Enables or disables the bias.
-    pub fn use_bias(mut self, b: bool) -> Self {
-        self.config.use_bias = b;
+    /// Sets the depthwise kernel regularizer.
+    pub fn depthwise_regularizer(mut self, r: Regularizer) -> Self {
+        self.config.depthwise_regularizer = Some(r);
         self
     }
-
-    fn validate(&self) -> Result<()> {
-        let c = &self.config;
-        if c.filters < 1 || c.depth_multiplier < 1 {
-            return Err(self.config_error(&format!(
-                "filters and depth_multiplier must be >= 1, got {} and {}",
-                c.filters, c.depth_multiplier
-            )));
-        }
-        match check_conv_options(c.kernel_size.arr(), c.strides.arr(), c.dilation_rate.arr()) {
-            Some(p) => Err(self.config_error(&p)),
-            None => Ok(()),
-        }
+    /// Sets the pointwise kernel regularizer.
+    pub fn pointwise_regularizer(mut self, r: Regularizer) -> Self {
+        self.config.pointwise_regularizer = Some(r);
+        self
     }
 }
 
@@ -153,9 +117,7 @@ impl SerializableLayer for SeparableConv2D {
     fn from_config(config: SeparableConv2DConfig) -> Self {
         SeparableConv2D {
             config,
-            depthwise: None,
-            pointwise: None,
-            bias: None,
+            weights: KernelBias::default(),
             input_shape: None,
         }
     }
@@ -172,48 +134,46 @@ impl Layer for SeparableConv2D {
     }
 
     fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
-        self.validate()?;
-        let [_, h, w] = super::expect_chw(self, input_shape)?;
         let c = &self.config;
-        let [oh, ow] = conv_output_hw([h, w], c.kernel_size, c.strides, c.dilation_rate, c.padding)
-            .ok_or_else(|| {
-                self.shape_error(
-                    &format!(
-                        "an image at least as large as the {:?} kernel",
-                        c.kernel_size
-                    ),
-                    input_shape,
-                )
-            })?;
+        if c.filters < 1 || c.depth_multiplier < 1 {
+            return Err(self.config_error(&format!(
+                "filters and depth_multiplier must be >= 1, got {} and {}",
+                c.filters, c.depth_multiplier
+            )));
+        }
+        if let Some(p) = c.window.problem() {
+            return Err(self.config_error(&p));
+        }
+        let [_, h, w] = super::expect_chw(self, input_shape)?;
+        let [oh, ow] = c
+            .window
+            .output_hw([h, w])
+            .ok_or_else(|| self.shape_error(&c.window.min_input(), input_shape))?;
         Ok(vec![c.filters, oh, ow])
     }
 
     fn build(&mut self, input_shape: &[i64], device: Device) -> Result<Vec<i64>> {
         let out = self.compute_output_shape(input_shape)?;
         let c = &self.config;
-        let cin = input_shape[0];
-        let (kh, kw, m, f) = (
-            c.kernel_size.0,
-            c.kernel_size.1,
-            c.depth_multiplier,
-            c.filters,
-        );
-        let dw = c
-            .depthwise_initializer
-            .init(&[cin * m, 1, kh, kw], &[kh, kw, cin, m], device)?;
-        let pw = c
-            .pointwise_initializer
-            .init(&[f, cin * m, 1, 1], &[1, 1, cin * m, f], device)?;
-        self.depthwise = Some(Param::trainable("depthwise_kernel", dw));
-        self.pointwise = Some(Param::trainable("pointwise_kernel", pw));
-        self.bias = if c.use_bias {
-            Some(Param::trainable(
-                "bias",
-                c.bias_initializer.init(&[f], &[f], device)?,
-            ))
-        } else {
-            None
-        };
+        let (cin, m, f) = (input_shape[0], c.depth_multiplier, c.filters);
+        let Pair(kh, kw) = c.window.kernel_size;
+        let kernels = [
+            KernelSpec {
+                name: "depthwise_kernel",
+                shape: &[cin * m, 1, kh, kw],
+                keras_shape: &[kh, kw, cin, m],
+                initializer: c.depthwise_initializer,
+                regularizer: c.depthwise_regularizer,
+            },
+            KernelSpec {
+                name: "pointwise_kernel",
+                shape: &[f, cin * m, 1, 1],
+                keras_shape: &[1, 1, cin * m, f],
+                initializer: c.pointwise_initializer,
+                regularizer: c.pointwise_regularizer,
+            },
+        ];
+        self.weights = KernelBias::build(&kernels, f, &c.units, device)?;
         self.input_shape = Some(input_shape.to_vec());
         if !self.config.common.trainable {
             self.set_trainable(false);
@@ -226,55 +186,30 @@ impl Layer for SeparableConv2D {
     }
 
     fn params(&self) -> Vec<&Param> {
-        self.depthwise
-            .iter()
-            .chain(self.pointwise.iter())
-            .chain(self.bias.iter())
-            .collect()
+        self.weights.params()
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.depthwise
-            .iter_mut()
-            .chain(self.pointwise.iter_mut())
-            .chain(self.bias.iter_mut())
-            .collect()
+        self.weights.params_mut()
     }
 
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         self.check_input(x)?;
-        let (Some(dw), Some(pw)) = (&self.depthwise, &self.pointwise) else {
+        let (Some(dw), Some(pw)) = (self.weights.kernel(0), self.weights.kernel(1)) else {
             return Err(self.config_error("called before being built"));
         };
         let c = &self.config;
-        let groups = x.size()[1];
-        let h = conv2d_keras(
-            x,
-            &dw.tensor,
-            None,
-            c.strides.arr(),
-            c.padding,
-            c.dilation_rate.arr(),
-            groups,
-        )?;
-        let bias = self.bias.as_ref().map(|b| &b.tensor);
-        let y = h.f_conv2d(&pw.tensor, bias, [1, 1], [0, 0], [1, 1], 1)?;
-        c.activation.apply(&y)
+        let h = conv2d_keras(x, dw, None, &c.window, x.size()[1])?;
+        let y = h.f_conv2d(pw, self.weights.bias(), [1, 1], [0, 0], [1, 1], 1)?;
+        c.units.activation.apply(&y)
     }
 
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        let c = &self.config;
-        let mut total = None;
-        if let Some(k) = &self.depthwise {
-            total = add_penalty(total, c.depthwise_regularizer, &k.tensor)?;
-        }
-        if let Some(k) = &self.pointwise {
-            total = add_penalty(total, c.pointwise_regularizer, &k.tensor)?;
-        }
-        if let Some(b) = &self.bias {
-            total = add_penalty(total, c.bias_regularizer, &b.tensor)?;
-        }
-        Ok(total)
+        self.weights.regularization_loss()
+    }
+
+    fn activity_regularizer(&self) -> Option<Regularizer> {
+        self.config.units.activity_regularizer
     }
 
     fn config(&self) -> LayerConfig {
