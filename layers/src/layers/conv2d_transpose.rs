@@ -1,40 +1,29 @@
 //! `Conv2DTranspose`: the transposed ("deconvolution") layer that upsamples in segmentation
 //! decoders.
 
-use convkit_tensor::tch::{Device, Tensor};
+use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::layers::conv_options::{conv_window_setters, unit_setters, ConvWindow, UnitOptions};
-use crate::layers::initializers::Initializer;
-use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Pair, Param, SerializableLayer};
+use crate::layers::conv_options::{
+    check_counts, conv_window_setters, kernel_setters, unit_setters,
+};
+use crate::layers::layer::{Layer, LayerCommon, Pair, SerializableLayer};
 use crate::layers::padding::Padding;
-use crate::layers::regularizers::Regularizer;
 use crate::Result;
 
-use super::kernel_bias::{KernelBias, KernelSpec};
+use super::conv2d::{Conv2D, Conv2DConfig};
+use super::kernel_bias::{kernel_bias_layer, KernelBias, KernelSpec};
 
-/// Configuration of [`Conv2DTranspose`] (Keras' constructor arguments).
+/// Configuration of [`Conv2DTranspose`] (Keras' constructor arguments): those of
+/// [`Conv2D`](super::Conv2D) (the strides are the upsampling factor) and `output_padding`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Conv2DTransposeConfig {
-    /// Name, trainable, input shape.
+    /// Name, filters, window, activation and bias, kernel options.
     #[serde(flatten)]
-    pub common: LayerCommon,
-    /// Number of output channels.
-    pub filters: i64,
-    /// Kernel size, strides (the upsampling factor), padding, dilation.
-    #[serde(flatten)]
-    pub window: ConvWindow,
+    pub conv: Conv2DConfig,
     /// Extra rows/columns added at the bottom/right; `None` lets the padding decide.
     #[serde(default)]
     pub output_padding: Option<Pair>,
-    /// Activation, bias, bias and activity regularizers.
-    #[serde(flatten)]
-    pub units: UnitOptions,
-    /// Kernel initializer (glorot_uniform).
-    pub kernel_initializer: Initializer,
-    /// Penalty on the kernel.
-    #[serde(default)]
-    pub kernel_regularizer: Option<Regularizer>,
 }
 
 /// Transposed 2-D convolution.
@@ -52,7 +41,6 @@ pub struct Conv2DTransposeConfig {
 pub struct Conv2DTranspose {
     config: Conv2DTransposeConfig,
     weights: KernelBias,
-    input_shape: Option<Vec<i64>>,
 }
 
 /// `(crop_left, crop_right)` of the full transposed convolution along one axis, as Keras 3's
@@ -81,38 +69,32 @@ impl Conv2DTranspose {
     /// `filters` output channels, square or `(h, w)` kernel; stride 1, `valid`, no activation.
     pub fn new(filters: i64, kernel_size: impl Into<Pair>) -> Self {
         Self::from_config(Conv2DTransposeConfig {
-            common: LayerCommon::new(),
-            filters,
-            window: ConvWindow::new(kernel_size.into()),
+            conv: Conv2D::new(filters, kernel_size).conv_config().clone(),
             output_padding: None,
-            units: UnitOptions::default(),
-            kernel_initializer: Initializer::GlorotUniform,
-            kernel_regularizer: None,
         })
     }
 
-    conv_window_setters!();
-    unit_setters!();
+    conv_window_setters!(conv.window);
+    unit_setters!(conv.units);
+    kernel_setters!(conv.kernel: kernel_initializer, kernel_regularizer);
 
     /// Sets the output padding.
     pub fn output_padding(mut self, p: impl Into<Pair>) -> Self {
         self.config.output_padding = Some(p.into());
         self
     }
-    /// Sets the kernel initializer.
-    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.config.kernel_initializer = i;
-        self
-    }
-    /// Sets the kernel regularizer.
-    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.config.kernel_regularizer = Some(r);
-        self
+
+    fn kernel_specs(&self, input_shape: &[i64]) -> (Vec<KernelSpec>, i64) {
+        let c = &self.config.conv;
+        let (cin, f) = (input_shape[0], c.filters);
+        let Pair(kh, kw) = c.window.kernel_size;
+        let kernel = KernelSpec::new("kernel", &c.kernel, [cin, f, kh, kw], [kh, kw, f, cin]);
+        (vec![kernel], f)
     }
 
     /// `[(crop_left, crop_right); 2]` of the full transposed convolution.
     fn crop_args(&self) -> [(i64, i64); 2] {
-        let (w, op) = (&self.config.window, self.config.output_padding);
+        let (w, op) = (&self.config.conv.window, self.config.output_padding);
         let axis = |i: usize| {
             crops(
                 w.kernel_size.arr()[i],
@@ -126,14 +108,12 @@ impl Conv2DTranspose {
     }
 
     fn validate(&self) -> Result<()> {
-        let c = &self.config;
-        if c.filters < 1 {
-            return Err(self.config_error(&format!("filters must be >= 1, got {}", c.filters)));
-        }
+        let c = &self.config.conv;
+        check_counts(self, &[("filters", c.filters)])?;
         if let Some(p) = c.window.problem() {
             return Err(self.config_error(&p));
         }
-        if let Some(op) = c.output_padding {
+        if let Some(op) = self.config.output_padding {
             let (s, d) = (c.window.strides, c.window.dilation_rate);
             if op.0 < 0 || op.1 < 0 || op.0 >= s.0.max(d.0) || op.1 >= s.1.max(d.1) {
                 return Err(self.config_error(&format!(
@@ -153,13 +133,17 @@ impl SerializableLayer for Conv2DTranspose {
         Conv2DTranspose {
             config,
             weights: KernelBias::default(),
-            input_shape: None,
         }
     }
 }
 
 impl Layer for Conv2DTranspose {
-    common_accessors!();
+    fn common(&self) -> &LayerCommon {
+        &self.config.conv.common
+    }
+    fn common_mut(&mut self) -> &mut LayerCommon {
+        &mut self.config.conv.common
+    }
 
     fn class_name(&self) -> &'static str {
         Self::CLASS_NAME
@@ -171,7 +155,7 @@ impl Layer for Conv2DTranspose {
     fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
         self.validate()?;
         let [_, h, w] = super::expect_chw(self, input_shape)?;
-        let c = &self.config;
+        let c = &self.config.conv;
         let crop = self.crop_args();
         let (hw, k, s) = ([h, w], c.window.effective_kernel(), c.window.strides.arr());
         let mut out = [0; 2];
@@ -184,37 +168,7 @@ impl Layer for Conv2DTranspose {
         Ok(vec![c.filters, out[0], out[1]])
     }
 
-    fn build(&mut self, input_shape: &[i64], device: Device) -> Result<Vec<i64>> {
-        let out = self.compute_output_shape(input_shape)?;
-        let c = &self.config;
-        let (cin, f) = (input_shape[0], c.filters);
-        let Pair(kh, kw) = c.window.kernel_size;
-        let kernel = KernelSpec {
-            name: "kernel",
-            shape: &[cin, f, kh, kw],
-            keras_shape: &[kh, kw, f, cin],
-            initializer: c.kernel_initializer,
-            regularizer: c.kernel_regularizer,
-        };
-        self.weights = KernelBias::build(&[kernel], f, &c.units, device)?;
-        self.input_shape = Some(input_shape.to_vec());
-        if !self.config.common.trainable {
-            self.set_trainable(false);
-        }
-        Ok(out)
-    }
-
-    fn built_input_shape(&self) -> Option<&[i64]> {
-        self.input_shape.as_deref()
-    }
-
-    fn params(&self) -> Vec<&Param> {
-        self.weights.params()
-    }
-
-    fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.weights.params_mut()
-    }
+    kernel_bias_layer!(conv.units);
 
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         self.check_input(x)?;
@@ -222,7 +176,7 @@ impl Layer for Conv2DTranspose {
             .weights
             .kernel(0)
             .ok_or_else(|| self.config_error("called before being built"))?;
-        let w = &self.config.window;
+        let w = &self.config.conv.window;
         let full = x.f_conv_transpose2d(
             kernel,
             None::<&Tensor>,
@@ -249,19 +203,7 @@ impl Layer for Conv2DTranspose {
         if let Some(b) = self.weights.bias() {
             y = y.f_add(&b.f_view([1, -1, 1, 1])?)?;
         }
-        self.config.units.activation.apply(&y)
-    }
-
-    fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        self.weights.regularization_loss()
-    }
-
-    fn activity_regularizer(&self) -> Option<Regularizer> {
-        self.config.units.activity_regularizer
-    }
-
-    fn config(&self) -> LayerConfig {
-        LayerConfig::new::<Self>(&self.config)
+        self.config.conv.units.activation.apply(&y)
     }
 }
 

@@ -57,3 +57,50 @@ pub(crate) fn conv2d_keras_folded(
     };
     conv2d_keras(x, &kernel, Some(&bias), window, groups)
 }
+
+/// `forward` and `forward_folded` of a one-kernel convolution layer (`Conv2D`,
+/// `DepthwiseConv2D`) with a `KernelBias` in `weights`, its window in `config.window` and
+/// its activation in `config.units`; `groups` is computed from the input batch `$x`.
+macro_rules! conv_forward {
+    ($($conv:ident).* ; |$x:ident| $groups:expr) => {
+        fn forward_folded(
+            &self,
+            $x: &convkit_tensor::tch::Tensor,
+            scale: &convkit_tensor::tch::Tensor,
+            shift: &convkit_tensor::tch::Tensor,
+        ) -> Option<$crate::Result<convkit_tensor::tch::Tensor>> {
+            let c = &self.config$(.$conv)*;
+            if c.units.activation != $crate::layers::activations::Activation::Linear {
+                return None;
+            }
+            let kernel = self.weights.kernel(0)?;
+            let run = || {
+                self.check_input($x)?;
+                let bias = self.weights.bias();
+                let folded = (scale, shift);
+                $crate::layers::conv_common::conv2d_keras_folded(
+                    $x, kernel, bias, folded, &c.window, $groups,
+                )
+            };
+            Some(run())
+        }
+
+        fn forward(
+            &self,
+            $x: &convkit_tensor::tch::Tensor,
+            _training: bool,
+        ) -> $crate::Result<convkit_tensor::tch::Tensor> {
+            self.check_input($x)?;
+            let kernel = self
+                .weights
+                .kernel(0)
+                .ok_or_else(|| self.config_error("called before being built"))?;
+            let c = &self.config$(.$conv)*;
+            let bias = self.weights.bias();
+            let y =
+                $crate::layers::conv_common::conv2d_keras($x, kernel, bias, &c.window, $groups)?;
+            c.units.activation.apply(&y)
+        }
+    };
+}
+pub(crate) use conv_forward;

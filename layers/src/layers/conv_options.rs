@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::layers::activations::Activation;
 use crate::layers::initializers::Initializer;
-use crate::layers::layer::Pair;
+use crate::layers::layer::{Layer, Pair};
 use crate::layers::padding::{output_size, Padding};
 use crate::layers::regularizers::Regularizer;
 
@@ -69,6 +69,24 @@ impl ConvWindow {
         (oh >= 1 && ow >= 1).then_some([oh, ow])
     }
 
+    /// The output shape `(out_channels, H', W')` for a `(C, H, W)` input of `layer`, after
+    /// checking the options.
+    pub(crate) fn output_shape(
+        &self,
+        layer: &dyn Layer,
+        input_shape: &[i64],
+        out_channels: impl FnOnce(i64) -> i64,
+    ) -> crate::Result<Vec<i64>> {
+        if let Some(p) = self.problem() {
+            return Err(layer.config_error(&p));
+        }
+        let [c, h, w] = super::expect_chw(layer, input_shape)?;
+        let [oh, ow] = self
+            .output_hw([h, w])
+            .ok_or_else(|| layer.shape_error(&self.min_input(), input_shape))?;
+        Ok(vec![out_channels(c), oh, ow])
+    }
+
     /// What the input must be for [`ConvWindow::output_hw`] to give a non-empty output.
     pub fn min_input(&self) -> String {
         let k = self.effective_kernel();
@@ -109,53 +127,78 @@ impl Default for UnitOptions {
     }
 }
 
-/// Builder methods of a layer whose configuration holds a [`ConvWindow`] in `window`.
+/// Checks that each named count (`filters`, `units`...) is at least 1.
+pub(crate) fn check_counts(layer: &dyn Layer, counts: &[(&str, i64)]) -> crate::Result<()> {
+    match counts.iter().find(|(_, v)| *v < 1) {
+        Some((name, v)) => Err(layer.config_error(&format!("{name} must be >= 1, got {v}"))),
+        None => Ok(()),
+    }
+}
+
+/// How a layer's kernel is initialised and penalised (Keras' `kernel_initializer` and
+/// `kernel_regularizer`, for `Dense`, `Conv2D` and `Conv2DTranspose`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KernelOptions {
+    /// Kernel initializer (glorot_uniform).
+    pub kernel_initializer: Initializer,
+    /// Penalty on the kernel.
+    #[serde(default)]
+    pub kernel_regularizer: Option<Regularizer>,
+}
+
+impl Default for KernelOptions {
+    /// Keras' defaults: glorot_uniform, no penalty.
+    fn default() -> Self {
+        KernelOptions {
+            kernel_initializer: Initializer::GlorotUniform,
+            kernel_regularizer: None,
+        }
+    }
+}
+
+/// Builder methods of a layer whose configuration holds a [`ConvWindow`] at `config.$path`.
 macro_rules! conv_window_setters {
-    () => {
+    ($($path:ident).+) => {
         /// Sets the strides.
         pub fn strides(mut self, s: impl Into<$crate::layers::layer::Pair>) -> Self {
-            self.config.window.strides = s.into();
+            self.config.$($path).+.strides = s.into();
             self
         }
         /// Sets the padding.
         pub fn padding(mut self, p: $crate::layers::padding::Padding) -> Self {
-            self.config.window.padding = p;
+            self.config.$($path).+.padding = p;
             self
         }
         /// Sets the dilation rate.
         pub fn dilation_rate(mut self, d: impl Into<$crate::layers::layer::Pair>) -> Self {
-            self.config.window.dilation_rate = d.into();
+            self.config.$($path).+.dilation_rate = d.into();
             self
         }
     };
 }
 pub(crate) use conv_window_setters;
 
-/// Builder methods of a layer whose configuration holds [`UnitOptions`] in `units` (or the
-/// field named).
+/// Builder methods of a layer whose configuration holds [`UnitOptions`] at `config.$path`.
 macro_rules! unit_setters {
-    () => {
-        unit_setters!(units);
-    };
-    ($field:ident) => {
+    ($($path:ident).+) => {
         /// Sets the activation.
         pub fn activation(mut self, a: $crate::layers::activations::Activation) -> Self {
-            self.config.$field.activation = a;
+            self.config.$($path).+.activation = a;
             self
         }
         /// Enables or disables the bias.
         pub fn use_bias(mut self, b: bool) -> Self {
-            self.config.$field.use_bias = b;
+            self.config.$($path).+.use_bias = b;
             self
         }
         /// Sets the bias initializer.
         pub fn bias_initializer(mut self, i: $crate::layers::initializers::Initializer) -> Self {
-            self.config.$field.bias_initializer = i;
+            self.config.$($path).+.bias_initializer = i;
             self
         }
         /// Sets the bias regularizer.
         pub fn bias_regularizer(mut self, r: $crate::layers::regularizers::Regularizer) -> Self {
-            self.config.$field.bias_regularizer = Some(r);
+            self.config.$($path).+.bias_regularizer = Some(r);
             self
         }
         /// Sets the activity regularizer (a penalty on the output).
@@ -163,9 +206,39 @@ macro_rules! unit_setters {
             mut self,
             r: $crate::layers::regularizers::Regularizer,
         ) -> Self {
-            self.config.$field.activity_regularizer = Some(r);
+            self.config.$($path).+.activity_regularizer = Some(r);
             self
         }
     };
 }
 pub(crate) use unit_setters;
+
+/// Builder methods of an initializer and a regularizer of a kernel: `$init` and `$reg` set
+/// `config.$init` and `config.$reg` (`kernel_initializer`, `depthwise_regularizer`...).
+macro_rules! kernel_setters {
+    ($($path:ident).+ : $init:ident, $reg:ident) => {
+        #[doc = concat!("Sets `", stringify!($init), "`.")]
+        pub fn $init(mut self, i: $crate::layers::initializers::Initializer) -> Self {
+            self.config.$($path).+.$init = i;
+            self
+        }
+        #[doc = concat!("Sets `", stringify!($reg), "`.")]
+        pub fn $reg(mut self, r: $crate::layers::regularizers::Regularizer) -> Self {
+            self.config.$($path).+.$reg = Some(r);
+            self
+        }
+    };
+    ($init:ident, $reg:ident) => {
+        #[doc = concat!("Sets `", stringify!($init), "`.")]
+        pub fn $init(mut self, i: $crate::layers::initializers::Initializer) -> Self {
+            self.config.$init = i;
+            self
+        }
+        #[doc = concat!("Sets `", stringify!($reg), "`.")]
+        pub fn $reg(mut self, r: $crate::layers::regularizers::Regularizer) -> Self {
+            self.config.$reg = Some(r);
+            self
+        }
+    };
+}
+pub(crate) use kernel_setters;

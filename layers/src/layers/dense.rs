@@ -1,14 +1,14 @@
 //! `Dense`: a fully connected layer, `activation(x @ kernel + bias)`.
 
-use convkit_tensor::tch::{Device, Tensor};
+use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::layers::conv_options::{unit_setters, UnitOptions};
-use crate::layers::initializers::Initializer;
-use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Param, SerializableLayer};
-use crate::layers::regularizers::Regularizer;
+use crate::layers::conv_options::{
+    check_counts, kernel_setters, unit_setters, KernelOptions, UnitOptions,
+};
+use crate::layers::layer::{Layer, LayerCommon, SerializableLayer};
 
-use super::kernel_bias::{KernelBias, KernelSpec};
+use super::kernel_bias::{kernel_bias_layer, KernelBias, KernelSpec};
 use crate::Result;
 
 /// Configuration of [`Dense`].
@@ -22,11 +22,9 @@ pub struct DenseConfig {
     /// Activation, bias, bias and activity regularizers.
     #[serde(flatten)]
     pub options: UnitOptions,
-    /// Kernel initializer (glorot_uniform).
-    pub kernel_initializer: Initializer,
-    /// Penalty on the kernel.
-    #[serde(default)]
-    pub kernel_regularizer: Option<Regularizer>,
+    /// Kernel initializer and regularizer.
+    #[serde(flatten)]
+    pub kernel: KernelOptions,
 }
 
 /// Fully connected layer. The kernel has Keras' layout `(in_features, units)`.
@@ -37,7 +35,6 @@ pub struct DenseConfig {
 pub struct Dense {
     config: DenseConfig,
     weights: KernelBias,
-    input_shape: Option<Vec<i64>>,
 }
 
 impl Dense {
@@ -47,22 +44,20 @@ impl Dense {
             common: LayerCommon::new(),
             units,
             options: UnitOptions::default(),
-            kernel_initializer: Initializer::GlorotUniform,
-            kernel_regularizer: None,
+            kernel: KernelOptions::default(),
         })
     }
 
     unit_setters!(options);
+    kernel_setters!(kernel: kernel_initializer, kernel_regularizer);
 
-    /// Sets the kernel initializer.
-    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.config.kernel_initializer = i;
-        self
-    }
-    /// Sets the kernel regularizer.
-    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.config.kernel_regularizer = Some(r);
-        self
+    fn kernel_specs(&self, input_shape: &[i64]) -> (Vec<KernelSpec>, i64) {
+        let c = &self.config;
+        let shape = [input_shape[0], c.units];
+        (
+            vec![KernelSpec::new("kernel", &c.kernel, shape, shape)],
+            c.units,
+        )
     }
 }
 
@@ -74,7 +69,6 @@ impl SerializableLayer for Dense {
         Dense {
             config,
             weights: KernelBias::default(),
-            input_shape: None,
         }
     }
 }
@@ -90,11 +84,7 @@ impl Layer for Dense {
     }
 
     fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
-        if self.config.units < 1 {
-            return Err(
-                self.config_error(&format!("units must be >= 1, got {}", self.config.units))
-            );
-        }
+        check_counts(self, &[("units", self.config.units)])?;
         if input_shape.len() != 1 {
             return Err(self.shape_error(
                 "(None, features): add a Flatten or GlobalAveragePooling2D layer before Dense",
@@ -104,36 +94,7 @@ impl Layer for Dense {
         Ok(vec![self.config.units])
     }
 
-    fn build(&mut self, input_shape: &[i64], device: Device) -> Result<Vec<i64>> {
-        let out = self.compute_output_shape(input_shape)?;
-        let c = &self.config;
-        let shape = [input_shape[0], c.units];
-        let kernel = KernelSpec {
-            name: "kernel",
-            shape: &shape,
-            keras_shape: &shape,
-            initializer: c.kernel_initializer,
-            regularizer: c.kernel_regularizer,
-        };
-        self.weights = KernelBias::build(&[kernel], c.units, &c.options, device)?;
-        self.input_shape = Some(input_shape.to_vec());
-        if !self.config.common.trainable {
-            self.set_trainable(false);
-        }
-        Ok(out)
-    }
-
-    fn built_input_shape(&self) -> Option<&[i64]> {
-        self.input_shape.as_deref()
-    }
-
-    fn params(&self) -> Vec<&Param> {
-        self.weights.params()
-    }
-
-    fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.weights.params_mut()
-    }
+    kernel_bias_layer!(options);
 
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         self.check_input(x)?;
@@ -146,17 +107,5 @@ impl Layer for Dense {
             None => x.f_matmul(kernel)?,
         };
         self.config.options.activation.apply(&y)
-    }
-
-    fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        self.weights.regularization_loss()
-    }
-
-    fn activity_regularizer(&self) -> Option<Regularizer> {
-        self.config.options.activity_regularizer
-    }
-
-    fn config(&self) -> LayerConfig {
-        LayerConfig::new::<Self>(&self.config)
     }
 }

@@ -1,17 +1,17 @@
 //! `DepthwiseConv2D`: one (or `depth_multiplier`) spatial filter per input channel.
 
-use convkit_tensor::tch::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::layers::activations::Activation;
-use crate::layers::conv_options::{conv_window_setters, unit_setters, ConvWindow, UnitOptions};
+use crate::layers::conv_options::{
+    check_counts, conv_window_setters, kernel_setters, unit_setters, ConvWindow, UnitOptions,
+};
 use crate::layers::initializers::Initializer;
-use crate::layers::layer::{Layer, LayerCommon, LayerConfig, Pair, Param, SerializableLayer};
+use crate::layers::layer::{Layer, LayerCommon, Pair, SerializableLayer};
 use crate::layers::regularizers::Regularizer;
 use crate::Result;
 
-use super::conv_common::{conv2d_keras, conv2d_keras_folded};
-use super::kernel_bias::{KernelBias, KernelSpec};
+use super::conv_common::conv_forward;
+use super::kernel_bias::{kernel_bias_layer, KernelBias, KernelSpec};
 
 /// Configuration of [`DepthwiseConv2D`] (Keras' constructor arguments).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -47,7 +47,6 @@ pub struct DepthwiseConv2DConfig {
 pub struct DepthwiseConv2D {
     config: DepthwiseConv2DConfig,
     weights: KernelBias,
-    input_shape: Option<Vec<i64>>,
 }
 
 impl DepthwiseConv2D {
@@ -63,23 +62,33 @@ impl DepthwiseConv2D {
         })
     }
 
-    conv_window_setters!();
-    unit_setters!();
+    conv_window_setters!(window);
+    unit_setters!(units);
+    kernel_setters!(depthwise_initializer, depthwise_regularizer);
+
+    /// The configuration.
+    pub fn depthwise_config(&self) -> &DepthwiseConv2DConfig {
+        &self.config
+    }
 
     /// Sets the number of filters per input channel.
     pub fn depth_multiplier(mut self, m: i64) -> Self {
         self.config.depth_multiplier = m;
         self
     }
-    /// Sets the kernel initializer.
-    pub fn depthwise_initializer(mut self, i: Initializer) -> Self {
-        self.config.depthwise_initializer = i;
-        self
-    }
-    /// Sets the kernel regularizer.
-    pub fn depthwise_regularizer(mut self, r: Regularizer) -> Self {
-        self.config.depthwise_regularizer = Some(r);
-        self
+
+    fn kernel_specs(&self, input_shape: &[i64]) -> (Vec<KernelSpec>, i64) {
+        let c = &self.config;
+        let (cin, m) = (input_shape[0], c.depth_multiplier);
+        let Pair(kh, kw) = c.window.kernel_size;
+        let kernel = KernelSpec {
+            name: "kernel",
+            shape: vec![cin * m, 1, kh, kw],
+            keras_shape: vec![kh, kw, cin, m],
+            initializer: c.depthwise_initializer,
+            regularizer: c.depthwise_regularizer,
+        };
+        (vec![kernel], cin * m)
     }
 }
 
@@ -91,7 +100,6 @@ impl SerializableLayer for DepthwiseConv2D {
         DepthwiseConv2D {
             config,
             weights: KernelBias::default(),
-            input_shape: None,
         }
     }
 }
@@ -108,90 +116,11 @@ impl Layer for DepthwiseConv2D {
 
     fn compute_output_shape(&self, input_shape: &[i64]) -> Result<Vec<i64>> {
         let c = &self.config;
-        if c.depth_multiplier < 1 {
-            return Err(self.config_error(&format!(
-                "depth_multiplier must be >= 1, got {}",
-                c.depth_multiplier
-            )));
-        }
-        if let Some(p) = c.window.problem() {
-            return Err(self.config_error(&p));
-        }
-        let [ch, h, w] = super::expect_chw(self, input_shape)?;
-        let [oh, ow] = c
-            .window
-            .output_hw([h, w])
-            .ok_or_else(|| self.shape_error(&c.window.min_input(), input_shape))?;
-        Ok(vec![ch * c.depth_multiplier, oh, ow])
+        check_counts(self, &[("depth_multiplier", c.depth_multiplier)])?;
+        c.window
+            .output_shape(self, input_shape, |ch| ch * c.depth_multiplier)
     }
 
-    fn build(&mut self, input_shape: &[i64], device: Device) -> Result<Vec<i64>> {
-        let out = self.compute_output_shape(input_shape)?;
-        let c = &self.config;
-        let (cin, m) = (input_shape[0], c.depth_multiplier);
-        let Pair(kh, kw) = c.window.kernel_size;
-        let kernel = KernelSpec {
-            name: "kernel",
-            shape: &[cin * m, 1, kh, kw],
-            keras_shape: &[kh, kw, cin, m],
-            initializer: c.depthwise_initializer,
-            regularizer: c.depthwise_regularizer,
-        };
-        self.weights = KernelBias::build(&[kernel], cin * m, &c.units, device)?;
-        self.input_shape = Some(input_shape.to_vec());
-        if !self.config.common.trainable {
-            self.set_trainable(false);
-        }
-        Ok(out)
-    }
-
-    fn built_input_shape(&self) -> Option<&[i64]> {
-        self.input_shape.as_deref()
-    }
-
-    fn params(&self) -> Vec<&Param> {
-        self.weights.params()
-    }
-
-    fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.weights.params_mut()
-    }
-
-    fn forward_folded(&self, x: &Tensor, scale: &Tensor, shift: &Tensor) -> Option<Result<Tensor>> {
-        let c = &self.config;
-        if c.units.activation != Activation::Linear {
-            return None;
-        }
-        let kernel = self.weights.kernel(0)?;
-        let run = || -> Result<Tensor> {
-            self.check_input(x)?;
-            let bias = self.weights.bias();
-            conv2d_keras_folded(x, kernel, bias, (scale, shift), &c.window, x.size()[1])
-        };
-        Some(run())
-    }
-
-    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        self.check_input(x)?;
-        let kernel = self
-            .weights
-            .kernel(0)
-            .ok_or_else(|| self.config_error("called before being built"))?;
-        let c = &self.config;
-        let groups = x.size()[1];
-        let y = conv2d_keras(x, kernel, self.weights.bias(), &c.window, groups)?;
-        c.units.activation.apply(&y)
-    }
-
-    fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        self.weights.regularization_loss()
-    }
-
-    fn activity_regularizer(&self) -> Option<Regularizer> {
-        self.config.units.activity_regularizer
-    }
-
-    fn config(&self) -> LayerConfig {
-        LayerConfig::new::<Self>(&self.config)
-    }
+    kernel_bias_layer!(units);
+    conv_forward!(; |x| x.size()[1]);
 }
