@@ -206,11 +206,11 @@ fn reduce_lr_on_plateau_and_csv_logger() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("log.csv");
     // min_delta 1 makes every epoch after the first a plateau; each epoch logs the rate it ran with.
-    let mut plateau = ReduceLROnPlateau::new("learning_rate")
+    let plateau = ReduceLROnPlateau::new("learning_rate")
         .factor(0.5)
         .patience(1)
-        .min_delta(1.0);
-    plateau.mode = Mode::Min;
+        .min_delta(1.0)
+        .mode(Mode::Min);
     let h = m
         .fit(
             &x,

@@ -2,7 +2,8 @@
 
 use convkit_tensor::tch::Tensor;
 
-use super::{Callback, Mode};
+use super::monitor::monitor_setters;
+use super::{Callback, Monitor};
 use crate::models::model::Model;
 use crate::training::{Logs, TrainingState};
 use crate::Result;
@@ -11,14 +12,10 @@ use crate::Result;
 /// `min_delta`. With `restore_best_weights`, the model ends with the weights of its best epoch
 /// whether training stopped early or ran out of epochs.
 pub struct EarlyStopping {
-    /// Quantity to watch (`val_loss`).
-    pub monitor: String,
-    /// Minimum change counted as an improvement.
-    pub min_delta: f64,
+    /// Quantity to watch (`val_loss`), its direction and `min_delta`.
+    pub monitor: Monitor,
     /// Epochs without improvement before stopping.
     pub patience: usize,
-    /// Direction of improvement.
-    pub mode: Mode,
     /// A value the quantity must beat to reset patience.
     pub baseline: Option<f64>,
     /// Restore the best weights at the end of training.
@@ -26,7 +23,6 @@ pub struct EarlyStopping {
     /// Epochs to wait before watching.
     pub start_from_epoch: usize,
     wait: usize,
-    best: f64,
     best_epoch: Option<usize>,
     best_weights: Option<Vec<(String, Tensor)>>,
     stopped_epoch: Option<usize>,
@@ -36,15 +32,12 @@ impl EarlyStopping {
     /// Watches `monitor` with patience 0 (Keras' defaults).
     pub fn new(monitor: impl Into<String>) -> Self {
         EarlyStopping {
-            monitor: monitor.into(),
-            min_delta: 0.0,
+            monitor: Monitor::new(monitor),
             patience: 0,
-            mode: Mode::Auto,
             baseline: None,
             restore_best_weights: false,
             start_from_epoch: 0,
             wait: 0,
-            best: f64::NAN,
             best_epoch: None,
             best_weights: None,
             stopped_epoch: None,
@@ -55,16 +48,7 @@ impl EarlyStopping {
         self.patience = p;
         self
     }
-    /// Sets min_delta.
-    pub fn min_delta(mut self, d: f64) -> Self {
-        self.min_delta = d;
-        self
-    }
-    /// Sets the mode.
-    pub fn mode(mut self, m: Mode) -> Self {
-        self.mode = m;
-        self
-    }
+    monitor_setters!();
     /// Sets the baseline.
     pub fn baseline(mut self, b: f64) -> Self {
         self.baseline = Some(b);
@@ -87,9 +71,8 @@ impl EarlyStopping {
 
 impl Callback for EarlyStopping {
     fn on_train_begin(&mut self, _model: &mut dyn Model, _state: &mut TrainingState) -> Result<()> {
-        self.mode = self.mode.resolve(&self.monitor);
+        self.monitor.reset();
         self.wait = 0;
-        self.best = self.mode.worst();
         self.best_epoch = None;
         self.best_weights = None;
         self.stopped_epoch = None;
@@ -103,8 +86,7 @@ impl Callback for EarlyStopping {
         model: &mut dyn Model,
         state: &mut TrainingState,
     ) -> Result<()> {
-        let Some(current) = logs.get(&self.monitor) else {
-            tracing::warn!(monitor = %self.monitor, available = ?logs.0.iter().map(|(n, _)| n).collect::<Vec<_>>(), "EarlyStopping: monitored quantity not in logs");
+        let Some(current) = self.monitor.current(logs, "EarlyStopping") else {
             return Ok(());
         };
         if epoch < self.start_from_epoch {
@@ -114,16 +96,12 @@ impl Callback for EarlyStopping {
             self.best_weights = Some(model.get_weights()?);
         }
         self.wait += 1;
-        if self.mode.improves(current, self.best, self.min_delta) {
-            self.best = current;
+        if self.monitor.record(current) {
             self.best_epoch = Some(epoch);
             if self.restore_best_weights {
                 self.best_weights = Some(model.get_weights()?);
             }
-            if self
-                .baseline
-                .is_none_or(|b| self.mode.improves(current, b, self.min_delta))
-            {
+            if self.baseline.is_none_or(|b| self.monitor.beats(current, b)) {
                 self.wait = 0;
             }
             return Ok(());
@@ -131,7 +109,7 @@ impl Callback for EarlyStopping {
         if self.wait >= self.patience && epoch > 0 {
             self.stopped_epoch = Some(epoch);
             state.stop_training = true;
-            tracing::info!(epoch = epoch + 1, monitor = %self.monitor, "EarlyStopping: no improvement, stopping");
+            tracing::info!(epoch = epoch + 1, monitor = %self.monitor.name, "EarlyStopping: no improvement, stopping");
         }
         Ok(())
     }

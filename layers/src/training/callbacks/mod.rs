@@ -13,7 +13,7 @@ pub use backup_and_restore::BackupAndRestore;
 pub use csv_logger::CSVLogger;
 pub use early_stopping::EarlyStopping;
 pub use model_checkpoint::ModelCheckpoint;
-pub use monitor::Mode;
+pub use monitor::{Mode, Monitor};
 pub use reduce_lr_on_plateau::ReduceLROnPlateau;
 pub use terminate_on_nan::TerminateOnNaN;
 

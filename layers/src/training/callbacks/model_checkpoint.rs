@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Callback, Mode};
+use super::{Callback, Mode, Monitor};
 use crate::models::model::Model;
 use crate::saving::{save_model, save_weights};
 use crate::training::{Logs, TrainingState};
@@ -16,15 +16,12 @@ use crate::Result;
 pub struct ModelCheckpoint {
     /// Target path (directory, or `.safetensors` file with `save_weights_only`).
     pub filepath: String,
-    /// Quantity to watch.
-    pub monitor: String,
-    /// Direction of improvement.
-    pub mode: Mode,
+    /// Quantity to watch (`val_loss`) and its direction.
+    pub monitor: Monitor,
     /// Only save when `monitor` improves.
     pub save_best_only: bool,
     /// Save only the weights.
     pub save_weights_only: bool,
-    best: f64,
 }
 
 impl ModelCheckpoint {
@@ -32,21 +29,19 @@ impl ModelCheckpoint {
     pub fn new(filepath: impl Into<String>) -> Self {
         ModelCheckpoint {
             filepath: filepath.into(),
-            monitor: "val_loss".into(),
-            mode: Mode::Auto,
+            monitor: Monitor::new("val_loss"),
             save_best_only: false,
             save_weights_only: false,
-            best: f64::NAN,
         }
     }
     /// Sets the monitored quantity.
     pub fn monitor(mut self, m: impl Into<String>) -> Self {
-        self.monitor = m.into();
+        self.monitor.name = m.into();
         self
     }
     /// Sets the mode.
     pub fn mode(mut self, m: Mode) -> Self {
-        self.mode = m;
+        self.monitor.mode = m;
         self
     }
     /// Only saves improvements.
@@ -75,10 +70,7 @@ impl ModelCheckpoint {
 
 impl Callback for ModelCheckpoint {
     fn on_train_begin(&mut self, _model: &mut dyn Model, _state: &mut TrainingState) -> Result<()> {
-        self.mode = self.mode.resolve(&self.monitor);
-        if self.best.is_nan() {
-            self.best = self.mode.worst();
-        }
+        self.monitor.resume();
         Ok(())
     }
 
@@ -90,15 +82,14 @@ impl Callback for ModelCheckpoint {
         _state: &mut TrainingState,
     ) -> Result<()> {
         if self.save_best_only {
-            let Some(current) = logs.get(&self.monitor) else {
-                tracing::warn!(monitor = %self.monitor, "ModelCheckpoint: can save best model only with {} available, skipping", self.monitor);
+            let Some(current) = self.monitor.current(logs, "ModelCheckpoint") else {
                 return Ok(());
             };
-            if !self.mode.improves(current, self.best, 0.0) {
+            let previous = self.monitor.best();
+            if !self.monitor.record(current) {
                 return Ok(());
             }
-            tracing::info!(epoch = epoch + 1, monitor = %self.monitor, from = self.best, to = current, "ModelCheckpoint: improved, saving");
-            self.best = current;
+            tracing::info!(epoch = epoch + 1, monitor = %self.monitor.name, from = previous, to = current, "ModelCheckpoint: improved, saving");
         }
         let path = self.path_for(epoch);
         if self.save_weights_only {

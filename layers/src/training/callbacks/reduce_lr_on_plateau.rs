@@ -1,6 +1,7 @@
 //! `ReduceLROnPlateau`: lowers the learning rate when a quantity stops improving.
 
-use super::{Callback, Mode};
+use super::monitor::monitor_setters;
+use super::{Callback, Monitor};
 use crate::models::model::Model;
 use crate::training::{Logs, TrainingState};
 use crate::Result;
@@ -10,39 +11,31 @@ use crate::Result;
 /// Keras' defaults: factor 0.1, patience 10, min_delta 1e-4.
 #[derive(Debug, Clone)]
 pub struct ReduceLROnPlateau {
-    /// Quantity to watch.
-    pub monitor: String,
+    /// Quantity to watch, its direction and `min_delta`.
+    pub monitor: Monitor,
     /// Factor applied to the learning rate.
     pub factor: f64,
     /// Epochs without improvement before reducing.
     pub patience: usize,
-    /// Direction of improvement.
-    pub mode: Mode,
-    /// Minimum change counted as an improvement.
-    pub min_delta: f64,
     /// Epochs to wait after a reduction.
     pub cooldown: usize,
     /// Lower bound of the learning rate.
     pub min_lr: f64,
     wait: usize,
     cooldown_counter: usize,
-    best: f64,
 }
 
 impl ReduceLROnPlateau {
     /// Watches `monitor` with Keras' defaults.
     pub fn new(monitor: impl Into<String>) -> Self {
         ReduceLROnPlateau {
-            monitor: monitor.into(),
+            monitor: Monitor::new(monitor).with_min_delta(1e-4),
             factor: 0.1,
             patience: 10,
-            mode: Mode::Auto,
-            min_delta: 1e-4,
             cooldown: 0,
             min_lr: 0.0,
             wait: 0,
             cooldown_counter: 0,
-            best: f64::NAN,
         }
     }
     /// Sets the factor.
@@ -65,17 +58,12 @@ impl ReduceLROnPlateau {
         self.min_lr = m;
         self
     }
-    /// Sets min_delta.
-    pub fn min_delta(mut self, d: f64) -> Self {
-        self.min_delta = d;
-        self
-    }
+    monitor_setters!();
 }
 
 impl Callback for ReduceLROnPlateau {
     fn on_train_begin(&mut self, _model: &mut dyn Model, _state: &mut TrainingState) -> Result<()> {
-        self.mode = self.mode.resolve(&self.monitor);
-        self.best = self.mode.worst();
+        self.monitor.reset();
         self.wait = 0;
         self.cooldown_counter = 0;
         Ok(())
@@ -88,16 +76,14 @@ impl Callback for ReduceLROnPlateau {
         model: &mut dyn Model,
         _state: &mut TrainingState,
     ) -> Result<()> {
-        let Some(current) = logs.get(&self.monitor) else {
-            tracing::warn!(monitor = %self.monitor, "ReduceLROnPlateau: monitored quantity not in logs");
+        let Some(current) = self.monitor.current(logs, "ReduceLROnPlateau") else {
             return Ok(());
         };
         if self.cooldown_counter > 0 {
             self.cooldown_counter -= 1;
             self.wait = 0;
         }
-        if self.mode.improves(current, self.best, self.min_delta) {
-            self.best = current;
+        if self.monitor.record(current) {
             self.wait = 0;
         } else if self.cooldown_counter == 0 {
             self.wait += 1;
