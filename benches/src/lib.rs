@@ -9,7 +9,7 @@ use convkit_tensor::tch::{Device, Kind, Tensor};
 pub fn mnist_convnet() -> convkit_layers::Result<Sequential> {
     let mut m = convkit_layers::applications::mnist_convnet(Device::Cpu)?;
     m.compile(
-        RMSprop::default().build(),
+        RMSprop::new(),
         Loss::CategoricalCrossentropy { from_logits: false },
         &[Metric::Accuracy],
     )?;

@@ -16,7 +16,7 @@
 //! model.add(Flatten::new())?;
 //! model.add(Dense::new(10).activation(Activation::Softmax))?;
 //! println!("{}", model.summary());
-//! model.compile(RMSprop::default().build(), Loss::from_name("categorical_crossentropy").unwrap(), &[Metric::Accuracy])?;
+//! model.compile(RMSprop::new(), Loss::from_name("categorical_crossentropy").unwrap(), &[Metric::Accuracy])?;
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
@@ -55,5 +55,5 @@ pub mod prelude {
     pub use crate::training::losses::Loss;
     pub use crate::training::metrics::Metric;
     pub use crate::training::{FitOptions, History, Logs, OutputLoss, Validation, Verbosity};
-    pub use convkit_optim::{Adam, AdamW, Optimizer, RMSprop, UpdateRule, SGD};
+    pub use convkit_optim::{Adam, AdamW, Optimizer, RMSprop, SGD};
 }

@@ -129,7 +129,7 @@ fn a_registered_custom_layer_trains_saves_loads_and_shows_in_the_summary() {
         .to_kind(Kind::Int64);
     let y = labels.one_hot(2).to_kind(Kind::Float);
     m.compile(
-        RMSprop::default().build().with_learning_rate(0.01),
+        RMSprop::new().learning_rate(0.01),
         Loss::CategoricalCrossentropy { from_logits: false },
         &[Metric::Accuracy],
     )

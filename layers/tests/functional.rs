@@ -112,7 +112,7 @@ fn functional_models_save_and_load_with_nested_models() {
     let mut model = g.model("outer", &[inputs], &[out]).unwrap();
     model
         .compile(
-            RMSprop::default().build(),
+            RMSprop::new(),
             Loss::from_name("binary_crossentropy").unwrap(),
             &[Metric::Accuracy],
         )

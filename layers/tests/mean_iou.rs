@@ -71,7 +71,7 @@ fn per_pixel_training_logs_mean_iou() {
     let mut model = g.model("seg", &[i], &[o]).unwrap();
     model
         .compile(
-            RMSprop::default().build().with_learning_rate(1e-2),
+            RMSprop::new().learning_rate(1e-2),
             Loss::SparseCategoricalCrossentropy { from_logits: false },
             &[Metric::Accuracy, Metric::MeanIoU(2)],
         )

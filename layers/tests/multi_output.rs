@@ -61,8 +61,7 @@ fn outputs(w_value: f64, w_kind: f64) -> Vec<OutputLoss> {
 fn total_loss_is_the_weighted_sum_and_logs_name_each_output() {
     convkit_tensor::seed::set_seed(1);
     let mut m = two_heads();
-    m.compile_outputs(SGD::default().build(), outputs(0.25, 2.0))
-        .unwrap();
+    m.compile_outputs(SGD::new(), outputs(0.25, 2.0)).unwrap();
     let (xs, ys) = data(64);
     let mut source = TensorBatches::multi(shallow(&xs), shallow(&ys), 16, false).unwrap();
     let logs = m.evaluate_source(&mut source).unwrap();
@@ -96,11 +95,8 @@ fn total_loss_is_the_weighted_sum_and_logs_name_each_output() {
 fn a_zero_weight_leaves_its_head_untouched_and_fit_multi_learns() {
     convkit_tensor::seed::set_seed(2);
     let mut m = two_heads();
-    m.compile_outputs(
-        Adam::default().build().with_learning_rate(0.01),
-        outputs(1.0, 0.0),
-    )
-    .unwrap();
+    m.compile_outputs(Adam::new().learning_rate(0.01), outputs(1.0, 0.0))
+        .unwrap();
     let kind_before = m.get_layer("kind").unwrap().params()[0].tensor.copy();
     let value_before = m.get_layer("value").unwrap().params()[0].tensor.copy();
     let (xs, ys) = data(256);
@@ -134,7 +130,7 @@ fn a_zero_weight_leaves_its_head_untouched_and_fit_multi_learns() {
 fn per_output_compile_survives_save_and_load() {
     convkit_tensor::seed::set_seed(3);
     let mut m = two_heads();
-    m.compile_outputs(RMSprop::default().build(), outputs(0.5, 1.5))
+    m.compile_outputs(RMSprop::new(), outputs(0.5, 1.5))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     m.save(dir.path()).unwrap();
@@ -153,10 +149,7 @@ fn per_output_compile_survives_save_and_load() {
 fn wrong_number_of_losses_names_the_outputs() {
     let mut m = two_heads();
     let err = m
-        .compile_outputs(
-            SGD::default().build(),
-            vec![OutputLoss::new(Loss::MeanSquaredError)],
-        )
+        .compile_outputs(SGD::new(), vec![OutputLoss::new(Loss::MeanSquaredError)])
         .unwrap_err()
         .to_string();
     assert!(
@@ -164,7 +157,7 @@ fn wrong_number_of_losses_names_the_outputs() {
         "{err}"
     );
     let err = m
-        .compile_outputs(SGD::default().build(), outputs(-1.0, 1.0))
+        .compile_outputs(SGD::new(), outputs(-1.0, 1.0))
         .unwrap_err()
         .to_string();
     assert!(err.contains("loss weight of output 'value'"), "{err}");
@@ -173,8 +166,7 @@ fn wrong_number_of_losses_names_the_outputs() {
 #[test]
 fn one_loss_applies_to_every_output() {
     let mut m = two_heads();
-    m.compile(SGD::default().build(), Loss::MeanSquaredError, &[])
-        .unwrap();
+    m.compile(SGD::new(), Loss::MeanSquaredError, &[]).unwrap();
     let c = m.compiled().unwrap();
     assert_eq!(c.outputs.len(), 2);
     assert!(c

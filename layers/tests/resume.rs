@@ -44,7 +44,7 @@ fn run(
     let (x, y) = bright_top_dataset(256);
     let mut m = small_convnet();
     m.compile(
-        RMSprop::default().build().with_learning_rate(0.005),
+        RMSprop::new().learning_rate(0.005),
         cce(),
         &[Metric::Accuracy],
     )

@@ -11,7 +11,7 @@ fn fit_learns_and_records_history_with_validation() {
     let (x, y) = bright_top_dataset(512);
     let mut m = small_convnet();
     m.compile(
-        RMSprop::default().build().with_learning_rate(0.01),
+        RMSprop::new().learning_rate(0.01),
         cce(),
         &[Metric::Accuracy],
     )
@@ -71,7 +71,7 @@ fn sparse_targets_train_with_resolved_accuracy() {
     let labels = y.argmax(1, false);
     let mut m = small_convnet();
     m.compile(
-        Adam::default().build(),
+        Adam::new(),
         Loss::SparseCategoricalCrossentropy { from_logits: false },
         &[Metric::Accuracy, Metric::SparseTopKCategoricalAccuracy(1)],
     )
@@ -95,7 +95,7 @@ fn terminate_on_nan_stops_with_a_message() {
     let (x, y) = bright_top_dataset(64);
     let x = x.full_like(f64::NAN);
     let mut m = small_convnet();
-    m.compile(SGD::default().build(), cce(), &[]).unwrap();
+    m.compile(SGD::new(), cce(), &[]).unwrap();
     let h = m
         .fit(
             &x,
@@ -139,12 +139,8 @@ impl Callback for Snapshots {
 fn early_stopping_restores_best_weights_even_when_epochs_run_out() {
     let (x, y) = bright_top_dataset(128);
     let mut m = small_convnet();
-    m.compile(
-        RMSprop::default().build().with_learning_rate(0.01),
-        cce(),
-        &[],
-    )
-    .unwrap();
+    m.compile(RMSprop::new().learning_rate(0.01), cce(), &[])
+        .unwrap();
     let snaps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     // The logged learning rate is constant: the best epoch is the first; patience never runs out.
     let es = EarlyStopping::new("learning_rate")
@@ -179,7 +175,7 @@ fn early_stopping_restores_best_weights_even_when_epochs_run_out() {
 fn early_stopping_stops_after_patience() {
     let (x, y) = bright_top_dataset(64);
     let mut m = small_convnet();
-    m.compile(RMSprop::default().build(), cce(), &[]).unwrap();
+    m.compile(RMSprop::new(), cce(), &[]).unwrap();
     // The logged learning rate is constant: only epoch 0 "improves", so patience 2 stops at epoch 2.
     let es = EarlyStopping::new("learning_rate")
         .mode(Mode::Min)
@@ -201,7 +197,7 @@ fn early_stopping_stops_after_patience() {
 fn reduce_lr_on_plateau_and_csv_logger() {
     let (x, y) = bright_top_dataset(64);
     let mut m = small_convnet();
-    m.compile(RMSprop::default().build(), cce(), &[Metric::Accuracy])
+    m.compile(RMSprop::new(), cce(), &[Metric::Accuracy])
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("log.csv");
@@ -238,8 +234,7 @@ fn save_and_load_model_round_trip_with_optimizer_state() {
     let mut m = small_convnet();
     m.add(ActivationLayer::new(Activation::Linear).named("out"))
         .unwrap();
-    m.compile(Adam::default().build(), cce(), &[Metric::Accuracy])
-        .unwrap();
+    m.compile(Adam::new(), cce(), &[Metric::Accuracy]).unwrap();
     m.fit(
         &x,
         &y,
@@ -290,7 +285,7 @@ fn save_and_load_model_round_trip_with_optimizer_state() {
 fn model_checkpoint_saves_only_improvements() {
     let (x, y) = bright_top_dataset(64);
     let mut m = small_convnet();
-    m.compile(RMSprop::default().build(), cce(), &[Metric::Accuracy])
+    m.compile(RMSprop::new(), cce(), &[Metric::Accuracy])
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let pattern = dir
@@ -326,7 +321,7 @@ fn fit_source_validates_on_in_memory_data_and_refuses_a_split() {
     let (x, y) = bright_top_dataset(128);
     let (vx, vy) = bright_top_dataset(64);
     let mut m = small_convnet();
-    m.compile(RMSprop::default().build(), cce(), &[Metric::Accuracy])
+    m.compile(RMSprop::new(), cce(), &[Metric::Accuracy])
         .unwrap();
     let mut src = convkit_tensor::TensorBatches::new(x, y, 32, true).unwrap();
     let h = m

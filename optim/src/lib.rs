@@ -5,10 +5,10 @@
 //!
 //! # Example
 //! ```
-//! use convkit_optim::{Optimizer, RMSprop, UpdateRule};
+//! use convkit_optim::{Optimizer, RMSprop};
 //! use convkit_tensor::tch::{Kind, Device, Tensor};
 //! let w = Tensor::ones([3], (Kind::Float, Device::Cpu)).set_requires_grad(true);
-//! let mut opt = RMSprop::default().build(); // lr 1e-3, rho 0.9, epsilon 1e-7, as Keras
+//! let mut opt = RMSprop::new(); // lr 1e-3, rho 0.9, epsilon 1e-7, as Keras
 //! (&w * &w).sum(Kind::Float).backward();
 //! opt.step(&[w.shallow_clone()]).unwrap();
 //! assert!(w.double_value(&[0]) < 1.0);
@@ -27,6 +27,6 @@ pub use clipping::Clipping;
 pub use error::{Error, Result};
 pub use factory::{from_config, from_name};
 pub use optimizer::{KerasOptimizer, Optimizer, UpdateRule};
-pub use rules::{Adam, AdamW, RMSprop, SGD};
+pub use rules::{Adam, AdamRule, AdamW, AdamWRule, RMSprop, RMSpropRule, SgdRule, SGD};
 pub use schedule::{CosineDecay, ExponentialDecay, LearningRate, LearningRateSchedule, StepDecay};
 pub use state::{load_state, save_state};

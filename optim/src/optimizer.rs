@@ -3,6 +3,8 @@
 //! an [`UpdateRule`].
 
 use convkit_tensor::tch::{self, Tensor};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::{Clipping, Error, LearningRate, LearningRateSchedule, Result};
@@ -28,8 +30,10 @@ pub trait Optimizer: Send {
     fn config(&self) -> Value;
 }
 
-/// The per-variable update of one optimizer family (SGD, RMSprop, Adam...).
-pub trait UpdateRule: Send + 'static {
+/// The per-variable update of one optimizer family (SGD, RMSprop, Adam...). Its serde
+/// fields are its options: they are saved in the optimizer's configuration, and missing ones
+/// take the `Default` (Keras' defaults) when read back.
+pub trait UpdateRule: Send + Serialize + DeserializeOwned + Default + 'static {
     /// Keras' name.
     fn name(&self) -> &'static str;
     /// Keras' default learning rate.
@@ -49,25 +53,17 @@ pub trait UpdateRule: Send + 'static {
         lr: f64,
         step: u64,
     ) -> Result<()>;
-    /// Configuration specific to the rule.
-    fn config(&self) -> Value;
     /// Checks the options.
     fn validate(&self) -> Result<()> {
         Ok(())
     }
-
-    /// Wraps the rule into an optimizer with its default learning rate.
-    fn build(self) -> KerasOptimizer<Self>
-    where
-        Self: Sized,
-    {
-        KerasOptimizer::new(self)
-    }
 }
 
-/// An [`UpdateRule`] plus what all Keras optimizers share.
+/// An [`UpdateRule`] plus what all Keras optimizers share: [`crate::SGD`], [`crate::RMSprop`],
+/// [`crate::Adam`] and [`crate::AdamW`] are this type with their rules, built as Keras'
+/// constructors read: `RMSprop::new().learning_rate(1e-4)`.
 pub struct KerasOptimizer<R: UpdateRule> {
-    rule: R,
+    pub(crate) rule: R,
     learning_rate: LearningRate,
     clipping: Clipping,
     weight_decay: f64,
@@ -75,9 +71,20 @@ pub struct KerasOptimizer<R: UpdateRule> {
     slots: Vec<Vec<Tensor>>,
 }
 
+impl<R: UpdateRule> Default for KerasOptimizer<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<R: UpdateRule> KerasOptimizer<R> {
-    /// The rule with Keras' default learning rate, no clipping.
-    pub fn new(rule: R) -> Self {
+    /// Keras' defaults: the rule's default options and learning rate, no clipping.
+    pub fn new() -> Self {
+        Self::from_rule(R::default())
+    }
+
+    /// `rule` with its default learning rate, no clipping.
+    pub fn from_rule(rule: R) -> Self {
         KerasOptimizer {
             learning_rate: LearningRate::Constant(rule.default_learning_rate()),
             weight_decay: rule.default_weight_decay(),
@@ -88,26 +95,43 @@ impl<R: UpdateRule> KerasOptimizer<R> {
         }
     }
 
-    /// Sets a constant learning rate.
-    pub fn with_learning_rate(mut self, lr: f64) -> Self {
+    /// Sets a constant learning rate (Keras' `learning_rate=`). On a built optimizer the
+    /// current rate is [`Optimizer::learning_rate`].
+    pub fn learning_rate(mut self, lr: f64) -> Self {
         self.learning_rate = LearningRate::Constant(lr);
         self
     }
 
-    /// Uses a learning-rate schedule.
-    pub fn with_schedule(mut self, s: impl LearningRateSchedule + 'static) -> Self {
+    /// Uses a learning-rate schedule (Keras' `learning_rate=schedule`).
+    pub fn schedule(mut self, s: impl LearningRateSchedule + 'static) -> Self {
         self.learning_rate = LearningRate::Schedule(Box::new(s));
         self
     }
 
     /// Sets gradient clipping.
-    pub fn with_clipping(mut self, c: Clipping) -> Self {
+    pub fn clipping(mut self, c: Clipping) -> Self {
         self.clipping = c;
         self
     }
 
-    /// Sets decoupled weight decay (`var -= var * weight_decay * lr` before each update).
-    pub fn with_weight_decay(mut self, wd: f64) -> Self {
+    /// Clips each gradient to this L2 norm (Keras' `clipnorm=`).
+    pub fn clipnorm(self, norm: f64) -> Self {
+        self.clipping(Clipping::Norm(norm))
+    }
+
+    /// Clips the gradients to this global L2 norm (Keras' `global_clipnorm=`).
+    pub fn global_clipnorm(self, norm: f64) -> Self {
+        self.clipping(Clipping::GlobalNorm(norm))
+    }
+
+    /// Clips each gradient element to `[-value, value]` (Keras' `clipvalue=`).
+    pub fn clipvalue(self, value: f64) -> Self {
+        self.clipping(Clipping::Value(value))
+    }
+
+    /// Sets decoupled weight decay (`var -= var * weight_decay * lr` before each update;
+    /// Keras' `weight_decay=`).
+    pub fn weight_decay(mut self, wd: f64) -> Self {
         self.weight_decay = wd;
         self
     }
@@ -261,7 +285,8 @@ impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
             "learning_rate": self.learning_rate.config(),
             "weight_decay": if self.weight_decay > 0.0 { json!(self.weight_decay) } else { Value::Null },
         });
-        if let (Value::Object(m), Value::Object(r)) = (&mut c, self.rule.config()) {
+        let rule = serde_json::to_value(&self.rule).unwrap_or(Value::Null);
+        if let (Value::Object(m), Value::Object(r)) = (&mut c, rule) {
             m.extend(r);
             if let Value::Object(clip) = self.clipping.config() {
                 m.extend(clip);

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use convkit_optim::{Adam, AdamW, Clipping, Optimizer, RMSprop, UpdateRule, SGD};
+use convkit_optim::{Adam, AdamW, Clipping, Optimizer, RMSprop, SGD};
 use convkit_tensor::tch::{Kind, Tensor};
 
 fn fixtures() -> HashMap<String, Tensor> {
@@ -52,115 +52,69 @@ fn run(case: &str, mut opt: Box<dyn Optimizer>) {
 
 #[test]
 fn sgd_family_matches_keras() {
-    run(
-        "sgd",
-        Box::new(SGD::default().build().with_learning_rate(0.1)),
-    );
+    run("sgd", Box::new(SGD::new().learning_rate(0.1)));
     run(
         "sgd_momentum",
-        Box::new(SGD::default().momentum(0.9).build().with_learning_rate(0.1)),
+        Box::new(SGD::new().momentum(0.9).learning_rate(0.1)),
     );
     run(
         "sgd_nesterov",
-        Box::new(
-            SGD::default()
-                .momentum(0.9)
-                .nesterov(true)
-                .build()
-                .with_learning_rate(0.1),
-        ),
+        Box::new(SGD::new().momentum(0.9).nesterov(true).learning_rate(0.1)),
     );
     run(
         "sgd_clipnorm",
-        Box::new(
-            SGD::default()
-                .build()
-                .with_learning_rate(0.1)
-                .with_clipping(Clipping::Norm(1.0)),
-        ),
+        Box::new(SGD::new().learning_rate(0.1).clipping(Clipping::Norm(1.0))),
     );
     run(
         "sgd_clipvalue",
-        Box::new(
-            SGD::default()
-                .build()
-                .with_learning_rate(0.1)
-                .with_clipping(Clipping::Value(0.5)),
-        ),
+        Box::new(SGD::new().learning_rate(0.1).clipping(Clipping::Value(0.5))),
     );
 }
 
 #[test]
 fn rmsprop_matches_keras() {
-    run(
-        "rmsprop",
-        Box::new(RMSprop::default().build().with_learning_rate(0.01)),
-    );
+    run("rmsprop", Box::new(RMSprop::new().learning_rate(0.01)));
     run(
         "rmsprop_centered_momentum",
         Box::new(
-            RMSprop::default()
+            RMSprop::new()
                 .momentum(0.5)
                 .centered(true)
-                .build()
-                .with_learning_rate(0.01),
+                .learning_rate(0.01),
         ),
     );
 }
 
 #[test]
 fn adam_family_matches_keras() {
-    run(
-        "adam",
-        Box::new(Adam::default().build().with_learning_rate(0.01)),
-    );
+    run("adam", Box::new(Adam::new().learning_rate(0.01)));
     run(
         "adam_amsgrad",
-        Box::new(
-            Adam::default()
-                .amsgrad(true)
-                .build()
-                .with_learning_rate(0.01),
-        ),
+        Box::new(Adam::new().amsgrad(true).learning_rate(0.01)),
     );
     run(
         "adam_amsgrad_shrinking",
-        Box::new(
-            Adam::default()
-                .beta_2(0.9)
-                .amsgrad(true)
-                .build()
-                .with_learning_rate(0.01),
-        ),
+        Box::new(Adam::new().beta_2(0.9).amsgrad(true).learning_rate(0.01)),
     );
-    run(
-        "adamw",
-        Box::new(AdamW::default().build().with_learning_rate(0.01)),
-    );
+    run("adamw", Box::new(AdamW::new().learning_rate(0.01)));
     run(
         "adam_global_clipnorm",
         Box::new(
-            Adam::default()
-                .build()
-                .with_learning_rate(0.01)
-                .with_clipping(Clipping::GlobalNorm(1.0)),
+            Adam::new()
+                .learning_rate(0.01)
+                .clipping(Clipping::GlobalNorm(1.0)),
         ),
     );
 }
 
 #[test]
 fn keras_defaults() {
-    assert_eq!(RMSprop::default().build().learning_rate(), 1e-3);
-    assert_eq!(RMSprop::default().epsilon, 1e-7);
-    assert_eq!(RMSprop::default().rho, 0.9);
-    assert_eq!(Adam::default().epsilon, 1e-7);
-    assert_eq!(SGD::default().build().learning_rate(), 0.01);
-    assert!(
-        AdamW::default().build().config()["weight_decay"]
-            .as_f64()
-            .unwrap()
-            == 0.004
-    );
+    assert_eq!(Optimizer::learning_rate(&RMSprop::new()), 1e-3);
+    assert_eq!(RMSprop::new().rule().epsilon, 1e-7);
+    assert_eq!(RMSprop::new().rule().rho, 0.9);
+    assert_eq!(Adam::new().rule().epsilon, 1e-7);
+    assert_eq!(Optimizer::learning_rate(&SGD::new()), 0.01);
+    assert!(AdamW::new().config()["weight_decay"].as_f64().unwrap() == 0.004);
 }
 
 #[test]
@@ -176,20 +130,20 @@ fn state_round_trips_and_resumes_identically() {
     };
     // Uninterrupted: 10 steps.
     let a = w0.copy().set_requires_grad(true);
-    let mut oa = Adam::default().build().with_learning_rate(0.01);
+    let mut oa = Adam::new().learning_rate(0.01);
     for i in 0..10 {
         step(&mut oa, &a, i);
     }
     // Interrupted after 4 steps, state saved and loaded into a fresh optimizer.
     let b = w0.copy().set_requires_grad(true);
-    let mut ob = Adam::default().build().with_learning_rate(0.01);
+    let mut ob = Adam::new().learning_rate(0.01);
     for i in 0..4 {
         step(&mut ob, &b, i);
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("opt.safetensors");
     convkit_optim::save_state(&ob, &path).unwrap();
-    let mut oc = Adam::default().build().with_learning_rate(0.01);
+    let mut oc = Adam::new().learning_rate(0.01);
     convkit_optim::load_state(&mut oc, &[b.shallow_clone()], &path).unwrap();
     assert_eq!(oc.iterations(), 4);
     for i in 4..10 {
@@ -199,7 +153,7 @@ fn state_round_trips_and_resumes_identically() {
     // A state for other parameters is refused, naming the slot.
     let other = Tensor::zeros([2, 2], (Kind::Float, convkit_tensor::tch::Device::Cpu))
         .set_requires_grad(true);
-    let mut od = Adam::default().build();
+    let mut od = Adam::new();
     let err = convkit_optim::load_state(&mut od, &[other], &path)
         .unwrap_err()
         .to_string();

@@ -211,7 +211,7 @@ fn cache_kind(name: &str) -> anyhow::Result<DecodedCache> {
 fn train(a: TrainArgs) -> anyhow::Result<()> {
     use convkit_data::image_folder::{SplitRule, Subset};
     use convkit_layers::prelude::*;
-    use convkit_optim::{RMSprop, UpdateRule};
+    use convkit_optim::RMSprop;
 
     let device = a.rt.setup()?;
     let opts = |subset| {
@@ -228,7 +228,7 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
         convkit_tensor::seed::set_seed(a.rt.seed);
         let mut model = convkit_layers::applications::small_convnet(a.size as i64, None, device)?;
         model.compile(
-            RMSprop::default().build().with_learning_rate(1e-4),
+            RMSprop::new().learning_rate(1e-4),
             Loss::BinaryCrossentropy { from_logits: false },
             &[Metric::Accuracy],
         )?;

@@ -19,7 +19,7 @@ use convkit_data::digit_scenes::{export_scenes_flat, Backgrounds};
 use convkit_data::image_folder::{DecodedCache, ImageFolder, ImageFolderOptions, LabelMode};
 use convkit_data::Mnist;
 use convkit_layers::prelude::*;
-use convkit_optim::{RMSprop, UpdateRule};
+use convkit_optim::RMSprop;
 use serde_json::json;
 
 use crate::runtime::{write_json, RuntimeArgs};
@@ -228,7 +228,7 @@ fn train_run(
     let mut model = convkit_layers::applications::small_convnet(plan.size, dropout, device)?;
     println!("{}", model.summary());
     model.compile(
-        RMSprop::default().build().with_learning_rate(1e-4),
+        RMSprop::new().learning_rate(1e-4),
         Loss::BinaryCrossentropy { from_logits: false },
         &[Metric::Accuracy],
     )?;

@@ -123,7 +123,7 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<()> {
     head.add(Dense::new(1).activation(Activation::Sigmoid))?;
     println!("{}", head.summary());
     head.compile(
-        RMSprop::default().build(),
+        RMSprop::new(),
         Loss::BinaryCrossentropy { from_logits: false },
         &[Metric::Accuracy],
     )?;

@@ -110,7 +110,7 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
             args.finetune_lr
         };
         model.compile(
-            RMSprop::default().build().with_learning_rate(lr),
+            RMSprop::new().learning_rate(lr),
             Loss::BinaryCrossentropy { from_logits: false },
             &[Metric::Accuracy],
         )?;

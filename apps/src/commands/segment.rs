@@ -145,7 +145,7 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
     let mut model = convkit_layers::applications::segmentation_model(args.size, 3, device)?;
     println!("{}", model.summary());
     model.compile(
-        RMSprop::default().build().with_learning_rate(args.lr),
+        RMSprop::new().learning_rate(args.lr),
         Loss::SparseCategoricalCrossentropy { from_logits: false },
         &[Metric::Accuracy, Metric::MeanIoU(3)],
     )?;

@@ -16,7 +16,7 @@ use crate::training::metrics::Metric;
 /// # use convkit_layers::prelude::*;
 /// # fn two_heads(model: &mut Functional) -> convkit_layers::Result<()> {
 /// model.compile_outputs(
-///     RMSprop::default().build(),
+///     RMSprop::new(),
 ///     vec![
 ///         OutputLoss::new(Loss::MeanSquaredError).weight(0.25).metrics(&[Metric::MeanAbsoluteError]),
 ///         OutputLoss::new(Loss::CategoricalCrossentropy { from_logits: false }).metrics(&[Metric::Accuracy]),
