@@ -37,7 +37,7 @@ pub fn from_config(cfg: &Value) -> Result<Box<dyn Optimizer>> {
 /// The optimizer of rule `R` that `cfg` describes.
 fn built<R: UpdateRule>(cfg: &Value) -> Result<Box<dyn Optimizer>> {
     let rule: R = serde_json::from_value(cfg.clone()).map_err(|e| Error::Option {
-        optimizer: R::default().name().into(),
+        optimizer: R::NAME.into(),
         option: "config".into(),
         problem: e.to_string(),
     })?;

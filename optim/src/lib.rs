@@ -26,7 +26,7 @@ pub mod state;
 pub use clipping::Clipping;
 pub use error::{Error, Result};
 pub use factory::{from_config, from_name};
-pub use optimizer::{KerasOptimizer, Optimizer, UpdateRule};
+pub use optimizer::{KerasOptimizer, Optimizer, Step, UpdateRule};
 pub use rules::{Adam, AdamRule, AdamW, AdamWRule, RMSprop, RMSpropRule, SgdRule, SGD};
 pub use schedule::{CosineDecay, ExponentialDecay, LearningRate, LearningRateSchedule, StepDecay};
 pub use state::{load_state, save_state};

@@ -30,29 +30,30 @@ pub trait Optimizer: Send {
     fn config(&self) -> Value;
 }
 
+/// Where an update happens: the learning rate of this step and the step's number, counted
+/// from 1 (Adam's bias correction uses it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Step {
+    /// The learning rate of this step.
+    pub lr: f64,
+    /// The step's number, from 1.
+    pub t: u64,
+}
+
 /// The per-variable update of one optimizer family (SGD, RMSprop, Adam...). Its serde
 /// fields are its options: they are saved in the optimizer's configuration, and missing ones
 /// take the `Default` (Keras' defaults) when read back.
 pub trait UpdateRule: Send + Serialize + DeserializeOwned + Default + 'static {
     /// Keras' name.
-    fn name(&self) -> &'static str;
+    const NAME: &'static str;
     /// Keras' default learning rate.
-    fn default_learning_rate(&self) -> f64;
+    const DEFAULT_LEARNING_RATE: f64;
     /// Default decoupled weight decay (0 except for AdamW).
-    fn default_weight_decay(&self) -> f64 {
-        0.0
-    }
+    const DEFAULT_WEIGHT_DECAY: f64 = 0.0;
     /// Names of the per-variable slots (created as zeros like the variable).
     fn slot_names(&self) -> Vec<&'static str>;
-    /// Updates `var` in place (called under `no_grad`). `step` counts from 1.
-    fn update(
-        &self,
-        var: &mut Tensor,
-        grad: &Tensor,
-        slots: &mut [Tensor],
-        lr: f64,
-        step: u64,
-    ) -> Result<()>;
+    /// Updates `var` in place from its gradient `g` and its slots (called under `no_grad`).
+    fn update(&self, var: &mut Tensor, g: &Tensor, slots: &mut [Tensor], at: Step) -> Result<()>;
     /// Checks the options.
     fn validate(&self) -> Result<()> {
         Ok(())
@@ -86,8 +87,8 @@ impl<R: UpdateRule> KerasOptimizer<R> {
     /// `rule` with its default learning rate, no clipping.
     pub fn from_rule(rule: R) -> Self {
         KerasOptimizer {
-            learning_rate: LearningRate::Constant(rule.default_learning_rate()),
-            weight_decay: rule.default_weight_decay(),
+            learning_rate: LearningRate::Constant(R::DEFAULT_LEARNING_RATE),
+            weight_decay: R::DEFAULT_WEIGHT_DECAY,
             rule,
             clipping: Clipping::None,
             iterations: 0,
@@ -146,7 +147,7 @@ impl<R: UpdateRule> KerasOptimizer<R> {
         let lr = self.learning_rate.at(self.iterations);
         if !(lr.is_finite() && lr >= 0.0) {
             return Err(Error::Option {
-                optimizer: self.rule.name().into(),
+                optimizer: R::NAME.into(),
                 option: "learning_rate".into(),
                 problem: format!("must be a finite number >= 0, got {lr}"),
             });
@@ -157,7 +158,7 @@ impl<R: UpdateRule> KerasOptimizer<R> {
 
 impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
     fn name(&self) -> &str {
-        self.rule.name()
+        R::NAME
     }
 
     fn learning_rate(&self) -> f64 {
@@ -208,8 +209,8 @@ impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
                     let decay = var.f_mul_scalar(self.weight_decay * lr)?;
                     let _ = var.f_sub_(&decay)?;
                 }
-                self.rule
-                    .update(&mut var, g, &mut self.slots[i], lr, step)?;
+                let at = Step { lr, t: step };
+                self.rule.update(&mut var, g, &mut self.slots[i], at)?;
             }
             Ok(())
         })?;
@@ -281,7 +282,7 @@ impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
 
     fn config(&self) -> Value {
         let mut c = json!({
-            "name": self.rule.name(),
+            "name": R::NAME,
             "learning_rate": self.learning_rate.config(),
             "weight_decay": if self.weight_decay > 0.0 { json!(self.weight_decay) } else { Value::Null },
         });

@@ -4,7 +4,7 @@ use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{check_range, rule_options};
-use crate::optimizer::{KerasOptimizer, UpdateRule};
+use crate::optimizer::{KerasOptimizer, Step, UpdateRule};
 use crate::Result;
 
 /// Adam's update. Keras defaults: lr 1e-3, beta_1 0.9, beta_2 0.999, epsilon 1e-7, no
@@ -78,12 +78,9 @@ impl AdamRule {
 }
 
 impl UpdateRule for AdamRule {
-    fn name(&self) -> &'static str {
-        "adam"
-    }
-    fn default_learning_rate(&self) -> f64 {
-        1e-3
-    }
+    const NAME: &'static str = "adam";
+    const DEFAULT_LEARNING_RATE: f64 = 1e-3;
+
     fn slot_names(&self) -> Vec<&'static str> {
         let mut s = vec!["momentum", "velocity"];
         if self.amsgrad {
@@ -94,16 +91,9 @@ impl UpdateRule for AdamRule {
     fn validate(&self) -> Result<()> {
         self.checked("adam")
     }
-    fn update(
-        &self,
-        var: &mut Tensor,
-        g: &Tensor,
-        slots: &mut [Tensor],
-        lr: f64,
-        step: u64,
-    ) -> Result<()> {
-        let t = step as f64;
-        let alpha = lr * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t));
+    fn update(&self, var: &mut Tensor, g: &Tensor, slots: &mut [Tensor], at: Step) -> Result<()> {
+        let t = at.t as f64;
+        let alpha = at.lr * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t));
         let _ = slots[0].f_mul_scalar_(self.beta_1)?;
         let _ = slots[0].f_add_(&g.f_mul_scalar(1.0 - self.beta_1)?)?;
         let _ = slots[1].f_mul_scalar_(self.beta_2)?;
@@ -124,29 +114,18 @@ impl UpdateRule for AdamRule {
 }
 
 impl UpdateRule for AdamWRule {
-    fn name(&self) -> &'static str {
-        "adamw"
-    }
-    fn default_learning_rate(&self) -> f64 {
-        1e-3
-    }
-    fn default_weight_decay(&self) -> f64 {
-        0.004
-    }
+    const NAME: &'static str = "adamw";
+    const DEFAULT_LEARNING_RATE: f64 = 1e-3;
+
+    const DEFAULT_WEIGHT_DECAY: f64 = 0.004;
+
     fn slot_names(&self) -> Vec<&'static str> {
         self.adam.slot_names()
     }
     fn validate(&self) -> Result<()> {
         self.adam.checked("adamw")
     }
-    fn update(
-        &self,
-        var: &mut Tensor,
-        g: &Tensor,
-        slots: &mut [Tensor],
-        lr: f64,
-        step: u64,
-    ) -> Result<()> {
-        self.adam.update(var, g, slots, lr, step)
+    fn update(&self, var: &mut Tensor, g: &Tensor, slots: &mut [Tensor], at: Step) -> Result<()> {
+        self.adam.update(var, g, slots, at)
     }
 }

@@ -4,7 +4,7 @@ use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{check_range, rule_options};
-use crate::optimizer::{KerasOptimizer, UpdateRule};
+use crate::optimizer::{KerasOptimizer, Step, UpdateRule};
 use crate::Result;
 
 /// RMSprop's update. Keras defaults: lr 1e-3, rho 0.9, momentum 0, epsilon 1e-7, not
@@ -53,12 +53,9 @@ rule_options!(RMSprop: RMSpropRule [rule]; {
 });
 
 impl UpdateRule for RMSpropRule {
-    fn name(&self) -> &'static str {
-        "rmsprop"
-    }
-    fn default_learning_rate(&self) -> f64 {
-        1e-3
-    }
+    const NAME: &'static str = "rmsprop";
+    const DEFAULT_LEARNING_RATE: f64 = 1e-3;
+
     fn slot_names(&self) -> Vec<&'static str> {
         let mut s = vec!["velocity"];
         if self.momentum > 0.0 {
@@ -74,15 +71,8 @@ impl UpdateRule for RMSpropRule {
         check_range("rmsprop", "momentum", self.momentum, 0.0, 1.0)?;
         check_range("rmsprop", "epsilon", self.epsilon, 0.0, f64::MAX)
     }
-    fn update(
-        &self,
-        var: &mut Tensor,
-        g: &Tensor,
-        slots: &mut [Tensor],
-        lr: f64,
-        _step: u64,
-    ) -> Result<()> {
-        let rho = self.rho;
+    fn update(&self, var: &mut Tensor, g: &Tensor, slots: &mut [Tensor], at: Step) -> Result<()> {
+        let (rho, lr) = (self.rho, at.lr);
         let _ = slots[0].f_mul_scalar_(rho)?;
         let _ = slots[0].f_add_(&g.f_mul(g)?.f_mul_scalar(1.0 - rho)?)?;
         let mut denominator = slots[0].f_add_scalar(self.epsilon)?;

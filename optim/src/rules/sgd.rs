@@ -4,7 +4,7 @@ use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{check_range, rule_options};
-use crate::optimizer::{KerasOptimizer, UpdateRule};
+use crate::optimizer::{KerasOptimizer, Step, UpdateRule};
 use crate::Result;
 
 /// SGD's update. Keras defaults: lr 0.01, momentum 0.
@@ -34,12 +34,9 @@ rule_options!(SGD: SgdRule [rule]; {
 });
 
 impl UpdateRule for SgdRule {
-    fn name(&self) -> &'static str {
-        "sgd"
-    }
-    fn default_learning_rate(&self) -> f64 {
-        0.01
-    }
+    const NAME: &'static str = "sgd";
+    const DEFAULT_LEARNING_RATE: f64 = 0.01;
+
     fn slot_names(&self) -> Vec<&'static str> {
         if self.momentum != 0.0 {
             vec!["momentum"]
@@ -50,14 +47,8 @@ impl UpdateRule for SgdRule {
     fn validate(&self) -> Result<()> {
         check_range("sgd", "momentum", self.momentum, 0.0, 1.0)
     }
-    fn update(
-        &self,
-        var: &mut Tensor,
-        g: &Tensor,
-        slots: &mut [Tensor],
-        lr: f64,
-        _step: u64,
-    ) -> Result<()> {
+    fn update(&self, var: &mut Tensor, g: &Tensor, slots: &mut [Tensor], at: Step) -> Result<()> {
+        let lr = at.lr;
         if self.momentum == 0.0 {
             let _ = var.f_sub_(&g.f_mul_scalar(lr)?)?;
             return Ok(());
