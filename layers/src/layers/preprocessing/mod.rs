@@ -17,6 +17,7 @@ pub use random_zoom::{RandomZoom, RandomZoomConfig};
 pub use rescaling::{Rescaling, RescalingConfig};
 
 use convkit_augment::{FillMode, Interpolation};
+use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// A Keras factor: one number `f` (the range `(-f, f)`) or an explicit `(lower, upper)`.
@@ -115,6 +116,44 @@ impl FillSettings {
         Ok((fill, interp))
     }
 }
+
+/// The forward pass of a geometric random layer (`RandomRotation`, `RandomTranslation`,
+/// `RandomZoom`): the identity at inference; in training, `warp` with the layer's fill mode
+/// and interpolation.
+pub(crate) fn geometric_forward(
+    layer: &dyn crate::Layer,
+    x: &Tensor,
+    training: bool,
+    fill: &FillSettings,
+    warp: impl FnOnce(FillMode, Interpolation) -> convkit_augment::Result<Tensor>,
+) -> crate::Result<Tensor> {
+    layer.check_input(x)?;
+    if !training {
+        return Ok(x.shallow_clone());
+    }
+    let (fill, interp) = fill.parse().map_err(|p| layer.config_error(&p))?;
+    Ok(warp(fill, interp)?)
+}
+
+/// Builder methods of a geometric random layer whose configuration holds
+/// [`FillSettings`] in `fill`.
+macro_rules! fill_setters {
+    () => {
+        /// Sets the fill mode (`reflect`, `wrap`, `constant`, `nearest`) and the value of
+        /// `constant` fill.
+        pub fn fill_mode(mut self, mode: &str, value: f32) -> Self {
+            self.config.fill.fill_mode = mode.into();
+            self.config.fill.fill_value = value;
+            self
+        }
+        /// Sets the interpolation (`bilinear` or `nearest`).
+        pub fn interpolation(mut self, interpolation: &str) -> Self {
+            self.config.fill.interpolation = interpolation.into();
+            self
+        }
+    };
+}
+pub(crate) use fill_setters;
 
 /// Implements the boilerplate of a random layer whose config has `common` and whose struct
 /// has `config` and `input_shape`: class and base names, shape passthrough for `(C, H, W)`

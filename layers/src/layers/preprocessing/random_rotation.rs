@@ -4,7 +4,7 @@ use convkit_augment::batched::random_rotation;
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{random_layer_basics, Factor, FillSettings};
+use super::{fill_setters, geometric_forward, random_layer_basics, Factor, FillSettings};
 use crate::layers::layer::SerializableLayer;
 use crate::layers::layer::{Layer, LayerCommon};
 use crate::Result;
@@ -41,12 +41,9 @@ impl RandomRotation {
             fill: FillSettings::default(),
         })
     }
-    /// Sets the fill mode (`reflect`, `wrap`, `constant`, `nearest`) and fill value.
-    pub fn fill_mode(mut self, mode: &str, value: f32) -> Self {
-        self.config.fill.fill_mode = mode.into();
-        self.config.fill.fill_value = value;
-        self
-    }
+
+    fill_setters!();
+
     fn validate(&self) -> Result<(), String> {
         self.config.factor.check(1.0)?;
         self.config.fill.parse().map(|_| ())
@@ -69,20 +66,9 @@ impl Layer for RandomRotation {
     random_layer_basics!("random_rotation");
 
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        self.check_input(x)?;
-        if !training {
-            return Ok(x.shallow_clone());
-        }
-        let (fill, interp) = self
-            .config
-            .fill
-            .parse()
-            .map_err(|p| self.config_error(&p))?;
-        Ok(random_rotation(
-            x,
-            self.config.factor.range(),
-            interp,
-            fill,
-        )?)
+        let c = &self.config;
+        geometric_forward(self, x, training, &c.fill, |fill, interp| {
+            random_rotation(x, c.factor.range(), interp, fill)
+        })
     }
 }

@@ -4,7 +4,7 @@ use convkit_augment::batched::random_translation;
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{random_layer_basics, Factor, FillSettings};
+use super::{fill_setters, geometric_forward, random_layer_basics, Factor, FillSettings};
 use crate::layers::layer::SerializableLayer;
 use crate::layers::layer::{Layer, LayerCommon};
 use crate::Result;
@@ -44,6 +44,9 @@ impl RandomTranslation {
             fill: FillSettings::default(),
         })
     }
+
+    fill_setters!();
+
     fn validate(&self) -> Result<(), String> {
         self.config.height_factor.check(1.0)?;
         self.config.width_factor.check(1.0)?;
@@ -67,21 +70,15 @@ impl Layer for RandomTranslation {
     random_layer_basics!("random_translation");
 
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        self.check_input(x)?;
-        if !training {
-            return Ok(x.shallow_clone());
-        }
-        let (fill, interp) = self
-            .config
-            .fill
-            .parse()
-            .map_err(|p| self.config_error(&p))?;
-        Ok(random_translation(
-            x,
-            self.config.height_factor.range(),
-            self.config.width_factor.range(),
-            interp,
-            fill,
-        )?)
+        let c = &self.config;
+        geometric_forward(self, x, training, &c.fill, |fill, interp| {
+            random_translation(
+                x,
+                c.height_factor.range(),
+                c.width_factor.range(),
+                interp,
+                fill,
+            )
+        })
     }
 }

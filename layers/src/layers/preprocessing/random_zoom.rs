@@ -4,7 +4,7 @@ use convkit_augment::batched::random_zoom;
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{random_layer_basics, Factor, FillSettings};
+use super::{fill_setters, geometric_forward, random_layer_basics, Factor, FillSettings};
 use crate::layers::layer::SerializableLayer;
 use crate::layers::layer::{Layer, LayerCommon};
 use crate::Result;
@@ -45,6 +45,9 @@ impl RandomZoom {
             fill: FillSettings::default(),
         })
     }
+
+    fill_setters!();
+
     /// Draws the width zoom independently from `width_factor`.
     pub fn width_factor(mut self, width_factor: impl Into<Factor>) -> Self {
         self.config.width_factor = Some(width_factor.into());
@@ -79,21 +82,15 @@ impl Layer for RandomZoom {
     random_layer_basics!("random_zoom");
 
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        self.check_input(x)?;
-        if !training {
-            return Ok(x.shallow_clone());
-        }
-        let (fill, interp) = self
-            .config
-            .fill
-            .parse()
-            .map_err(|p| self.config_error(&p))?;
-        Ok(random_zoom(
-            x,
-            self.config.height_factor.range(),
-            self.config.width_factor.map(Factor::range),
-            interp,
-            fill,
-        )?)
+        let c = &self.config;
+        geometric_forward(self, x, training, &c.fill, |fill, interp| {
+            random_zoom(
+                x,
+                c.height_factor.range(),
+                c.width_factor.map(Factor::range),
+                interp,
+                fill,
+            )
+        })
     }
 }
