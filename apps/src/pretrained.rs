@@ -6,8 +6,7 @@ use std::str::FromStr;
 
 use anyhow::Context;
 use convkit_layers::applications::{
-    efficientnet_lite, efficientnet_lite0, vgg16, xception, EfficientNetLiteConfig, Pooling,
-    Vgg16Config, XceptionConfig,
+    efficientnet_lite, efficientnet_lite0, vgg16, xception, ApplicationConfig, Pooling,
 };
 use convkit_layers::prelude::*;
 use convkit_layers::saving::import::{self, ImportReport};
@@ -78,35 +77,14 @@ impl Base {
         pooling: Pooling,
         device: Device,
     ) -> anyhow::Result<Functional> {
-        let shape = [3, size, size];
+        let config = ApplicationConfig::new()
+            .include_top(include_top)
+            .input_shape([3, size, size])
+            .pooling(pooling);
         Ok(match self {
-            Base::EfficientNetLite0 => efficientnet_lite0(
-                &EfficientNetLiteConfig {
-                    include_top,
-                    input_shape: shape,
-                    pooling,
-                    ..Default::default()
-                },
-                device,
-            )?,
-            Base::Vgg16 => vgg16(
-                &Vgg16Config {
-                    include_top,
-                    input_shape: shape,
-                    pooling,
-                    ..Default::default()
-                },
-                device,
-            )?,
-            Base::Xception => xception(
-                &XceptionConfig {
-                    include_top,
-                    input_shape: shape,
-                    pooling,
-                    ..Default::default()
-                },
-                device,
-            )?,
+            Base::EfficientNetLite0 => efficientnet_lite0(&config, device)?,
+            Base::Vgg16 => vgg16(&config, device)?,
+            Base::Xception => xception(&config, device)?,
         })
     }
 

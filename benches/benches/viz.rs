@@ -4,7 +4,7 @@
 //! edition's recipe at 128x128). `benches/compare/compare_gradcam.py` compares Grad-CAM with
 //! pytorch-grad-cam.
 
-use convkit_layers::applications::{efficientnet_lite0, EfficientNetLiteConfig};
+use convkit_layers::applications::{efficientnet_lite0, ApplicationConfig};
 use convkit_tensor::tch::{Device, Kind, Tensor};
 use convkit_viz::filters::{gradient_ascent, AscentConfig, AscentTarget};
 use convkit_viz::gradcam::GradCam;
@@ -12,7 +12,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn gradcam(c: &mut Criterion) {
     convkit_tensor::seed::set_seed(0);
-    let model = efficientnet_lite0(&EfficientNetLiteConfig::default(), Device::Cpu).unwrap();
+    let model = efficientnet_lite0(&ApplicationConfig::default(), Device::Cpu).unwrap();
     let x = Tensor::rand([4, 3, 224, 224], (Kind::Float, Device::Cpu)) * 2.0 - 1.0;
     let cam = GradCam::new(&model, None).unwrap();
     let mut group = c.benchmark_group("gradcam");
@@ -25,10 +25,10 @@ fn gradcam(c: &mut Criterion) {
 
 fn filter_ascent(c: &mut Criterion) {
     convkit_tensor::seed::set_seed(0);
-    let config = EfficientNetLiteConfig {
-        input_shape: [3, 128, 128],
+    let config = ApplicationConfig {
+        input_shape: Some([3, 128, 128]),
         include_top: false,
-        ..EfficientNetLiteConfig::default()
+        ..ApplicationConfig::default()
     };
     let model = efficientnet_lite0(&config, Device::Cpu).unwrap();
     let mut cfg = AscentConfig::second_edition();

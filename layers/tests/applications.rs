@@ -5,15 +5,14 @@
 //! etc.) and the book's tables; the frozen VGG16 + Flatten + Dense(12) is the figure.
 
 use convkit_layers::applications::{
-    efficientnet_lite0, vgg16, xception, EfficientNetLiteConfig, Pooling, Vgg16Config,
-    XceptionConfig,
+    efficientnet_lite0, vgg16, xception, ApplicationConfig, Pooling,
 };
 use convkit_layers::prelude::*;
 use convkit_tensor::tch::{Device, Kind};
 
 #[test]
 fn vgg16_counts_equal_keras() {
-    let base = vgg16(&Vgg16Config::base(150, 150), Device::Cpu).unwrap();
+    let base = vgg16(&ApplicationConfig::base(150, 150), Device::Cpu).unwrap();
     assert_eq!(base.summary().total_params, 14_714_688);
     assert_eq!(base.output_shape(), Some(vec![512, 4, 4]));
     let names: Vec<&str> = base.layers().iter().map(|l| l.name()).collect();
@@ -21,7 +20,7 @@ fn vgg16_counts_equal_keras() {
     assert_eq!(names[1], "block1_conv1");
     assert_eq!(*names.last().unwrap(), "block5_pool");
 
-    let full = vgg16(&Vgg16Config::default(), Device::Cpu).unwrap();
+    let full = vgg16(&ApplicationConfig::default(), Device::Cpu).unwrap();
     assert_eq!(full.summary().total_params, 138_357_544);
     for n in ["fc1", "fc2", "predictions", "flatten"] {
         full.get_layer(n).unwrap();
@@ -30,7 +29,7 @@ fn vgg16_counts_equal_keras() {
 
 #[test]
 fn frozen_vgg16_with_dense_head_counts_equal_keras() {
-    let mut base = vgg16(&Vgg16Config::base(150, 150), Device::Cpu).unwrap();
+    let mut base = vgg16(&ApplicationConfig::base(150, 150), Device::Cpu).unwrap();
     base.set_trainable(false);
     let mut model = Sequential::new();
     model.add(base).unwrap();
@@ -63,7 +62,7 @@ fn frozen_vgg16_with_dense_head_counts_equal_keras() {
 
 #[test]
 fn xception_counts_equal_keras() {
-    let m = xception(&XceptionConfig::default(), Device::Cpu).unwrap();
+    let m = xception(&ApplicationConfig::default(), Device::Cpu).unwrap();
     let s = m.summary();
     assert_eq!(s.total_params, 22_910_480);
     m.get_layer("block14_sepconv2_act").unwrap();
@@ -74,7 +73,7 @@ fn xception_counts_equal_keras() {
 
 #[test]
 fn efficientnet_lite0_matches_the_pytorch_file_layout() {
-    let m = efficientnet_lite0(&EfficientNetLiteConfig::default(), Device::Cpu).unwrap();
+    let m = efficientnet_lite0(&ApplicationConfig::default(), Device::Cpu).unwrap();
     // The .pth holds 4,694,073 scalars, of which 49 are `num_batches_tracked` counters
     // (one per BatchNorm) that Keras-style models do not keep.
     assert_eq!(m.count_params(), 4_694_073 - 49);
@@ -86,7 +85,7 @@ fn efficientnet_lite0_matches_the_pytorch_file_layout() {
 #[test]
 fn max_pooling_ends_the_base_with_each_channels_maximum() {
     convkit_tensor::seed::set_seed(3);
-    let mut plain = Vgg16Config::base(32, 32);
+    let mut plain = ApplicationConfig::base(32, 32);
     let base = vgg16(&plain, Device::Cpu).unwrap();
     plain.pooling = Pooling::Max;
     let mut pooled = vgg16(&plain, Device::Cpu).unwrap();

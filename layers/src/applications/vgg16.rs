@@ -6,45 +6,7 @@ use crate::layers::{Conv2D, Dense, Flatten, MaxPooling2D};
 use crate::models::functional::{Functional, Graph};
 use crate::{Activation, LayerBuilder, Padding, Result};
 
-use super::Pooling;
-
-/// Options of [`vgg16`] (Keras' `keras.applications.VGG16` arguments).
-#[derive(Debug, Clone)]
-pub struct Vgg16Config {
-    /// Keep the classifier (`flatten`, `fc1`, `fc2`, `predictions`); needs 224x224 inputs.
-    pub include_top: bool,
-    /// Input shape `(3, H, W)`.
-    pub input_shape: [i64; 3],
-    /// Pooling after the last block when `include_top` is false.
-    pub pooling: Pooling,
-    /// Classes of the `predictions` layer.
-    pub classes: i64,
-    /// Activation of `predictions` (softmax; `Linear` gives logits).
-    pub classifier_activation: Activation,
-}
-
-impl Default for Vgg16Config {
-    fn default() -> Self {
-        Vgg16Config {
-            include_top: true,
-            input_shape: [3, 224, 224],
-            pooling: Pooling::None,
-            classes: 1000,
-            classifier_activation: Activation::Softmax,
-        }
-    }
-}
-
-impl Vgg16Config {
-    /// The convolutional base only, for `(3, h, w)` inputs (the book's `conv_base`).
-    pub fn base(h: i64, w: i64) -> Self {
-        Vgg16Config {
-            include_top: false,
-            input_shape: [3, h, w],
-            ..Self::default()
-        }
-    }
-}
+use super::ApplicationConfig;
 
 /// VGG16: five blocks of 3x3 convolutions (`block1_conv1` .. `block5_conv3`) and max pooling
 /// (`block1_pool` .. `block5_pool`), then optionally `flatten`, `fc1`, `fc2`, `predictions`.
@@ -52,9 +14,9 @@ impl Vgg16Config {
 ///
 /// Weights: ImageNet weights come as torchvision's `vgg16` state dict (see
 /// [`crate::saving::import`]); with them, feed [`preprocess_input_torch`] images.
-pub fn vgg16(config: &Vgg16Config, device: Device) -> Result<Functional> {
+pub fn vgg16(config: &ApplicationConfig, device: Device) -> Result<Functional> {
     let mut g = Graph::new().on_device(device);
-    let inputs = g.input(config.input_shape);
+    let inputs = g.input(config.shape_or(224));
     let mut x = inputs;
     for (block, (filters, convs)) in [(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]
         .into_iter()
@@ -72,23 +34,12 @@ pub fn vgg16(config: &Vgg16Config, device: Device) -> Result<Functional> {
             .named(format!("block{}_pool", block + 1));
         x = g.apply(pool, x)?;
     }
-    if config.include_top {
-        x = g.apply(Flatten::new().named("flatten"), x)?;
-        x = g.apply(
-            Dense::new(4096).activation(Activation::Relu).named("fc1"),
-            x,
-        )?;
-        x = g.apply(
-            Dense::new(4096).activation(Activation::Relu).named("fc2"),
-            x,
-        )?;
-        let head = Dense::new(config.classes)
-            .activation(config.classifier_activation)
-            .named("predictions");
-        x = g.apply(head, x)?;
-    } else {
-        x = super::apply_pooling(&mut g, config.pooling, x)?;
-    }
+    let x = config.top(&mut g, x, |g, x| {
+        let x = g.apply(Flatten::new().named("flatten"), x)?;
+        let fc = |name: &str| Dense::new(4096).activation(Activation::Relu).named(name);
+        let x = g.apply(fc("fc1"), x)?;
+        g.apply(fc("fc2"), x)
+    })?;
     g.model("vgg16", &[inputs], &[x])
 }
 

@@ -3,40 +3,13 @@
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
 use crate::layers::{
-    ActivationLayer, Add, BatchNormalization, Conv2D, Dense, GlobalAveragePooling2D, MaxPooling2D,
+    ActivationLayer, Add, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D,
     SeparableConv2D,
 };
 use crate::models::functional::{Functional, Graph, SymbolicTensor};
 use crate::{Activation, LayerBuilder, Padding, Result};
 
-use super::Pooling;
-
-/// Options of [`xception`] (Keras' `keras.applications.Xception` arguments).
-#[derive(Debug, Clone)]
-pub struct XceptionConfig {
-    /// Keep `avg_pool` and `predictions`.
-    pub include_top: bool,
-    /// Input shape `(3, H, W)`, at least 71x71.
-    pub input_shape: [i64; 3],
-    /// Pooling after the last block when `include_top` is false.
-    pub pooling: Pooling,
-    /// Classes of the `predictions` layer.
-    pub classes: i64,
-    /// Activation of `predictions` (softmax; `Linear` gives logits).
-    pub classifier_activation: Activation,
-}
-
-impl Default for XceptionConfig {
-    fn default() -> Self {
-        XceptionConfig {
-            include_top: true,
-            input_shape: [3, 299, 299],
-            pooling: Pooling::None,
-            classes: 1000,
-            classifier_activation: Activation::Softmax,
-        }
-    }
-}
+use super::ApplicationConfig;
 
 struct Builder {
     g: Graph,
@@ -100,11 +73,11 @@ impl Builder {
 /// Layer names are Keras' (`block1_conv1`, `block2_sepconv1_bn`, `block14_sepconv2_act`...),
 /// including the automatic names of the unnamed shortcut layers (`conv2d`,
 /// `batch_normalization_1`, `add_2`...), so Keras weights map by name.
-pub fn xception(config: &XceptionConfig, device: Device) -> Result<Functional> {
+pub fn xception(config: &ApplicationConfig, device: Device) -> Result<Functional> {
     let mut b = Builder {
         g: Graph::new().on_device(device),
     };
-    let inputs = b.g.input(config.input_shape);
+    let inputs = b.g.input(config.shape_or(299));
     let conv = Conv2D::new(32, 3)
         .strides(2)
         .use_bias(false)
@@ -156,17 +129,10 @@ pub fn xception(config: &XceptionConfig, device: Device) -> Result<Functional> {
     let x = b.sepconv_bn(1536, "block14_sepconv1", x)?;
     let x = b.relu("block14_sepconv1_act", x)?;
     let x = b.sepconv_bn(2048, "block14_sepconv2", x)?;
-    let mut x = b.relu("block14_sepconv2_act", x)?;
-
-    if config.include_top {
-        x = b.layer(GlobalAveragePooling2D::new().named("avg_pool"), x)?;
-        let head = Dense::new(config.classes)
-            .activation(config.classifier_activation)
-            .named("predictions");
-        x = b.layer(head, x)?;
-    } else {
-        x = super::apply_pooling(&mut b.g, config.pooling, x)?;
-    }
+    let x = b.relu("block14_sepconv2_act", x)?;
+    let x = config.top(&mut b.g, x, |g, x| {
+        g.apply(GlobalAveragePooling2D::new().named("avg_pool"), x)
+    })?;
     b.g.model("xception", &[inputs], &[x])
 }
 
