@@ -296,35 +296,6 @@ fn digit_image(mnist: &Mnist, i: usize) -> Result<GrayImage> {
     })
 }
 
-/// Indices of the first `n` training images of each digit in `digits`, or an error when
-/// MNIST has fewer.
-fn first_of(mnist: &Mnist, digits: &[i64], n: usize) -> Result<Vec<Vec<usize>>> {
-    let labels: Vec<i64> = Vec::<i64>::try_from(mnist.train_labels.f_to_kind(Kind::Int64)?)?;
-    digits
-        .iter()
-        .map(|&d| {
-            let picks: Vec<usize> = labels
-                .iter()
-                .enumerate()
-                .filter(|(_, &l)| l == d)
-                .map(|(i, _)| i)
-                .take(n)
-                .collect();
-            if picks.len() < n {
-                return Err(Error::option(
-                    "digit scenes",
-                    "per_class",
-                    format!(
-                        "digit {d} has only {} training images, {n} asked",
-                        picks.len()
-                    ),
-                ));
-            }
-            Ok(picks)
-        })
-        .collect()
-}
-
 fn save_atomic(img: &image::DynamicImage, path: &Path, format: image::ImageFormat) -> Result<()> {
     let tmp = path.with_extension("tmp");
     img.save_with_format(&tmp, format)
@@ -347,7 +318,7 @@ pub fn export_scenes_flat(
 ) -> Result<usize> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let digits: Vec<i64> = classes.iter().map(|c| c.0).collect();
-    let picks = first_of(mnist, &digits, per_class)?;
+    let picks = mnist.first_train_indices(&digits, per_class, "digit scenes")?;
     let mut written = 0;
     for ((_, name), indices) in classes.iter().zip(&picks) {
         for (k, &i) in indices.iter().enumerate() {

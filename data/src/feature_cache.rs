@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use convkit_tensor::tch::{Kind, Tensor};
+use convkit_tensor::tch::Tensor;
 use convkit_tensor::{Batch, BatchSource};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -300,31 +300,4 @@ impl BatchSource for FeatureBatches {
         });
         Ok(Box::new(it))
     }
-}
-
-/// An MD5 hex digest of `parts` (a small helper for fingerprints).
-pub fn fingerprint(parts: &[&[u8]]) -> String {
-    use md5::{Digest, Md5};
-    let mut h = Md5::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p);
-    }
-    format!("{:x}", h.finalize())
-}
-
-/// Fingerprint of float tensors' values (e.g. a model's weights).
-pub fn tensor_fingerprint(tensors: &[(&str, &Tensor)]) -> Result<String> {
-    let mut parts: Vec<Vec<u8>> = vec![];
-    for (name, t) in tensors {
-        let v: Vec<f32> = Vec::<f32>::try_from(
-            t.f_to_kind(Kind::Float)?
-                .f_flatten(0, -1)?
-                .f_to_device(convkit_tensor::tch::Device::Cpu)?,
-        )?;
-        parts.push(name.as_bytes().to_vec());
-        parts.push(v.iter().flat_map(|x| x.to_le_bytes()).collect());
-    }
-    let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
-    Ok(fingerprint(&refs))
 }

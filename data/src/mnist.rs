@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub use convkit_tensor::fingerprint::md5_hex;
 use convkit_tensor::tch::{Kind, Tensor};
-use md5::{Digest, Md5};
 
 use crate::idx::{read_maybe_gz, read_u8_tensor};
 use crate::{Error, Result};
@@ -119,6 +119,37 @@ impl Mnist {
         })
     }
 
+    /// Indices of the first `n` training images of each digit in `digits`; fewer is an
+    /// error naming `what` (the dataset being made) and its `per_class` option.
+    pub fn first_train_indices(
+        &self,
+        digits: &[i64],
+        n: usize,
+        what: &str,
+    ) -> Result<Vec<Vec<usize>>> {
+        let labels: Vec<i64> = Vec::<i64>::try_from(self.train_labels.f_to_kind(Kind::Int64)?)?;
+        digits
+            .iter()
+            .map(|&d| {
+                let picks: Vec<usize> = labels
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &l)| l == d)
+                    .map(|(i, _)| i)
+                    .take(n)
+                    .collect();
+                if picks.len() < n {
+                    let problem = format!(
+                        "digit {d} has only {} training images, {n} asked",
+                        picks.len()
+                    );
+                    return Err(Error::option(what, "per_class", problem));
+                }
+                Ok(picks)
+            })
+            .collect()
+    }
+
     /// Checks the MD5 of the four (uncompressed) files against [`CANONICAL_MD5`].
     pub fn verify(dir: &Path) -> Result<()> {
         for (name, expected) in CANONICAL_MD5 {
@@ -139,14 +170,6 @@ impl Mnist {
         }
         Ok(())
     }
-}
-
-/// MD5 of `bytes` as lowercase hex.
-pub fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Scales u8 images to floats in `[0, 1]` (`x / 255`), as the book does.

@@ -26,26 +26,10 @@ pub fn export_digits_flat(
     out: &Path,
 ) -> Result<usize> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let labels: Vec<i64> = Vec::<i64>::try_from(mnist.train_labels.f_to_kind(Kind::Int64)?)?;
+    let digits: Vec<i64> = classes.iter().map(|&(d, _)| d).collect();
+    let picks = mnist.first_train_indices(&digits, per_class, "MNIST export")?;
     let mut written = 0;
-    for &(digit, name) in classes {
-        let picks: Vec<usize> = labels
-            .iter()
-            .enumerate()
-            .filter(|(_, &l)| l == digit)
-            .map(|(i, _)| i)
-            .take(per_class)
-            .collect();
-        if picks.len() < per_class {
-            return Err(Error::option(
-                "MNIST export",
-                "per_class",
-                format!(
-                    "digit {digit} has only {} training images, {per_class} asked",
-                    picks.len()
-                ),
-            ));
-        }
+    for (&(_, name), picks) in classes.iter().zip(&picks) {
         for (k, &i) in picks.iter().enumerate() {
             let path = out.join(format!("{name}.{k}.png"));
             if path.exists() {

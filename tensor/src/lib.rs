@@ -15,6 +15,7 @@ pub mod atomic;
 pub mod batch;
 pub mod device;
 pub mod error;
+pub mod fingerprint;
 pub mod image_convert;
 pub mod pth;
 pub mod seed;

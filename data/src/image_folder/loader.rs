@@ -214,7 +214,7 @@ impl ImageFolder {
             );
         }
         let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
-        crate::feature_cache::fingerprint(&refs)
+        convkit_tensor::fingerprint::of_parts(&refs)
     }
 
     /// Order of the samples in `epoch` (seeded shuffle, or listing order), `repeat` passes.
