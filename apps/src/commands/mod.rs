@@ -4,6 +4,7 @@ pub mod activations;
 pub mod augment_preview;
 pub mod bench;
 pub mod catdog;
+pub mod catdog_data;
 pub mod features;
 pub mod fetch;
 pub mod filters;

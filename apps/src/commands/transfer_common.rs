@@ -65,8 +65,8 @@ impl TransferArgs {
             other => anyhow::bail!("--pooling must be avg, max or flatten, got '{other}'"),
         };
         let per_class =
-            super::catdog::per_class_counts(self.per_class.as_deref(), self.data.is_some())?;
-        let data = super::catdog::prepare_split(
+            super::catdog_data::per_class_counts(self.per_class.as_deref(), self.data.is_some())?;
+        let data = super::catdog_data::prepare_split(
             self.data.as_deref(),
             &out.join("data"),
             per_class,
