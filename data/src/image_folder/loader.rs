@@ -1,35 +1,23 @@
 //! [`ImageFolder`]: a streaming, parallel, deterministic batch source over a class folder.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use convkit_augment::HwcImage;
 use convkit_tensor::seed::derive;
-use convkit_tensor::tch::{Kind, Tensor};
-use convkit_tensor::{Batch, BatchSource};
+use convkit_tensor::tch::Tensor;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
+use super::batching::{assemble, Shared};
 use super::decode::ImageDecoder;
 use super::decoded_store::DecodedStore;
 use super::listing::{list_class_folders, Listing, Sample};
-use super::options::{BadFilePolicy, ImageFolderOptions, LabelMode, SplitRule, Subset};
+use super::options::{ImageFolderOptions, SplitRule, Subset};
 use super::split_rules::split;
 use crate::{Error, Result};
-
-struct Shared {
-    dir: PathBuf,
-    class_names: Vec<String>,
-    samples: Vec<Sample>,
-    opts: ImageFolderOptions,
-    decoder: ImageDecoder,
-    store: DecodedStore,
-    bad: Mutex<HashSet<usize>>,
-}
 
 /// A folder of class subfolders served as batches of `(N, C, H, W)` float images and their
 /// labels (Keras' `flow_from_directory` / `image_dataset_from_directory`).
@@ -54,8 +42,8 @@ struct Shared {
 /// # Ok::<(), convkit_data::Error>(())
 /// ```
 pub struct ImageFolder {
-    shared: Arc<Shared>,
-    pool: Arc<rayon::ThreadPool>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) pool: Arc<rayon::ThreadPool>,
 }
 
 impl std::fmt::Debug for ImageFolder {
@@ -172,7 +160,7 @@ impl ImageFolder {
         &self.shared.opts
     }
 
-    fn seed(&self) -> u64 {
+    pub(super) fn seed(&self) -> u64 {
         self.shared
             .opts
             .seed
@@ -223,7 +211,7 @@ impl ImageFolder {
     }
 
     /// `(sample, pass)` pairs of `epoch`; the pass number keys the augmentation stream.
-    fn passes(&self, epoch: usize) -> Vec<(usize, u64)> {
+    pub(super) fn passes(&self, epoch: usize) -> Vec<(usize, u64)> {
         let repeat = self.shared.opts.repeat.max(1);
         let mut out = Vec::with_capacity(self.shared.samples.len() * repeat);
         for r in 0..repeat {
@@ -254,177 +242,5 @@ impl ImageFolder {
             .pool
             .install(|| assemble(&shared, &order, seed, false))?;
         Ok((batch.inputs, batch.targets))
-    }
-}
-
-impl Shared {
-    fn shape(&self) -> (usize, usize, usize) {
-        let (h, w) = self.opts.target_size;
-        (h, w, self.opts.color_mode.channels())
-    }
-
-    /// Decoded (cached) and, with `augment`, augmented image of sample `i` in pass `pass`;
-    /// `None` when skipped.
-    fn load_with(&self, i: usize, pass: u64, seed: u64, augment: bool) -> Result<Option<HwcImage>> {
-        if self.bad.lock().map(|b| b.contains(&i)).unwrap_or(false) {
-            return Ok(None);
-        }
-        let img = match self.store.get(i, self.shape()) {
-            Some(img) => img,
-            None => match self.decoder.load(&self.samples[i].path) {
-                Ok(img) => {
-                    self.store.put(i, &img, Some(&self.dir));
-                    img
-                }
-                Err(problem) => {
-                    let path = &self.samples[i].path;
-                    if self.opts.bad_files == BadFilePolicy::Error {
-                        return Err(Error::Image {
-                            path: path.clone(),
-                            problem,
-                        });
-                    }
-                    let first = self.bad.lock().map(|mut b| b.insert(i)).unwrap_or(true);
-                    if first {
-                        tracing::warn!(file = %path.display(), "skipping image: {problem}");
-                    }
-                    return Ok(None);
-                }
-            },
-        };
-        Ok(Some(match (&self.opts.augment, augment) {
-            (Some(aug), true) => {
-                let s = derive(
-                    derive(seed, "image_folder/augment", pass),
-                    "sample",
-                    i as u64,
-                );
-                aug.augment(img, &mut ChaCha8Rng::seed_from_u64(s))
-            }
-            _ => img,
-        }))
-    }
-}
-
-/// Writes an HWC u8 image into a CHW float slice, times `scale`.
-fn write_chw(img: &HwcImage, out: &mut [f32], scale: f32) {
-    let (h, w, c) = (img.height(), img.width(), img.channels());
-    let plane = h * w;
-    let data = img.data();
-    if c == 1 {
-        for (o, &v) in out.iter_mut().zip(data) {
-            *o = f32::from(v) * scale;
-        }
-        return;
-    }
-    for (p, px) in data.chunks_exact(c).enumerate() {
-        for (ch, &v) in px.iter().enumerate() {
-            out[ch * plane + p] = f32::from(v) * scale;
-        }
-    }
-}
-
-/// Loads the samples `indices` (in parallel on the current pool) into one batch.
-fn assemble(shared: &Shared, indices: &[(usize, u64)], seed: u64, augment: bool) -> Result<Batch> {
-    let (h, w, c) = shared.shape();
-    let size = h * w * c;
-    let scale = shared.opts.rescale.unwrap_or(1.0);
-    let mut buf = vec![0f32; indices.len() * size];
-    let kept: Vec<Result<bool>> = buf
-        .par_chunks_mut(size)
-        .zip(indices.par_iter())
-        .map(|(out, &(i, pass))| {
-            Ok(match shared.load_with(i, pass, seed, augment)? {
-                Some(img) => {
-                    write_chw(&img, out, scale);
-                    true
-                }
-                None => false,
-            })
-        })
-        .collect();
-    let mut labels = Vec::with_capacity(indices.len());
-    let mut n = 0;
-    for (k, (ok, &(i, _))) in kept.into_iter().zip(indices).enumerate() {
-        if ok? {
-            if n != k {
-                buf.copy_within(k * size..(k + 1) * size, n * size);
-            }
-            labels.push(shared.samples[i].label as i64);
-            n += 1;
-        }
-    }
-    buf.truncate(n * size);
-    let n = n as i64;
-    let inputs = Tensor::f_from_slice(&buf)?.f_view([n, c as i64, h as i64, w as i64])?;
-    let classes = shared.class_names.len() as i64;
-    let y = Tensor::f_from_slice(&labels)?;
-    let targets = match shared.opts.label_mode {
-        LabelMode::Sparse => y,
-        LabelMode::Binary => y.f_to_kind(Kind::Float)?.f_view([n, 1])?,
-        LabelMode::Categorical => y.f_one_hot(classes)?.f_to_kind(Kind::Float)?,
-        LabelMode::None => Tensor::f_zeros([n, 0], (Kind::Float, inputs.device()))?,
-    };
-    Ok(Batch::new(inputs, targets))
-}
-
-impl BatchSource for ImageFolder {
-    fn num_samples(&self) -> usize {
-        self.shared.samples.len() * self.shared.opts.repeat.max(1)
-    }
-
-    fn batches_per_epoch(&self) -> usize {
-        self.num_samples().div_ceil(self.shared.opts.batch_size)
-    }
-
-    fn epoch(
-        &mut self,
-        epoch: usize,
-    ) -> convkit_tensor::Result<Box<dyn Iterator<Item = convkit_tensor::Result<Batch>> + '_>> {
-        let order = self.passes(epoch);
-        let (tx, rx) = sync_channel(self.shared.opts.prefetch.max(1));
-        let shared = Arc::clone(&self.shared);
-        let pool = Arc::clone(&self.pool);
-        let seed = self.seed();
-        std::thread::Builder::new()
-            .name("convkit-loader".into())
-            .spawn(move || {
-                for chunk in order.chunks(shared.opts.batch_size) {
-                    let batch = pool.install(|| assemble(&shared, chunk, seed, true));
-                    let failed = batch.is_err();
-                    if tx.send(batch).is_err() || failed {
-                        return;
-                    }
-                }
-            })
-            .map_err(|e| convkit_tensor::Error::Invalid(format!("cannot start the loader: {e}")))?;
-        Ok(Box::new(Batches { rx }))
-    }
-}
-
-/// The batches of one epoch, as the producer thread sends them.
-struct Batches {
-    rx: Receiver<Result<Batch>>,
-}
-
-impl Iterator for Batches {
-    type Item = convkit_tensor::Result<Batch>;
-    fn next(&mut self) -> Option<Self::Item> {
-        let b = self.rx.recv().ok()?;
-        Some(
-            b.map_err(|e| match e {
-                crate::Error::Tensor(t) => t,
-                other => convkit_tensor::Error::other(other),
-            })
-            .and_then(|b| {
-                if b.is_empty() {
-                    Err(convkit_tensor::Error::Invalid(
-                        "every image of a batch was skipped as unreadable".into(),
-                    ))
-                } else {
-                    Ok(b)
-                }
-            }),
-        )
     }
 }

@@ -2,11 +2,13 @@
 //! `image_dataset_from_directory`: listing, both validation-split rules, decoding, the
 //! streaming parallel loader and its decoded-image cache.
 
+mod batching;
 pub mod decode;
 pub mod decoded_store;
 pub mod listing;
 pub mod loader;
 pub mod options;
+mod prefetch;
 pub mod split_rules;
 
 pub use decode::ImageDecoder;

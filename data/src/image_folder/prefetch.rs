@@ -1,0 +1,72 @@
+//! Prefetching: an epoch of an image folder runs on a producer thread that assembles batches
+//! on the folder's thread pool, at most `prefetch` batches ahead of the consumer.
+
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+
+use convkit_tensor::{Batch, BatchSource};
+
+use super::batching::assemble;
+use super::loader::ImageFolder;
+use crate::Result;
+
+impl BatchSource for ImageFolder {
+    fn num_samples(&self) -> usize {
+        self.shared.samples.len() * self.shared.opts.repeat.max(1)
+    }
+
+    fn batches_per_epoch(&self) -> usize {
+        self.num_samples().div_ceil(self.shared.opts.batch_size)
+    }
+
+    fn epoch(
+        &mut self,
+        epoch: usize,
+    ) -> convkit_tensor::Result<Box<dyn Iterator<Item = convkit_tensor::Result<Batch>> + '_>> {
+        let order = self.passes(epoch);
+        let (tx, rx) = sync_channel(self.shared.opts.prefetch.max(1));
+        let shared = Arc::clone(&self.shared);
+        let pool = Arc::clone(&self.pool);
+        let seed = self.seed();
+        std::thread::Builder::new()
+            .name("convkit-loader".into())
+            .spawn(move || {
+                for chunk in order.chunks(shared.opts.batch_size) {
+                    let batch = pool.install(|| assemble(&shared, chunk, seed, true));
+                    let failed = batch.is_err();
+                    if tx.send(batch).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| convkit_tensor::Error::Invalid(format!("cannot start the loader: {e}")))?;
+        Ok(Box::new(Batches { rx }))
+    }
+}
+
+/// The batches of one epoch, as the producer thread sends them.
+struct Batches {
+    rx: Receiver<Result<Batch>>,
+}
+
+impl Iterator for Batches {
+    type Item = convkit_tensor::Result<Batch>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.rx.recv().ok()?;
+        Some(
+            b.map_err(|e| match e {
+                crate::Error::Tensor(t) => t,
+                other => convkit_tensor::Error::other(other),
+            })
+            .and_then(|b| {
+                if b.is_empty() {
+                    Err(convkit_tensor::Error::Invalid(
+                        "every image of a batch was skipped as unreadable".into(),
+                    ))
+                } else {
+                    Ok(b)
+                }
+            }),
+        )
+    }
+}
