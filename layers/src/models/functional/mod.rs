@@ -2,8 +2,11 @@
 //! [`Functional`] model; models nest as layers ([`ModelLayer`]); [`SubModel`] runs part of
 //! a model with its weights.
 
+mod architecture;
+mod execution;
 pub mod graph;
 pub mod input_layer;
+mod layer_order;
 pub mod model;
 pub mod nested;
 mod node;

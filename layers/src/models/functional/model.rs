@@ -4,9 +4,9 @@
 use convkit_tensor::tch::{Device, Tensor};
 use serde_json::json;
 
+use super::layer_order::keras_layer_order;
 use crate::layers::layer::Layer;
 use crate::layers::layer::LayerConfig;
-use crate::layers::registry::layer_from_config;
 use crate::models::functional::node::Node;
 use crate::models::model::{unknown_layer, Model};
 use crate::training::compiled::Compiled;
@@ -18,13 +18,13 @@ use crate::{Error, Result};
 /// [`Model::layers`] lists the layers in the order they were first called, input layers
 /// included, as Keras' `model.layers`.
 pub struct Functional {
-    name: String,
-    layers: Vec<Box<dyn Layer>>,
-    nodes: Vec<Node>,
-    inputs: Vec<usize>,
-    outputs: Vec<usize>,
-    device: Device,
-    compiled: Option<Compiled>,
+    pub(super) name: String,
+    pub(super) layers: Vec<Box<dyn Layer>>,
+    pub(super) nodes: Vec<Node>,
+    pub(super) inputs: Vec<usize>,
+    pub(super) outputs: Vec<usize>,
+    pub(super) device: Device,
+    pub(super) compiled: Option<Compiled>,
 }
 
 impl std::fmt::Debug for Functional {
@@ -134,7 +134,7 @@ impl Functional {
         Ok(self.forward_many_with_losses(xs, training)?.0)
     }
 
-    fn error(&self, problem: String) -> Error {
+    pub(super) fn error(&self, problem: String) -> Error {
         Error::Model {
             model: self.name.clone(),
             problem,
@@ -175,344 +175,6 @@ impl Functional {
 
     fn layer_names(&self) -> Vec<String> {
         self.layers.iter().map(|l| l.name().to_string()).collect()
-    }
-
-    /// Evaluates `fetch` given values for `feeds`; also returns the activity penalties.
-    /// Intermediate values are dropped as soon as no remaining node needs them.
-    fn run(
-        &self,
-        feeds: Vec<(usize, Tensor)>,
-        fetch: &[usize],
-        training: bool,
-    ) -> Result<(Vec<Tensor>, Option<Tensor>)> {
-        let n = self.nodes.len();
-        let mut values: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
-        let mut fed = vec![false; n];
-        for (i, t) in feeds {
-            fed[i] = true;
-            values[i] = Some(t);
-        }
-        let mut needed = vec![false; n];
-        let mut stack: Vec<usize> = fetch.to_vec();
-        while let Some(i) = stack.pop() {
-            if needed[i] {
-                continue;
-            }
-            needed[i] = true;
-            if !fed[i] {
-                stack.extend(self.nodes[i].inputs.iter().copied());
-            }
-        }
-        let mut remaining = vec![0usize; n];
-        for i in (0..n).filter(|&i| needed[i] && !fed[i]) {
-            for &j in &self.nodes[i].inputs {
-                remaining[j] += 1;
-            }
-        }
-        for &f in fetch {
-            remaining[f] += 1;
-        }
-        // Single consumer of each node (usize::MAX: none or several), for BN folding.
-        let mut consumer = vec![usize::MAX; n];
-        for i in (0..n).filter(|&i| needed[i] && !fed[i]) {
-            if let [j] = self.nodes[i].inputs.as_slice() {
-                consumer[*j] = i;
-            }
-        }
-        let mut folded = vec![false; n];
-        let mut extra: Option<Tensor> = None;
-        for i in 0..n {
-            if !needed[i] || fed[i] || folded[i] {
-                continue;
-            }
-            let node = &self.nodes[i];
-            let layer = &self.layers[node.layer];
-            if let Some((c, y)) = self.try_fold(i, &consumer, &remaining, &values, training)? {
-                for &j in &node.inputs {
-                    remaining[j] -= 1;
-                    if remaining[j] == 0 {
-                        values[j] = None;
-                    }
-                }
-                folded[c] = true;
-                values[c] = Some(y);
-                continue;
-            }
-            if node.inputs.is_empty() {
-                return Err(self.error(format!(
-                    "needs a value for input '{}', which was not given",
-                    layer.name()
-                )));
-            }
-            let xs: Vec<Tensor> = node
-                .inputs
-                .iter()
-                .map(|&j| {
-                    values[j]
-                        .as_ref()
-                        .map(|t| t.shallow_clone())
-                        .ok_or_else(|| self.error(format!("value of node {j} missing")))
-                })
-                .collect::<Result<_>>()?;
-            let refs: Vec<&Tensor> = xs.iter().collect();
-            let y = layer.forward_multi(&refs, training)?;
-            drop(refs);
-            drop(xs);
-            if let Some(r) = layer.activity_regularizer() {
-                let batch = y.size().first().copied().unwrap_or(1).max(1);
-                let p = r.penalty(&y)?.f_div_scalar(batch as f64)?;
-                extra = Some(match extra {
-                    Some(e) => e.f_add(&p)?,
-                    None => p,
-                });
-            }
-            for &j in &node.inputs {
-                remaining[j] -= 1;
-                if remaining[j] == 0 {
-                    values[j] = None;
-                }
-            }
-            values[i] = Some(y);
-        }
-        let outs = fetch
-            .iter()
-            .map(|&f| {
-                values[f]
-                    .as_ref()
-                    .map(|t| t.shallow_clone())
-                    .ok_or_else(|| self.error(format!("value of node {f} missing")))
-            })
-            .collect::<Result<_>>()?;
-        Ok((outs, extra))
-    }
-
-    /// Batch normalization folding: when node `i` is a convolution whose only use is a
-    /// `BatchNormalization` in inference mode (no activity regularizer on either), runs both
-    /// as one convolution with a folded kernel and returns the BN node and its value.
-    fn try_fold(
-        &self,
-        i: usize,
-        consumer: &[usize],
-        remaining: &[usize],
-        values: &[Option<Tensor>],
-        training: bool,
-    ) -> Result<Option<(usize, Tensor)>> {
-        let c = consumer[i];
-        if c == usize::MAX || remaining[i] != 1 {
-            return Ok(None);
-        }
-        let (conv, bn) = (
-            &self.layers[self.nodes[i].layer],
-            &self.layers[self.nodes[c].layer],
-        );
-        if conv.activity_regularizer().is_some() || bn.activity_regularizer().is_some() {
-            return Ok(None);
-        }
-        let Some(affine) = bn.channel_affine(training) else {
-            return Ok(None);
-        };
-        let [input] = self.nodes[i].inputs.as_slice() else {
-            return Ok(None);
-        };
-        let Some(x) = values[*input].as_ref() else {
-            return Ok(None);
-        };
-        let (scale, shift) = affine?;
-        match conv.forward_folded(x, &scale, &shift) {
-            Some(y) => Ok(Some((c, y?))),
-            None => Ok(None),
-        }
-    }
-
-    /// Rebuilds a model from its architecture JSON (weights freshly initialised). Node
-    /// references are checked: an index out of range or a cycle is an error.
-    pub fn from_architecture(arch: &serde_json::Value, device: Device) -> Result<Self> {
-        let config = arch.get("config").cloned().unwrap_or_default();
-        let name = config
-            .get("name")
-            .and_then(|n| n.as_str())
-            .unwrap_or("functional")
-            .to_string();
-        let bad = |problem: String| Error::Model {
-            model: name.clone(),
-            problem,
-        };
-        let field = |key: &str| {
-            config
-                .get(key)
-                .cloned()
-                .ok_or_else(|| bad(format!("architecture JSON has no `{key}`")))
-        };
-        let layer_configs: Vec<LayerConfig> = serde_json::from_value(field("layers")?)
-            .map_err(|e| bad(format!("bad `layers`: {e}")))?;
-        let mut nodes: Vec<Node> = serde_json::from_value(field("nodes")?)
-            .map_err(|e| bad(format!("bad `nodes`: {e}")))?;
-        let inputs: Vec<usize> = serde_json::from_value(field("inputs")?)
-            .map_err(|e| bad(format!("bad `inputs`: {e}")))?;
-        let outputs: Vec<usize> = serde_json::from_value(field("outputs")?)
-            .map_err(|e| bad(format!("bad `outputs`: {e}")))?;
-        let mut layers: Vec<Box<dyn Layer>> = layer_configs
-            .iter()
-            .map(layer_from_config)
-            .collect::<Result<_>>()?;
-        for (i, node) in nodes.iter().enumerate() {
-            if node.layer >= layers.len() || node.inputs.iter().any(|&j| j >= nodes.len()) {
-                return Err(bad(format!(
-                    "node {i} refers to a layer or node that does not exist"
-                )));
-            }
-        }
-        if let Some(&i) = inputs.iter().chain(&outputs).find(|&&i| i >= nodes.len()) {
-            return Err(bad(format!("input/output node {i} does not exist")));
-        }
-        let order = topological_order(&nodes).map_err(|cycle| {
-            let names: Vec<&str> = cycle
-                .iter()
-                .map(|&i| layers[nodes[i].layer].name())
-                .collect();
-            bad(format!(
-                "the graph has a cycle through layers {}",
-                names.join(" -> ")
-            ))
-        })?;
-        // Build in topological order.
-        let mut built = vec![false; layers.len()];
-        for &i in &order {
-            let shapes: Vec<Vec<i64>> = nodes[i]
-                .inputs
-                .iter()
-                .map(|&j| nodes[j].shape.clone())
-                .collect();
-            let layer = &mut layers[nodes[i].layer];
-            let shape = if nodes[i].inputs.is_empty() {
-                if layer.class_name() != "InputLayer" {
-                    return Err(bad(format!(
-                        "node {i} has no inputs but is not an InputLayer"
-                    )));
-                }
-                layer.build(&[], device)?
-            } else if built[nodes[i].layer] {
-                layer.compute_output_shape_multi(&shapes)?
-            } else {
-                layer.build_multi(&shapes, device)?
-            };
-            built[nodes[i].layer] = true;
-            nodes[i].shape = shape;
-        }
-        // Renumber nodes topologically so that `run` can sweep them in order.
-        let mut rank = vec![0; nodes.len()];
-        for (r, &i) in order.iter().enumerate() {
-            rank[i] = r;
-        }
-        let mut sorted: Vec<Node> = order
-            .iter()
-            .map(|&i| {
-                let mut n = nodes[i].clone();
-                n.inputs = n.inputs.iter().map(|&j| rank[j]).collect();
-                n
-            })
-            .collect();
-        sorted.shrink_to_fit();
-        Functional::from_parts(
-            &name,
-            device,
-            layers,
-            sorted,
-            inputs.iter().map(|&i| rank[i]).collect(),
-            outputs.iter().map(|&i| rank[i]).collect(),
-        )
-    }
-}
-
-/// The order of `model.layers` in Keras (`keras/src/ops/function.py`, `map_graph`): a
-/// depth-first walk from the outputs through each node's inputs numbers the layers; each layer
-/// gets the longest distance from it to an output as depth; layers come by decreasing depth,
-/// ties by their walk number.
-fn keras_layer_order(nodes: &[Node], inputs: &[usize], outputs: &[usize]) -> Vec<usize> {
-    fn walk(
-        n: usize,
-        nodes: &[Node],
-        inputs: &[usize],
-        finished: &mut [bool],
-        op_index: &mut Vec<usize>,
-        order: &mut Vec<usize>,
-    ) {
-        if finished[n] {
-            return;
-        }
-        if !op_index.contains(&nodes[n].layer) {
-            op_index.push(nodes[n].layer);
-        }
-        if !inputs.contains(&n) {
-            for &p in &nodes[n].inputs {
-                walk(p, nodes, inputs, finished, op_index, order);
-            }
-        }
-        finished[n] = true;
-        order.push(n);
-    }
-    let mut finished = vec![false; nodes.len()];
-    let mut op_index = Vec::new();
-    let mut order = Vec::new();
-    for &o in outputs {
-        walk(o, nodes, inputs, &mut finished, &mut op_index, &mut order);
-    }
-    let mut node_depth: std::collections::HashMap<usize, usize> = Default::default();
-    let mut layer_depth: std::collections::HashMap<usize, usize> = Default::default();
-    for &n in order.iter().rev() {
-        let depth = (*node_depth.get(&n).unwrap_or(&0))
-            .max(*layer_depth.get(&nodes[n].layer).unwrap_or(&0));
-        layer_depth.insert(nodes[n].layer, depth);
-        node_depth.insert(n, depth);
-        for &p in &nodes[n].inputs {
-            let prev = *node_depth.get(&p).unwrap_or(&0);
-            node_depth.insert(p, prev.max(depth + 1));
-        }
-    }
-    // Inputs not connected to an output still belong to the model.
-    for &i in inputs {
-        if !op_index.contains(&nodes[i].layer) {
-            op_index.push(nodes[i].layer);
-            layer_depth.insert(nodes[i].layer, 0);
-        }
-    }
-    let mut layers = op_index.clone();
-    let rank = |l: &usize| op_index.iter().position(|x| x == l).unwrap_or(usize::MAX);
-    layers.sort_by(|a, b| {
-        layer_depth[b]
-            .cmp(&layer_depth[a])
-            .then_with(|| rank(a).cmp(&rank(b)))
-    });
-    layers
-}
-
-/// Kahn's algorithm: node indices in an order where inputs come first, or the nodes of a
-/// cycle.
-fn topological_order(nodes: &[Node]) -> std::result::Result<Vec<usize>, Vec<usize>> {
-    let n = nodes.len();
-    let mut indegree: Vec<usize> = nodes.iter().map(|node| node.inputs.len()).collect();
-    let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, node) in nodes.iter().enumerate() {
-        for &j in &node.inputs {
-            consumers[j].push(i);
-        }
-    }
-    let mut ready: std::collections::VecDeque<usize> =
-        (0..n).filter(|&i| indegree[i] == 0).collect();
-    let mut order = Vec::with_capacity(n);
-    while let Some(i) = ready.pop_front() {
-        order.push(i);
-        for &c in &consumers[i] {
-            indegree[c] -= 1;
-            if indegree[c] == 0 {
-                ready.push_back(c);
-            }
-        }
-    }
-    if order.len() == n {
-        Ok(order)
-    } else {
-        Err((0..n).filter(|&i| indegree[i] > 0).collect())
     }
 }
 
