@@ -14,6 +14,12 @@ pub trait Augmenter: Send + Sync + std::fmt::Debug {
 
     /// A short name for logs and benches (`"Fliplr"`, `"ImageDataGenerator"`...).
     fn name(&self) -> &'static str;
+
+    /// The factor applied when images become floats, when the augmenter carries one
+    /// (Keras' `ImageDataGenerator(rescale=...)`); loaders apply it.
+    fn rescale(&self) -> Option<f32> {
+        None
+    }
 }
 
 impl<A: Augmenter + ?Sized> Augmenter for Box<A> {
@@ -23,6 +29,9 @@ impl<A: Augmenter + ?Sized> Augmenter for Box<A> {
     fn name(&self) -> &'static str {
         (**self).name()
     }
+    fn rescale(&self) -> Option<f32> {
+        (**self).rescale()
+    }
 }
 
 impl<A: Augmenter + ?Sized> Augmenter for std::sync::Arc<A> {
@@ -31,6 +40,9 @@ impl<A: Augmenter + ?Sized> Augmenter for std::sync::Arc<A> {
     }
     fn name(&self) -> &'static str {
         (**self).name()
+    }
+    fn rescale(&self) -> Option<f32> {
+        (**self).rescale()
     }
 }
 

@@ -338,6 +338,9 @@ impl Augmenter for ImageDataGenerator {
     fn name(&self) -> &'static str {
         "ImageDataGenerator"
     }
+    fn rescale(&self) -> Option<f32> {
+        self.rescale
+    }
 }
 
 /// Keras' `apply_channel_shift`: adds `intensity` and clips to the image's own min and max.

@@ -150,8 +150,8 @@ fn loader(c: &mut Criterion) {
                 .target_size(150, 150)
                 .batch_size(32)
                 .label_mode(LabelMode::Binary)
-                .rescale(1.0 / 255.0)
                 .threads(threads)
+                // The book's generator carries rescale 1/255.
                 .augment(Arc::new(ImageDataGenerator::book())),
         )
         .unwrap();

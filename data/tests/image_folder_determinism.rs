@@ -41,7 +41,7 @@ fn batches(
         .target_size(24, 20)
         .batch_size(5)
         .label_mode(LabelMode::Categorical)
-        .rescale(1.0 / 255.0)
+        // The pipeline's ImageDataGenerator::book() carries rescale 1/255.
         .threads(threads)
         .seed(seed)
         .cache(cache)

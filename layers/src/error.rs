@@ -63,6 +63,16 @@ pub enum Error {
         /// Each mismatch (missing tensor, wrong shape, unreadable record).
         problems: Vec<String>,
     },
+    /// A loss, metric or optimizer name that is not known.
+    #[error("unknown {kind} '{given}': expected one of {}", known.join(", "))]
+    UnknownName {
+        /// What was named (`loss`, `metric`).
+        kind: &'static str,
+        /// The name given.
+        given: String,
+        /// The names known.
+        known: Vec<String>,
+    },
     /// A saved model or weight file could not be read or does not fit.
     #[error("{path}: {problem}")]
     File {
@@ -77,6 +87,14 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    pub(crate) fn unknown_name(kind: &'static str, given: &str, known: &[&str]) -> Self {
+        Error::UnknownName {
+            kind,
+            given: given.to_string(),
+            known: known.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
     pub(crate) fn file(path: impl Into<PathBuf>, problem: impl ToString) -> Self {
         Error::File {
             path: path.into(),

@@ -121,12 +121,12 @@ fn loader(a: LoaderArgs) -> anyhow::Result<()> {
         .target_size(a.size, a.size)
         .batch_size(a.batch_size)
         .label_mode(LabelMode::Binary)
-        .rescale(1.0 / 255.0)
         .threads(threads)
         .cache(cache);
+    // The book's generator carries rescale 1/255.
     match a.augment.as_str() {
         "book" => opts = opts.augment(Arc::new(ImageDataGenerator::book())),
-        "none" => {}
+        "none" => opts = opts.rescale(1.0 / 255.0),
         other => anyhow::bail!("--augment must be book or none, got '{other}'"),
     }
     let mut folder = ImageFolder::open(&a.dir, opts)?;

@@ -118,15 +118,16 @@ fn folder(
         .target_size(size, size)
         .batch_size(batch_size)
         .label_mode(LabelMode::Binary)
-        .rescale(1.0 / 255.0)
         .threads(threads)
         .shuffle(augment || dir.ends_with("train"))
         .cache(DecodedCache::Memory);
-    if augment {
-        opts = opts
-            .augment(Arc::new(ImageDataGenerator::book()))
-            .repeat(repeat);
-    }
+    // The book's generator carries rescale 1/255; the other folders set it themselves.
+    opts = if augment {
+        opts.augment(Arc::new(ImageDataGenerator::book()))
+            .repeat(repeat)
+    } else {
+        opts.rescale(1.0 / 255.0)
+    };
     let f = ImageFolder::open(dir, opts).with_context(|| format!("opening {}", dir.display()))?;
     println!("{}: {}", dir.display(), f.description());
     Ok(f)

@@ -86,7 +86,7 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
     let mut model = convkit_layers::applications::mnist_convnet(device)?;
     println!("{}", model.summary());
     let optimizer = convkit_optim::from_name(&args.optimizer, args.lr)?;
-    model.compile_boxed(
+    model.compile(
         optimizer,
         Loss::CategoricalCrossentropy { from_logits: false },
         &[Metric::Accuracy],

@@ -63,4 +63,12 @@ impl Augmenter for Sequential {
     fn name(&self) -> &'static str {
         "Sequential"
     }
+    /// The product of the children's rescale factors (an `ImageDataGenerator` in the
+    /// pipeline keeps its `rescale`).
+    fn rescale(&self) -> Option<f32> {
+        self.children
+            .iter()
+            .filter_map(|c| c.rescale())
+            .reduce(|a, b| a * b)
+    }
 }

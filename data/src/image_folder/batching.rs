@@ -113,7 +113,7 @@ pub(super) fn assemble(
 ) -> Result<Batch> {
     let (h, w, c) = shared.shape();
     let size = h * w * c;
-    let scale = shared.opts.rescale.unwrap_or(1.0);
+    let scale = shared.opts.effective_rescale().unwrap_or(1.0);
     let mut buf = vec![0f32; indices.len() * size];
     let kept: Vec<Result<bool>> = buf
         .par_chunks_mut(size)

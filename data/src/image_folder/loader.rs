@@ -177,7 +177,7 @@ impl ImageFolder {
             o.target_size,
             o.color_mode,
             o.interpolation,
-            o.rescale,
+            o.effective_rescale(),
             o.label_mode,
             self.shared.class_names,
             o.augment.as_ref().map_or("none", |a| a.name())

@@ -360,6 +360,24 @@ impl ImageFolderOptions {
                 "needs at least one extension",
             ));
         }
+        let from_augmenter = self.augment.as_ref().and_then(|a| a.rescale());
+        if let (Some(here), Some(there)) = (self.rescale, from_augmenter) {
+            return Err(Error::option(
+                what,
+                "rescale",
+                format!(
+                    "set twice: {here} in the folder options and {there} in the augmenter \
+                     (ImageDataGenerator's rescale); set it in one place"
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// The factor applied when images become floats: the folder's `rescale`, else the
+    /// augmenter's (Keras' `ImageDataGenerator(rescale=...)`), else 1.
+    pub fn effective_rescale(&self) -> Option<f32> {
+        self.rescale
+            .or_else(|| self.augment.as_ref().and_then(|a| a.rescale()))
     }
 }

@@ -3,15 +3,14 @@
 
 use std::path::Path;
 
-use convkit_optim::Optimizer;
 use convkit_tensor::tch::Tensor;
 use convkit_tensor::BatchSource;
 
 use crate::models::model::Model;
 use crate::models::summary::{summary, Summary};
-use crate::training::losses::Loss;
-use crate::training::metrics::Metric;
-use crate::training::{self, FitOptions, History, Logs, OutputLoss};
+use crate::training::{
+    self, FitOptions, History, IntoLoss, IntoMetrics, IntoOptimizer, Logs, OutputLoss,
+};
 use crate::{saving, Result};
 
 /// Keras' model methods, for every [`Model`] (`Sequential`, `Functional`, `Box<dyn Model>`).
@@ -26,34 +25,27 @@ pub trait ModelApi: Model {
         summary(self.as_dyn())
     }
 
-    /// Attaches an optimizer, a loss and metrics.
+    /// Attaches an optimizer, a loss and metrics, each an object or its Keras name:
+    /// `compile("rmsprop", "categorical_crossentropy", ["accuracy"])`.
     fn compile(
         &mut self,
-        optimizer: impl Optimizer + 'static,
-        loss: Loss,
-        metrics: &[Metric],
+        optimizer: impl IntoOptimizer,
+        loss: impl IntoLoss,
+        metrics: impl IntoMetrics,
     ) -> Result<()> {
-        training::compile(self.as_dyn_mut(), Box::new(optimizer), loss, metrics)
-    }
-
-    /// Attaches a boxed optimizer (e.g. from [`convkit_optim::from_name`]).
-    fn compile_boxed(
-        &mut self,
-        optimizer: Box<dyn Optimizer>,
-        loss: Loss,
-        metrics: &[Metric],
-    ) -> Result<()> {
-        training::compile(self.as_dyn_mut(), optimizer, loss, metrics)
+        let (optimizer, loss) = (optimizer.into_optimizer()?, loss.into_loss()?);
+        let metrics = metrics.into_metrics()?;
+        training::compile(self.as_dyn_mut(), optimizer, loss, &metrics)
     }
 
     /// Attaches an optimizer and one loss (with its weight and metrics) per output: Keras'
     /// `compile(loss=[...], loss_weights=[...], metrics=[...])`.
     fn compile_outputs(
         &mut self,
-        optimizer: impl Optimizer + 'static,
+        optimizer: impl IntoOptimizer,
         outputs: Vec<OutputLoss>,
     ) -> Result<()> {
-        training::compile_outputs(self.as_dyn_mut(), Box::new(optimizer), outputs)
+        training::compile_outputs(self.as_dyn_mut(), optimizer.into_optimizer()?, outputs)
     }
 
     /// Trains on in-memory tensors, one per input and one per output (models with several

@@ -6,7 +6,7 @@ use convkit_tensor::tch::{Kind, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::full_shape_string;
-use crate::training::targets::sparse_targets;
+use crate::training::targets::{same_rank, sparse_targets};
 use crate::{Error, Result};
 
 /// Keras' `backend.epsilon()`.
@@ -41,10 +41,22 @@ pub enum Loss {
 }
 
 impl Loss {
+    /// The names [`Loss::from_name`] knows.
+    pub const NAMES: &'static [&'static str] = &[
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "mse",
+        "mean_squared_error",
+        "mae",
+        "mean_absolute_error",
+    ];
+
     /// Parses Keras' names (`"binary_crossentropy"`, `"categorical_crossentropy"`,
-    /// `"sparse_categorical_crossentropy"`, `"mse"`, `"mae"` and long forms).
-    pub fn from_name(name: &str) -> Option<Loss> {
-        Some(match name {
+    /// `"sparse_categorical_crossentropy"`, `"mse"`, `"mae"` and long forms); an unknown
+    /// name is an error that lists the known ones.
+    pub fn from_name(name: &str) -> Result<Loss> {
+        Ok(match name {
             "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits: false },
             "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits: false },
             "sparse_categorical_crossentropy" => {
@@ -52,7 +64,7 @@ impl Loss {
             }
             "mse" | "mean_squared_error" => Loss::MeanSquaredError,
             "mae" | "mean_absolute_error" => Loss::MeanAbsoluteError,
-            _ => return None,
+            _ => return Err(Error::unknown_name("loss", name, Self::NAMES)),
         })
     }
 
@@ -70,6 +82,11 @@ impl Loss {
     /// Per-sample losses (the batch axis, plus any spatial axes for per-pixel losses).
     pub fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let last = y_pred.dim() as i64 - 1;
+        let aligned = same_rank(y_true, y_pred)?;
+        let y_true = match self {
+            Loss::SparseCategoricalCrossentropy { .. } => y_true,
+            _ => &aligned,
+        };
         match *self {
             Loss::BinaryCrossentropy { from_logits } => {
                 self.same_shape(y_true, y_pred)?;

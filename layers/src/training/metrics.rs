@@ -6,7 +6,7 @@ use convkit_tensor::tch::{Kind, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::training::losses::Loss;
-use crate::training::targets::sparse_targets;
+use crate::training::targets::{same_rank, sparse_targets};
 use crate::{Error, Result};
 
 /// A metric.
@@ -36,9 +36,25 @@ pub enum Metric {
 }
 
 impl Metric {
-    /// Parses Keras' names (`accuracy`, `acc`, `top_k_categorical_accuracy`, `mae`...).
-    pub fn from_name(name: &str) -> Option<Metric> {
-        Some(match name {
+    /// The names [`Metric::from_name`] knows.
+    pub const NAMES: &'static [&'static str] = &[
+        "accuracy",
+        "acc",
+        "binary_accuracy",
+        "categorical_accuracy",
+        "sparse_categorical_accuracy",
+        "top_k_categorical_accuracy",
+        "sparse_top_k_categorical_accuracy",
+        "mae",
+        "mean_absolute_error",
+        "mse",
+        "mean_squared_error",
+    ];
+
+    /// Parses Keras' names (`accuracy`, `acc`, `top_k_categorical_accuracy`, `mae`...); an
+    /// unknown name is an error that lists the known ones.
+    pub fn from_name(name: &str) -> Result<Metric> {
+        Ok(match name {
             "accuracy" | "acc" => Metric::Accuracy,
             "binary_accuracy" => Metric::BinaryAccuracy,
             "categorical_accuracy" => Metric::CategoricalAccuracy,
@@ -47,7 +63,7 @@ impl Metric {
             "sparse_top_k_categorical_accuracy" => Metric::SparseTopKCategoricalAccuracy(5),
             "mae" | "mean_absolute_error" => Metric::MeanAbsoluteError,
             "mse" | "mean_squared_error" => Metric::MeanSquaredError,
-            _ => return None,
+            _ => return Err(Error::unknown_name("metric", name, Self::NAMES)),
         })
     }
 
@@ -102,6 +118,14 @@ impl Metric {
                 ))
             }
             Metric::BinaryAccuracy => {
+                let y_true = same_rank(y_true, y_pred)?;
+                if y_true.size() != y_pred.size() {
+                    return Err(err(format!(
+                        "targets of shape {} do not match predictions of shape {}",
+                        crate::error::full_shape_string(&y_true.size()),
+                        crate::error::full_shape_string(&y_pred.size())
+                    )));
+                }
                 let hit = y_pred
                     .f_gt(0.5)?
                     .f_to_kind(Kind::Float)?
@@ -125,11 +149,11 @@ impl Metric {
                 in_top_k(&sparse_targets(y_true, y_pred).map_err(err)?, y_pred, k)?
             }
             Metric::MeanAbsoluteError => y_pred
-                .f_sub(&y_true.f_to_kind(Kind::Float)?)?
+                .f_sub(&same_rank(y_true, y_pred)?.f_to_kind(Kind::Float)?)?
                 .f_abs()?
                 .f_mean_dim([last].as_slice(), false, Kind::Float)?,
             Metric::MeanSquaredError => y_pred
-                .f_sub(&y_true.f_to_kind(Kind::Float)?)?
+                .f_sub(&same_rank(y_true, y_pred)?.f_to_kind(Kind::Float)?)?
                 .f_square()?
                 .f_mean_dim([last].as_slice(), false, Kind::Float)?,
         };
@@ -137,8 +161,6 @@ impl Metric {
     }
 }
 
-/// Integer targets with the predictions' shape minus the class axis (a trailing axis of
-/// size 1 is squeezed), as Int64; `Err` describes the mismatch.
 impl Metric {
     /// The `(num_classes, num_classes)` confusion matrix of a batch (rows: true class,
     /// columns: predicted class), for [`Metric::MeanIoU`].

@@ -15,6 +15,7 @@
 mod batch_loss;
 pub mod callbacks;
 mod compile;
+mod compile_args;
 pub(crate) mod compiled;
 mod epoch_totals;
 mod evaluate;
@@ -31,6 +32,7 @@ mod state;
 mod targets;
 
 pub use compile::{compile, compile_outputs};
+pub use compile_args::{IntoLoss, IntoMetrics, IntoOptimizer};
 pub use compiled::{Compiled, CompiledOutput, OutputLoss};
 pub use evaluate::{evaluate, evaluate_source};
 pub use fit::{fit, fit_multi, fit_source};

@@ -32,3 +32,18 @@ pub(crate) fn sparse_targets(
     };
     t.f_to_kind(Kind::Int64).map_err(|e| e.to_string())
 }
+
+/// Keras' `squeeze_or_expand_to_same_rank`: targets `(N, ...)` for predictions
+/// `(N, ..., 1)` gain the trailing axis, targets `(N, ..., 1)` for predictions `(N, ...)`
+/// lose it (the book's integer labels `(N,)` against a sigmoid `(N, 1)`); other shapes come
+/// back as they are, for the loss or metric to check.
+pub(crate) fn same_rank(y_true: &Tensor, y_pred: &Tensor) -> convkit_tensor::Result<Tensor> {
+    let (t, p) = (y_true.size(), y_pred.size());
+    Ok(if t.len() + 1 == p.len() && p.last() == Some(&1) {
+        y_true.f_unsqueeze(-1)?
+    } else if p.len() + 1 == t.len() && t.last() == Some(&1) {
+        y_true.f_squeeze_dim(-1)?
+    } else {
+        y_true.shallow_clone()
+    })
+}

@@ -1,0 +1,121 @@
+//! The library reads like Keras: `compile` by names, optimizers built as Keras' constructors,
+//! unknown names listed, and the book's integer labels `(N,)` against a sigmoid `(N, 1)`.
+
+mod common;
+
+use common::{bright_top_dataset, small_convnet};
+use convkit_layers::prelude::*;
+use convkit_tensor::tch::{Device, Kind, Tensor};
+
+fn sigmoid_net() -> Sequential {
+    let mut m = Sequential::new();
+    m.add(Flatten::new().input_shape([1, 8, 8])).unwrap();
+    m.add(Dense::new(1).activation(Activation::Sigmoid))
+        .unwrap();
+    m
+}
+
+#[test]
+fn compile_by_keras_names() {
+    let mut m = small_convnet();
+    m.compile("rmsprop", "categorical_crossentropy", ["accuracy"])
+        .unwrap();
+    let c = m.compiled().unwrap();
+    assert_eq!(c.optimizer.name(), "rmsprop");
+    assert_eq!(c.optimizer.learning_rate(), 1e-3);
+    assert_eq!(
+        c.outputs[0].loss,
+        Loss::CategoricalCrossentropy { from_logits: false }
+    );
+    assert_eq!(c.outputs[0].metrics, vec![Metric::CategoricalAccuracy]);
+
+    // An optimizer object straight from its constructor, as Keras' RMSprop(learning_rate=1e-4).
+    m.compile(
+        RMSprop::new().learning_rate(1e-4).rho(0.8),
+        Loss::CategoricalCrossentropy { from_logits: false },
+        &[Metric::Accuracy],
+    )
+    .unwrap();
+    let config = m.compiled().unwrap().optimizer.config();
+    assert_eq!(config["learning_rate"], 1e-4);
+    assert_eq!(config["rho"], 0.8);
+}
+
+#[test]
+fn unknown_names_list_the_known_ones() {
+    let mut m = small_convnet();
+    let e = m
+        .compile("rmsprop", "crossentropy", ["accuracy"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unknown loss 'crossentropy'") && e.contains("categorical_crossentropy"),
+        "{e}"
+    );
+    let e = m
+        .compile("rmsprop", "mse", ["acuracy"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'acuracy'") && e.contains("accuracy"), "{e}");
+    let e = m
+        .compile("adagrad", "mse", ["mae"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("adagrad") && e.contains("rmsprop"), "{e}");
+    let e = Loss::from_name("hinge").unwrap_err().to_string();
+    assert!(e.contains("binary_crossentropy"), "{e}");
+}
+
+/// Keras' `binary_crossentropy` and `binary_accuracy` take integer labels `(N,)` for
+/// predictions `(N, 1)` (`squeeze_or_expand_to_same_rank`), as the book's cats-vs-dogs code
+/// does; the values equal those of `(N, 1)` targets.
+#[test]
+fn binary_crossentropy_takes_labels_without_the_trailing_axis() {
+    convkit_tensor::seed::set_seed(3);
+    let (x, y) = bright_top_dataset(64);
+    let labels = y.argmax(1, false); // (N,) integers, the book's `labels`
+    let column = labels.to_kind(Kind::Float).unsqueeze(1); // (N, 1)
+
+    let mut m = sigmoid_net();
+    m.compile("rmsprop", "binary_crossentropy", ["accuracy"])
+        .unwrap();
+    let flat = m.evaluate(&x, &labels, 16).unwrap();
+    let col = m.evaluate(&x, &column, 16).unwrap();
+    for key in ["loss", "accuracy"] {
+        let (a, b) = (flat.get(key).unwrap(), col.get(key).unwrap());
+        assert!(
+            (a - b).abs() < 1e-9,
+            "{key}: (N,) gives {a}, (N, 1) gives {b}"
+        );
+    }
+    // Accuracy is a fraction of samples, not of an (N, N) broadcast.
+    let acc = flat.get("accuracy").unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    let hits = m
+        .predict(&x, 16)
+        .unwrap()
+        .gt(0.5)
+        .to_kind(Kind::Float)
+        .eq_tensor(&column)
+        .to_kind(Kind::Float)
+        .mean(Kind::Float)
+        .double_value(&[]);
+    assert!((acc - hits).abs() < 1e-6, "{acc} vs {hits}");
+
+    // Training with (N,) labels works too.
+    let h = m
+        .fit(
+            &x,
+            &labels,
+            FitOptions::new()
+                .epochs(2)
+                .batch_size(16)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
+    assert_eq!(h.epoch.len(), 2);
+
+    // A real mismatch is still refused.
+    let wrong = Tensor::zeros([64, 3], (Kind::Float, Device::Cpu));
+    assert!(m.evaluate(&x, &wrong, 16).is_err());
+}
