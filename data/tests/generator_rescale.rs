@@ -56,9 +56,6 @@ fn the_generators_rescale_reaches_the_batches() {
             .rescale(1.0 / 255.0)
             .augment(Arc::new(ImageDataGenerator::book())),
     );
-    let e = both
-        .err()
-        .expect("rescale set twice is an error")
-        .to_string();
+    let e = both.expect_err("rescale set twice is an error").to_string();
     assert!(e.contains("rescale") && e.contains("set twice"), "{e}");
 }
