@@ -15,7 +15,7 @@ use super::conv2d::{Conv2D, Conv2DConfig};
 use super::kernel_bias::{kernel_bias_layer, KernelBias, KernelSpec};
 
 /// Configuration of [`Conv2DTranspose`] (Keras' constructor arguments): those of
-/// [`Conv2D`](super::Conv2D) (the strides are the upsampling factor) and `output_padding`.
+/// [`Conv2D`] (the strides are the upsampling factor) and `output_padding`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Conv2DTransposeConfig {
     /// Name, filters, window, activation and bias, kernel options.
