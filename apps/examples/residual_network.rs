@@ -41,7 +41,7 @@ fn residual_block(
 fn main() -> convkit::Result<()> {
     let mut g = Graph::new();
     let inputs = g.input([3, 32, 32]);
-    let x = g.apply(Rescaling::new(1.0 / 255.0, 0.0), inputs)?;
+    let x = g.apply(Rescaling::new(1.0 / 255.0), inputs)?;
     let x = residual_block(&mut g, x, 32, true)?;
     let x = residual_block(&mut g, x, 64, true)?;
     let x = residual_block(&mut g, x, 128, false)?;

@@ -1,7 +1,9 @@
 //! Keras' augmentation layers: identity at inference, random (and seeded) in training,
 //! batched per image, saved and loaded with the model, bad options named.
 
+use convkit_layers::layers::preprocessing::RandomFlipConfig;
 use convkit_layers::prelude::*;
+use convkit_layers::LayerCommon;
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
 /// libtorch's generator is process-wide: tests that draw from it take turns.
@@ -16,13 +18,13 @@ fn batch() -> Tensor {
 
 fn model() -> Sequential {
     let mut m = Sequential::new();
-    m.add(RandomFlip::new("horizontal").input_shape([3, 10, 12]))
+    m.add(RandomFlip::new(FlipMode::Horizontal).input_shape([3, 10, 12]))
         .unwrap();
     m.add(RandomRotation::new(0.1)).unwrap();
     m.add(RandomZoom::new(0.2)).unwrap();
     m.add(RandomTranslation::new(0.1, 0.1)).unwrap();
     m.add(RandomContrast::new(0.3)).unwrap();
-    m.add(Rescaling::new(1.0 / 255.0, 0.0)).unwrap();
+    m.add(Rescaling::new(1.0 / 255.0)).unwrap();
     m
 }
 
@@ -55,7 +57,7 @@ fn identity_at_inference_random_and_seeded_in_training() {
 fn random_flip_mirrors_whole_images() {
     let _rng = rng_lock();
     let mut m = Sequential::new();
-    m.add(RandomFlip::new("horizontal").input_shape([3, 10, 12]))
+    m.add(RandomFlip::new(FlipMode::Horizontal).input_shape([3, 10, 12]))
         .unwrap();
     let x = batch();
     let y = m.forward(&x, true).unwrap();
@@ -134,7 +136,13 @@ fn bad_options_name_the_layer() {
     let _rng = rng_lock();
     let mut m = Sequential::new();
     let e = m
-        .add(RandomFlip::new("diagonal").input_shape([3, 8, 8]))
+        .add(
+            RandomFlip::from_config(RandomFlipConfig {
+                common: LayerCommon::new(),
+                mode: "diagonal".into(),
+            })
+            .input_shape([3, 8, 8]),
+        )
         .unwrap_err()
         .to_string();
     assert!(e.contains("random_flip") && e.contains("diagonal"), "{e}");

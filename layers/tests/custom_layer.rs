@@ -198,7 +198,7 @@ fn the_catalogue_names_the_layer_and_the_argument_it_does_not_know() {
         Conv2D::new(8, 3).config(),
         Dense::new(3).config(),
         MaxPooling2D::new(2).config(),
-        RandomFlip::new("horizontal").config(),
+        RandomFlip::new(FlipMode::Horizontal).config(),
         BatchNormalization::new().config(),
     ] {
         let rebuilt = layer_from_config(&layer).unwrap();

@@ -19,6 +19,15 @@ pub enum FlipMode {
 }
 
 impl FlipMode {
+    /// Keras' name: `horizontal`, `vertical`, `horizontal_and_vertical`.
+    pub fn keras_name(self) -> &'static str {
+        match self {
+            FlipMode::Horizontal => "horizontal",
+            FlipMode::Vertical => "vertical",
+            FlipMode::HorizontalAndVertical => "horizontal_and_vertical",
+        }
+    }
+
     /// Parses Keras' names.
     pub fn from_keras(name: &str) -> Option<Self> {
         match name {

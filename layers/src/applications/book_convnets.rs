@@ -4,7 +4,7 @@
 use convkit_tensor::tch::Device;
 
 use crate::layers::{
-    ActivationLayer, Add, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout,
+    ActivationLayer, Add, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout, FlipMode,
     GlobalAveragePooling2D, MaxPooling2D, RandomFlip, RandomRotation, RandomZoom, Rescaling,
     SeparableConv2D,
 };
@@ -44,7 +44,7 @@ pub fn residual_block(
 pub fn residual_example(device: Device) -> Result<Functional> {
     let mut g = Graph::new().on_device(device);
     let inputs = g.input([3, 32, 32]);
-    let mut x = g.apply(Rescaling::new(1.0 / 255.0, 0.0), inputs)?;
+    let mut x = g.apply(Rescaling::new(1.0 / 255.0), inputs)?;
     x = residual_block(&mut g, x, 32, true)?;
     x = residual_block(&mut g, x, 64, true)?;
     x = residual_block(&mut g, x, 128, false)?;
@@ -59,7 +59,7 @@ pub fn book_augmentation(input_shape: [i64; 3], device: Device) -> Result<Sequen
     let mut s = Sequential::new()
         .on_device(device)
         .with_input_shape(input_shape);
-    s.add(RandomFlip::new("horizontal"))?;
+    s.add(RandomFlip::new(FlipMode::Horizontal))?;
     s.add(RandomRotation::new(0.1))?;
     s.add(RandomZoom::new(0.2))?;
     Ok(s)
@@ -73,7 +73,7 @@ pub fn mini_xception(size: i64, device: Device) -> Result<Functional> {
     let mut g = Graph::new().on_device(device);
     let inputs = g.input([3, size, size]);
     let mut x = g.apply(book_augmentation([3, size, size], device)?, inputs)?;
-    x = g.apply(Rescaling::new(1.0 / 255.0, 0.0), x)?;
+    x = g.apply(Rescaling::new(1.0 / 255.0), x)?;
     x = g.apply(Conv2D::new(32, 5).use_bias(false), x)?;
     for filters in [32, 64, 128, 256, 512] {
         let residual = x;
@@ -108,7 +108,7 @@ pub fn mini_xception(size: i64, device: Device) -> Result<Functional> {
 pub fn segmentation_model(size: i64, num_classes: i64, device: Device) -> Result<Functional> {
     let mut g = Graph::new().on_device(device);
     let inputs = g.input([3, size, size]);
-    let mut x = g.apply(Rescaling::new(1.0 / 255.0, 0.0), inputs)?;
+    let mut x = g.apply(Rescaling::new(1.0 / 255.0), inputs)?;
     let conv = |f: i64, s: i64| {
         Conv2D::new(f, 3)
             .strides(s)

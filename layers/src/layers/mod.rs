@@ -79,7 +79,7 @@ pub use layer::{LayerConfig, SerializableLayer};
 pub use max_pooling2d::MaxPooling2D;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use preprocessing::{
-    RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
+    FlipMode, RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
 };
 pub use registry::{layer_from_config, register};
 pub use relu::ReLU;

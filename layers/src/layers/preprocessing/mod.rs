@@ -9,6 +9,7 @@ pub mod random_translation;
 pub mod random_zoom;
 pub mod rescaling;
 
+pub use convkit_augment::batched::FlipMode;
 pub use random_contrast::{RandomContrast, RandomContrastConfig};
 pub use random_flip::{RandomFlip, RandomFlipConfig};
 pub use random_rotation::{RandomRotation, RandomRotationConfig};

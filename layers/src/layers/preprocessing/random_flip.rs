@@ -31,11 +31,17 @@ pub struct RandomFlip {
 }
 
 impl RandomFlip {
-    /// Flips along `mode` (`horizontal`, `vertical`, `horizontal_and_vertical`).
-    pub fn new(mode: &str) -> Self {
+    /// Flips along `mode` (Keras' `"horizontal"`, `"vertical"`, `"horizontal_and_vertical"`).
+    ///
+    /// # Example
+    /// ```
+    /// use convkit_layers::layers::{FlipMode, RandomFlip};
+    /// let flip = RandomFlip::new(FlipMode::Horizontal);
+    /// ```
+    pub fn new(mode: FlipMode) -> Self {
         Self::from_config(RandomFlipConfig {
             common: LayerCommon::new(),
-            mode: mode.into(),
+            mode: mode.keras_name().into(),
         })
     }
     fn mode(&self) -> Result<FlipMode, String> {

@@ -30,13 +30,18 @@ pub struct Rescaling {
 }
 
 impl Rescaling {
-    /// `x * scale + offset`.
-    pub fn new(scale: f64, offset: f64) -> Self {
+    /// `x * scale` (Keras' `Rescaling(scale)`; add an offset with [`Rescaling::offset`]).
+    pub fn new(scale: f64) -> Self {
         Self::from_config(RescalingConfig {
             common: LayerCommon::new(),
             scale,
-            offset,
+            offset: 0.0,
         })
+    }
+    /// Sets the offset: `x * scale + offset` (Keras' `offset=`).
+    pub fn offset(mut self, offset: f64) -> Self {
+        self.config.offset = offset;
+        self
     }
 }
 
