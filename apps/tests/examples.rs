@@ -21,7 +21,12 @@ fn mnist_dir() -> PathBuf {
 #[test]
 fn the_mnist_example_trains_evaluates_saves_and_predicts() {
     let exe = example("mnist_convnet");
-    assert!(exe.is_file(), "{} was not built", exe.display());
+    assert!(
+        exe.is_file(),
+        "{} was not built: `cargo test` builds the examples unless a --test target is selected \
+         (then run `cargo build --release --examples` first)",
+        exe.display()
+    );
     let out = Command::new(&exe)
         .args([mnist_dir().to_str().unwrap(), "10000", "2"])
         .env("CONVKIT_THREADS", "2")

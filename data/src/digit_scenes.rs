@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use convkit_tensor::tch::Kind;
 use image::{imageops, GrayImage, Luma, Rgb, RgbImage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -282,20 +281,6 @@ fn trimap_of(object: &[bool], canvas: u32, radius: u32) -> GrayImage {
     })
 }
 
-/// The MNIST training image `i` as a 28x28 gray image.
-fn digit_image(mnist: &Mnist, i: usize) -> Result<GrayImage> {
-    let img = mnist
-        .train_images
-        .f_get(i as i64)?
-        .f_to_kind(Kind::Uint8)?
-        .f_flatten(0, -1)?;
-    let bytes: Vec<u8> = Vec::<u8>::try_from(&img)?;
-    GrayImage::from_raw(28, 28, bytes).ok_or_else(|| Error::Format {
-        path: PathBuf::from("mnist"),
-        problem: "MNIST image is not 28x28".into(),
-    })
-}
-
 fn save_atomic(img: &image::DynamicImage, path: &Path, format: image::ImageFormat) -> Result<()> {
     let tmp = path.with_extension("tmp");
     img.save_with_format(&tmp, format)
@@ -327,7 +312,7 @@ pub fn export_scenes_flat(
                 continue;
             }
             let seed = convkit_tensor::seed::derive(11, name, k as u64);
-            let scene = compose(&digit_image(mnist, i)?, backgrounds, canvas, seed);
+            let scene = compose(&mnist.train_digit(i)?, backgrounds, canvas, seed);
             save_atomic(&scene.image.into(), &path, image::ImageFormat::Png)?;
             written += 1;
         }
@@ -368,7 +353,7 @@ pub fn export_oxford_layout(
             continue;
         }
         let seed = convkit_tensor::seed::derive(13, "oxford", k as u64);
-        let scene = compose_styled(&digit_image(mnist, k)?, backgrounds, canvas, seed, style);
+        let scene = compose_styled(&mnist.train_digit(k)?, backgrounds, canvas, seed, style);
         save_atomic(&scene.trimap.into(), &map_path, image::ImageFormat::Png)?;
         save_atomic(&scene.image.into(), &img_path, image::ImageFormat::Jpeg)?;
         written += 1;

@@ -119,6 +119,20 @@ impl Mnist {
         })
     }
 
+    /// Training image `i` as a 28x28 gray image.
+    pub fn train_digit(&self, i: usize) -> Result<image::GrayImage> {
+        let img = self
+            .train_images
+            .f_get(i as i64)?
+            .f_to_kind(Kind::Uint8)?
+            .f_flatten(0, -1)?;
+        let bytes: Vec<u8> = Vec::<u8>::try_from(&img)?;
+        image::GrayImage::from_raw(28, 28, bytes).ok_or_else(|| Error::Format {
+            path: PathBuf::from("mnist"),
+            problem: format!("training image {i} is not 28x28"),
+        })
+    }
+
     /// Indices of the first `n` training images of each digit in `digits`; fewer is an
     /// error naming `what` (the dataset being made) and its `per_class` option.
     pub fn first_train_indices(

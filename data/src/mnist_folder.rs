@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use convkit_tensor::tch::Kind;
 use image::{imageops, GrayImage, Luma};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -35,16 +34,7 @@ pub fn export_digits_flat(
             if path.exists() {
                 continue;
             }
-            let img = mnist
-                .train_images
-                .f_get(i as i64)?
-                .f_to_kind(Kind::Uint8)?
-                .f_flatten(0, -1)?;
-            let bytes: Vec<u8> = Vec::<u8>::try_from(&img)?;
-            let digit = GrayImage::from_raw(28, 28, bytes).ok_or_else(|| Error::Format {
-                path: path.clone(),
-                problem: "MNIST image is not 28x28".into(),
-            })?;
+            let digit = mnist.train_digit(i)?;
             let gray = if canvas > 28 {
                 place(
                     &digit,

@@ -103,6 +103,35 @@ impl Error {
     }
 }
 
+/// The error for a batch of shape `actual` given to `layer` (of class `class`) that takes
+/// samples of shape `expected`, with the channels-first hint when it applies.
+pub(crate) fn batch_shape_error(
+    layer: impl Into<String>,
+    class: impl Into<String>,
+    expected: &[i64],
+    actual: &[i64],
+) -> Error {
+    let hint = channels_last_hint(actual.get(1..).unwrap_or_default());
+    Error::InputShape {
+        layer: layer.into(),
+        class: class.into(),
+        expected: shape_string(expected),
+        actual: format!("{}{hint}", full_shape_string(actual)),
+    }
+}
+
+/// A hint when a sample shape `(A, B, C)` looks channels-last (`C` of 1, 3 or 4 channels after
+/// larger spatial sizes): convkit is channels-first, as libtorch.
+pub fn channels_last_hint(shape: &[i64]) -> &'static str {
+    match shape {
+        [a, b, c] if [1, 3, 4].contains(c) && *a > 4 && *b > 4 => {
+            " (convkit is channels-first, NCHW: this looks like (height, width, channels); \
+             give (channels, height, width), e.g. permute images with [0, 3, 1, 2])"
+        }
+        _ => "",
+    }
+}
+
 /// Formats a shape without batch dimension Keras style: `[32, 26, 26]` -> `(None, 32, 26, 26)`.
 pub fn shape_string(shape: &[i64]) -> String {
     let mut s = String::from("(None");

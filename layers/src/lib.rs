@@ -1,10 +1,19 @@
 //! # convkit-layers
 //!
-//! Keras-style models on libtorch: layers, [`Sequential`], `summary()`, losses, metrics,
-//! `compile`/`fit`/`evaluate`/`predict`, callbacks, and saving/loading.
+//! Keras-style models on libtorch: layers, [`Sequential`] and functional models, `summary()`,
+//! losses, metrics, `compile`/`fit`/`evaluate`/`predict`, callbacks, and saving/loading.
 //!
 //! Tensors are NCHW; shapes given to layers and printed by summaries exclude the batch
 //! dimension (`(None, 32, 26, 26)`), and parameter counts equal Keras'.
+//!
+//! # Module map
+//! | module | what |
+//! |---|---|
+//! | [`layers`] | the [`Layer`] trait and its saved form ([`layers::LayerConfig`], [`layers::SerializableLayer`]), the layer catalogue ([`layers::registry`]: class names to constructors; `register::<T>()` for your own layers), one file per layer, and their parts (activations, initializers, padding, regularizers, conv options) |
+//! | [`models`] | the [`Model`] trait, Keras' model methods ([`ModelApi`]), [`Sequential`], the functional API ([`Graph`], [`Functional`], [`SubModel`]), `summary()` |
+//! | [`training`] | `compile`, `fit` (one loop, its [`training::TrainingState`] and [`training::TrainingHook`]s), `evaluate`, `predict`, [`training::callbacks`], [`training::losses`], [`training::metrics`] |
+//! | [`saving`] | model directories (`model.json`, safetensors weights, optimizer state), fingerprints, weight import from torchvision, efficientnet_pytorch and Keras names |
+//! | [`applications`] | VGG16, Xception, EfficientNet-Lite0 with one [`applications::ApplicationConfig`], and the book's models |
 //!
 //! # Example
 //! ```no_run
@@ -16,7 +25,7 @@
 //! model.add(Flatten::new())?;
 //! model.add(Dense::new(10).activation(Activation::Softmax))?;
 //! println!("{}", model.summary());
-//! model.compile(RMSprop::new(), Loss::from_name("categorical_crossentropy").unwrap(), &[Metric::Accuracy])?;
+//! model.compile("rmsprop", "categorical_crossentropy", ["accuracy"])?;
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]

@@ -119,3 +119,39 @@ fn binary_crossentropy_takes_labels_without_the_trailing_axis() {
     let wrong = Tensor::zeros([64, 3], (Kind::Float, Device::Cpu));
     assert!(m.evaluate(&x, &wrong, 16).is_err());
 }
+
+#[test]
+fn a_sub_model_with_one_output_returns_a_tensor() {
+    let m = small_convnet();
+    let x = Tensor::rand([2, 1, 8, 8], (Kind::Float, Device::Cpu));
+    let act = SubModel::output(&m, "conv2d")
+        .unwrap()
+        .predict_one(&x)
+        .unwrap();
+    assert_eq!(act.size(), [2, 4, 8, 8]);
+    let two = SubModel::outputs(&m, &["conv2d", "max_pooling2d"]).unwrap();
+    let e = two.predict_one(&x).unwrap_err().to_string();
+    assert!(
+        e.contains("2 outputs") && e.contains("max_pooling2d"),
+        "{e}"
+    );
+}
+
+/// A Keras user's channels-last shapes get a hint that convkit is channels-first, and options
+/// print as Keras does (`(3, 3)`), not as Rust debug forms.
+#[test]
+fn channels_last_shapes_say_that_convkit_is_channels_first() {
+    let mut m = Sequential::new();
+    let e = m
+        .add(Conv2D::new(32, 3).input_shape([28, 28, 1]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("channels-first") && e.contains("(3, 3)"), "{e}");
+    assert!(!e.contains("Pair("), "{e}");
+
+    let mut m = Sequential::new();
+    m.add(Conv2D::new(4, 3).input_shape([3, 32, 32])).unwrap();
+    let nhwc = Tensor::rand([2, 32, 32, 3], (Kind::Float, Device::Cpu));
+    let e = m.predict(&nhwc, 2).unwrap_err().to_string();
+    assert!(e.contains("channels-first"), "{e}");
+}

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{full_shape_string, shape_string};
+use crate::error::{batch_shape_error, channels_last_hint, shape_string};
 use crate::layers::regularizers::Regularizer;
 use crate::{Error, Result};
 
@@ -214,7 +214,7 @@ pub trait Layer: Send + std::fmt::Debug {
             layer: self.name().into(),
             class: self.class_name().into(),
             expected: expected.into(),
-            actual: shape_string(actual),
+            actual: format!("{}{}", shape_string(actual), channels_last_hint(actual)),
         }
     }
 
@@ -232,12 +232,12 @@ pub trait Layer: Send + std::fmt::Debug {
         if let Some(expected) = self.built_input_shape() {
             let size = x.size();
             if size.len() != expected.len() + 1 || &size[1..] != expected {
-                return Err(Error::InputShape {
-                    layer: self.name().into(),
-                    class: self.class_name().into(),
-                    expected: shape_string(expected),
-                    actual: full_shape_string(&size),
-                });
+                return Err(batch_shape_error(
+                    self.name(),
+                    self.class_name(),
+                    expected,
+                    &size,
+                ));
             }
         }
         Ok(())

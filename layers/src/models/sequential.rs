@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use convkit_tensor::tch::{Device, Tensor};
 use serde_json::json;
 
-use crate::error::{full_shape_string, shape_string};
+use crate::error::{batch_shape_error, shape_string};
 use crate::layers::layer::Layer;
 use crate::layers::layer::LayerConfig;
 use crate::layers::registry::layer_from_config;
@@ -249,16 +249,12 @@ impl Sequential {
         let size = x.size();
         if size.len() != expected.len() + 1 || &size[1..] != expected {
             let first = &self.layers.first();
-            return Err(Error::InputShape {
-                layer: first
-                    .map(|l| l.name().to_string())
-                    .unwrap_or_else(|| self.name.clone()),
-                class: first
-                    .map(|l| l.class_name().to_string())
-                    .unwrap_or_else(|| "Sequential".into()),
-                expected: shape_string(expected),
-                actual: full_shape_string(&size),
-            });
+            return Err(batch_shape_error(
+                first.map_or(self.name.as_str(), |l| l.name()),
+                first.map_or("Sequential", |l| l.class_name()),
+                expected,
+                &size,
+            ));
         }
         Ok(())
     }

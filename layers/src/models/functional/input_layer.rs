@@ -3,10 +3,9 @@
 use convkit_tensor::tch::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::error::full_shape_string;
-use crate::error::shape_string;
+use crate::error::batch_shape_error;
 use crate::layers::layer::{Layer, LayerCommon, LayerConfig, SerializableLayer};
-use crate::{Error, Result};
+use crate::Result;
 
 /// Configuration of [`InputLayer`].
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -76,12 +75,12 @@ impl Layer for InputLayer {
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         let size = x.size();
         if size.len() != self.config.shape.len() + 1 || size[1..] != self.config.shape[..] {
-            return Err(Error::InputShape {
-                layer: self.name().into(),
-                class: "InputLayer".into(),
-                expected: shape_string(&self.config.shape),
-                actual: full_shape_string(&size),
-            });
+            return Err(batch_shape_error(
+                self.name(),
+                "InputLayer",
+                &self.config.shape,
+                &size,
+            ));
         }
         Ok(x.shallow_clone())
     }

@@ -30,6 +30,12 @@ impl<'m> SubModel<'m> {
         })
     }
 
+    /// Input -> output of one `layer` (the book's `Model(model.input, layer.output)`), called
+    /// with [`SubModel::predict_one`].
+    pub fn output(model: &'m dyn Model, layer: &str) -> Result<Self> {
+        Self::outputs(model, &[layer])
+    }
+
     /// Output of `layer` -> the model's output.
     pub fn after(model: &'m dyn Model, layer: &str) -> Result<Self> {
         model.get_layer(layer)?;
@@ -54,5 +60,21 @@ impl<'m> SubModel<'m> {
     /// Runs the part in inference mode without gradients.
     pub fn predict(&self, x: &Tensor) -> Result<Vec<Tensor>> {
         convkit_tensor::tch::no_grad(|| self.forward(x, false))
+    }
+
+    /// Runs a part with one output ([`SubModel::output`], [`SubModel::after`]) in inference
+    /// mode and returns that output; a part with several outputs is an error naming them.
+    pub fn predict_one(&self, x: &Tensor) -> Result<Tensor> {
+        let mut outputs = self.predict(x)?;
+        match outputs.len() {
+            1 => Ok(outputs.remove(0)),
+            n => Err(crate::Error::Model {
+                model: self.model.name().into(),
+                problem: format!(
+                    "predict_one on a part with {n} outputs ({}); use predict",
+                    self.outputs.join(", ")
+                ),
+            }),
+        }
     }
 }
