@@ -7,6 +7,13 @@ use convkit_viz::filters::{
     deprocess_image, filter_grid, gradient_ascent, AscentConfig, AscentTarget,
 };
 
+/// The tests seed and draw from libtorch's one global generator (initialization, start
+/// images): they take turns, or their draws interleave and the "fixed seed" is not fixed.
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A small random convnet on 3x32x32 images: conv (relu) -> pool -> conv -> GAP -> dense.
 fn model() -> Sequential {
     convkit_tensor::seed::set_seed(7);
@@ -53,6 +60,7 @@ fn assert_rising(objective: &[Vec<f64>], what: &str, min_live: usize) {
 
 #[test]
 fn both_recipes_raise_every_filter_at_every_step() {
+    let _rng = rng_lock();
     let m = model();
     for (name, mut cfg) in [
         ("first edition", AscentConfig::first_edition()),
@@ -77,6 +85,7 @@ fn both_recipes_raise_every_filter_at_every_step() {
 
 #[test]
 fn the_same_seed_gives_the_same_patterns() {
+    let _rng = rng_lock();
     let m = model();
     let mut cfg = AscentConfig::second_edition().with_regularisers(2, 0.05, 5.0);
     cfg.size = 32;
@@ -95,6 +104,7 @@ fn the_same_seed_gives_the_same_patterns() {
 
 #[test]
 fn grids_and_deprocessing_have_the_books_sizes_and_errors_are_clear() {
+    let _rng = rng_lock();
     let m = model();
     let mut cfg = AscentConfig::second_edition();
     cfg.size = 32;
