@@ -181,6 +181,10 @@ fn pictures_of_a_model_trained_by_convkit_mnist() {
     assert!(t.contains("layer conv2d_2"), "{t}");
     picture(&cam.join("seven_heatmap.png"), Some((28, 28)));
     picture(&cam.join("seven_gradcam.png"), Some((28, 28)));
+    // The captioned figure: three 28-pixel panels enlarged to 224, side by side.
+    picture(&cam.join("seven_explained.png"), None);
+    let figure = image::open(cam.join("seven_explained.png")).unwrap();
+    assert_eq!(figure.width(), 3 * 224 + 4 * 12);
 
     // Bad input: clear errors, never a panic.
     let bad = |args: &[&str], expected: &[&str]| {
@@ -247,6 +251,7 @@ fn pictures_of_pretrained_efficientnet_lite0() {
     );
     picture(&cam.join("chelsea_heatmap.png"), Some((451, 300)));
     picture(&cam.join("chelsea_gradcam.png"), Some((451, 300)));
+    picture(&cam.join("chelsea_explained.png"), None);
     let o = run(&[
         "gradcam",
         "--model",

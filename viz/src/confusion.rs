@@ -3,13 +3,18 @@
 
 use std::path::Path;
 
-use crate::canvas::Canvas;
-use crate::svg::{Draw, Svg};
-use crate::{save_png, save_text, Error, Result};
+use image::RgbImage;
+use plotters::coord::Shift;
+use plotters::drawing::DrawingAreaErrorKind;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::FontTransform;
 
-const CELL: i64 = 44;
-const LEFT: i64 = 110;
-const TOP: i64 = 50;
+use crate::raster::RasterBackend;
+use crate::{font, plot_error, save_png, save_text, Error, Result};
+
+const CELL: i32 = 44;
+const TOP: i32 = 50;
 
 /// `counts[true][predicted]` from class indices.
 pub fn confusion_counts(truth: &[i64], predicted: &[i64], classes: usize) -> Result<Vec<Vec<u64>>> {
@@ -34,10 +39,71 @@ pub fn confusion_counts(truth: &[i64], predicted: &[i64], classes: usize) -> Res
     Ok(m)
 }
 
-fn draw(c: &mut impl Draw, counts: &[Vec<u64>], labels: &[String], title: &str) {
-    let n = counts.len() as i64;
-    let black = [0, 0, 0];
-    c.text(LEFT, 12, title, 2, black);
+/// Where the parts of the picture go, from the labels' sizes.
+struct Layout {
+    left: i32,
+    top: i32,
+    /// Centre of the title.
+    title_x: i32,
+    /// Whether column labels stand upright (when one is wider than a cell).
+    upright_columns: bool,
+    width: u32,
+    height: u32,
+}
+
+const TITLE_SIZE: f32 = 17.0;
+const LABEL_SIZE: f32 = 12.0;
+
+fn layout(labels: &[String], n: usize, title: &str) -> Layout {
+    let widest = labels
+        .iter()
+        .map(|l| font::text_width(l, LABEL_SIZE) as i32)
+        .max()
+        .unwrap_or(0)
+        .max(font::text_width(&(n - 1).to_string(), LABEL_SIZE) as i32);
+    let left = 28 + widest + 10;
+    let upright_columns = widest > CELL - 6;
+    let column_labels = if upright_columns { widest } else { 14 };
+    let bottom = 8 + column_labels + 26;
+    let grid = CELL * n as i32;
+    let title_w = font::text_width(title, TITLE_SIZE) as i32;
+    let title_x = (left + grid / 2).max(title_w / 2 + 10);
+    let width = (left + grid + 20).max(title_x + title_w / 2 + 10);
+    Layout {
+        left,
+        title_x,
+        top: TOP,
+        upright_columns,
+        width: width as u32,
+        height: (TOP + grid + bottom) as u32,
+    }
+}
+
+fn label_of(labels: &[String], i: usize) -> String {
+    labels.get(i).cloned().unwrap_or_else(|| i.to_string())
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    counts: &[Vec<u64>],
+    labels: &[String],
+    title: &str,
+    at: &Layout,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let n = counts.len() as i32;
+    let style = |size: f32, h: HPos, v: VPos| {
+        (font::FAMILY, f64::from(size))
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(h, v))
+    };
+    root.fill(&WHITE)?;
+    let grid_center = at.left + n * CELL / 2;
+    root.draw(&Text::new(
+        title.to_string(),
+        (at.title_x, 14),
+        style(TITLE_SIZE, HPos::Center, VPos::Top),
+    ))?;
     for (i, row) in counts.iter().enumerate() {
         let total: u64 = row.iter().sum();
         for (j, &v) in row.iter().enumerate() {
@@ -48,49 +114,47 @@ fn draw(c: &mut impl Draw, counts: &[Vec<u64>], labels: &[String], title: &str) 
             };
             // white -> matplotlib's dark blue ("Blues").
             let mix = |a: f64, b: f64| (a + (b - a) * share).round() as u8;
-            let colour = [mix(247.0, 8.0), mix(251.0, 48.0), mix(255.0, 107.0)];
-            let (x, y) = (LEFT + j as i64 * CELL, TOP + i as i64 * CELL);
-            c.fill_rect(x, y, CELL - 1, CELL - 1, colour);
-            let s = v.to_string();
-            let ink = if share > 0.5 { [255, 255, 255] } else { black };
-            c.text(
-                x + (CELL - Canvas::text_width(&s, 1)) / 2,
-                y + CELL / 2 - 4,
-                &s,
-                1,
-                ink,
-            );
+            let colour = RGBColor(mix(247.0, 8.0), mix(251.0, 48.0), mix(255.0, 107.0));
+            let (x, y) = (at.left + j as i32 * CELL, at.top + i as i32 * CELL);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + CELL - 2, y + CELL - 2)],
+                colour.filled(),
+            ))?;
+            let ink = if share > 0.5 { WHITE } else { BLACK };
+            root.draw(&Text::new(
+                v.to_string(),
+                (x + CELL / 2, y + CELL / 2),
+                style(LABEL_SIZE, HPos::Center, VPos::Center).color(&ink),
+            ))?;
         }
-        let label = labels.get(i).cloned().unwrap_or_else(|| i.to_string());
-        c.text(
-            LEFT - 8 - Canvas::text_width(&label, 1),
-            TOP + i as i64 * CELL + CELL / 2 - 4,
-            &label,
-            1,
-            black,
-        );
+        root.draw(&Text::new(
+            label_of(labels, i),
+            (at.left - 8, at.top + i as i32 * CELL + CELL / 2),
+            style(LABEL_SIZE, HPos::Right, VPos::Center),
+        ))?;
     }
+    let below = at.top + n * CELL + 6;
     for j in 0..n {
-        let label = labels
-            .get(j as usize)
-            .cloned()
-            .unwrap_or_else(|| j.to_string());
-        c.text(
-            LEFT + j * CELL + (CELL - Canvas::text_width(&label, 1)) / 2,
-            TOP + n * CELL + 6,
-            &label,
-            1,
-            black,
-        );
+        let x = at.left + j * CELL + CELL / 2;
+        let text = label_of(labels, j as usize);
+        let placed = if at.upright_columns {
+            style(LABEL_SIZE, HPos::Right, VPos::Center).transform(FontTransform::Rotate270)
+        } else {
+            style(LABEL_SIZE, HPos::Center, VPos::Top)
+        };
+        root.draw(&Text::new(text, (x, below), placed))?;
     }
-    c.text(
-        LEFT + (n * CELL - 72) / 2,
-        TOP + n * CELL + 22,
-        "Predicted",
-        1,
-        black,
-    );
-    c.text(8, TOP + n * CELL / 2 - 4, "True", 1, black);
+    root.draw(&Text::new(
+        "Predicted label",
+        (grid_center, at.height as i32 - 22),
+        style(13.0, HPos::Center, VPos::Top),
+    ))?;
+    root.draw(&Text::new(
+        "True label",
+        (8, at.top + n * CELL / 2),
+        style(13.0, HPos::Center, VPos::Top).transform(FontTransform::Rotate270),
+    ))?;
+    root.present()
 }
 
 /// Saves the matrix as PNG, or SVG when `path` ends in `.svg`.
@@ -100,22 +164,27 @@ pub fn save_confusion_matrix(
     title: &str,
     path: &Path,
 ) -> Result<()> {
-    let n = counts.len() as i64;
-    if n == 0 || counts.iter().any(|r| r.len() as i64 != n) {
+    let n = counts.len();
+    if n == 0 || counts.iter().any(|r| r.len() != n) {
         return Err(Error::Invalid(
             "confusion matrix: expected a square, non-empty matrix".into(),
         ));
     }
-    let width = (LEFT + n * CELL + 20).max(LEFT + Canvas::text_width(title, 2) + 20) as u32;
-    let height = (TOP + n * CELL + 40) as u32;
+    font::register_with_plotters();
+    let at = layout(labels, n, title);
     if path.extension().is_some_and(|e| e == "svg") {
-        let mut s = Svg::new(width, height, [255, 255, 255]);
-        draw(&mut s, counts, labels, title);
-        save_text(&s.finish(), path)
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (at.width, at.height)).into_drawing_area();
+            draw(&root, counts, labels, title, &at).map_err(plot_error)?;
+        }
+        save_text(&svg, path)
     } else {
-        let mut c = Canvas::new(width, height, [255, 255, 255]);
-        draw(&mut c, counts, labels, title);
-        save_png(&c.into_image(), path)
+        let mut img = RgbImage::new(at.width, at.height);
+        let root = RasterBackend::new(&mut img).into_drawing_area();
+        draw(&root, counts, labels, title, &at).map_err(plot_error)?;
+        drop(root);
+        save_png(&img, path)
     }
 }
 
@@ -133,7 +202,7 @@ mod tests {
         let png = dir.path().join("c.png");
         save_confusion_matrix(&m, &labels, "Confusion matrix", &png).unwrap();
         let img = image::open(&png).unwrap().to_rgb8();
-        assert_eq!(img.height(), (TOP + 3 * CELL + 40) as u32);
+        assert_eq!(img.height(), layout(&labels, 3, "Confusion matrix").height);
         // The darkest cell (row 1: 1 of 1) is drawn in full blue.
         assert!(img.pixels().any(|p| p.0 == [8, 48, 107]));
         let svg = dir.path().join("c.svg");

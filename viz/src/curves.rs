@@ -3,9 +3,12 @@
 
 use std::path::Path;
 
-use crate::canvas::{Canvas, Color, PALETTE};
-use crate::svg::{Draw, Svg};
-use crate::{save_png, Error, Result};
+use image::RgbImage;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::raster::RasterBackend;
+use crate::{font, plot_error, save_png, Error, Result};
 
 /// One curve: a label and one value per epoch.
 #[derive(Debug, Clone)]
@@ -27,51 +30,67 @@ pub struct Panel<'a> {
     pub series: Vec<Series<'a>>,
 }
 
-const W: i64 = 560;
-const H: i64 = 380;
-const LEFT: i64 = 70;
-const RIGHT: i64 = 20;
-const TOP: i64 = 40;
-const BOTTOM: i64 = 50;
+/// Matplotlib's first colours (`C0` blue, `C1` orange, `C2` green, `C3` red).
+pub const PALETTE: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+];
 
-fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    let span = (hi - lo).max(1e-12);
-    let raw = span / n as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| span / s <= n as f64)
-        .unwrap_or(10.0 * mag);
-    let mut t = (lo / step).ceil() * step;
-    let mut out = vec![];
-    while t <= hi + 1e-9 * span {
-        out.push(t);
-        t += step;
-    }
-    out
-}
+/// Size of one panel in pixels.
+const W: u32 = 560;
+const H: u32 = 380;
 
+/// A tick label with no trailing zeros (`0.9`, `0.65`, `12`), as matplotlib writes them.
 fn label(v: f64) -> String {
-    if v.abs() >= 100.0 || v == 0.0 {
+    let text = if v.abs() >= 100.0 || v == 0.0 {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {
         format!("{v:.2}")
     } else {
         format!("{v:.3}")
+    };
+    if text.contains('.') {
+        let trimmed = text.trim_end_matches('0');
+        if trimmed.ends_with('.') {
+            format!("{trimmed}0")
+        } else {
+            trimmed.to_string()
+        }
+    } else {
+        text
     }
 }
 
-fn draw_panel(c: &mut impl Draw, ox: i64, panel: &Panel<'_>) {
-    let black: Color = [0, 0, 0];
-    let grey: Color = [225, 225, 225];
-    let n = panel
-        .series
-        .iter()
-        .map(|s| s.values.len())
-        .max()
-        .unwrap_or(0)
-        .max(1);
+/// The legend's corner that covers the fewest points (matplotlib's `loc="best"`, over the
+/// four corners): `x` and `y` are the points as fractions of the plot area (0 at the left
+/// and bottom), the legend `w` by `h` of it.
+fn best_corner(points: &[(f64, f64)], w: f64, h: f64) -> SeriesLabelPosition {
+    let corners = [
+        (SeriesLabelPosition::UpperRight, 1.0 - w, 1.0 - h),
+        (SeriesLabelPosition::UpperLeft, 0.0, 1.0 - h),
+        (SeriesLabelPosition::LowerRight, 1.0 - w, 0.0),
+        (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
+    ];
+    let covered = |x0: f64, y0: f64| {
+        points
+            .iter()
+            .filter(|(x, y)| (x0..=x0 + w).contains(x) && (y0..=y0 + h).contains(y))
+            .count()
+    };
+    let mut best = (usize::MAX, SeriesLabelPosition::UpperRight);
+    for (corner, x0, y0) in corners {
+        let n = covered(x0, y0);
+        if n < best.0 {
+            best = (n, corner);
+        }
+    }
+    best.1
+}
+
+/// The value range of a panel, widened by 5% on each side as matplotlib's autoscaling does.
+fn value_range(panel: &Panel<'_>) -> (f64, f64) {
     let vals = panel
         .series
         .iter()
@@ -88,95 +107,146 @@ fn draw_panel(c: &mut impl Draw, ox: i64, panel: &Panel<'_>) {
         hi += 0.5;
     }
     let pad = (hi - lo) * 0.05;
-    let (lo, hi) = (lo - pad, hi + pad);
-    let (x0, x1, y0, y1) = (ox + LEFT, ox + W - RIGHT, TOP, H - BOTTOM);
-    let px = |e: f64| x0 as f64 + (e - 1.0) / (n.max(2) - 1) as f64 * (x1 - x0) as f64;
-    let py = |v: f64| y1 as f64 - (v - lo) / (hi - lo) * (y1 - y0) as f64;
-    for t in nice_ticks(lo, hi, 6) {
-        let y = py(t).round() as i64;
-        c.line((x0 as f64, y as f64), (x1 as f64, y as f64), 1, grey);
-        let s = label(t);
-        c.text(x0 - 6 - Canvas::text_width(&s, 1), y - 4, &s, 1, black);
-    }
-    for t in nice_ticks(1.0, n as f64, 8) {
-        let x = px(t.round()).round() as i64;
-        c.line((x as f64, y1 as f64), (x as f64, (y1 + 4) as f64), 1, black);
-        let s = format!("{}", t.round() as i64);
-        c.text(x - Canvas::text_width(&s, 1) / 2, y1 + 8, &s, 1, black);
-    }
-    c.line((x0 as f64, y0 as f64), (x0 as f64, y1 as f64), 1, black);
-    c.line((x0 as f64, y1 as f64), (x1 as f64, y1 as f64), 1, black);
-    let t = panel.title;
-    c.text(ox + (W - Canvas::text_width(t, 2)) / 2, 10, t, 2, black);
-    c.text(
-        ox + (W - Canvas::text_width("Epochs", 1)) / 2,
-        H - 20,
-        "Epochs",
-        1,
-        black,
-    );
+    (lo - pad, hi + pad)
+}
+
+fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel<'_>) -> Drawn<DB> {
+    let epochs = panel
+        .series
+        .iter()
+        .map(|s| s.values.len())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (lo, hi) = value_range(panel);
+    let x_pad = (epochs.max(2) - 1) as f64 * 0.05;
+    let mut chart = ChartBuilder::on(area)
+        .caption(panel.title, (font::FAMILY, 17))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(52)
+        .build_cartesian_2d(1.0 - x_pad..epochs as f64 + x_pad, lo..hi)?;
+    let text = (font::FAMILY, 12).into_font();
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(epochs.min(8))
+        .y_labels(6)
+        .x_label_formatter(&|x| {
+            if x.fract() == 0.0 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.1}")
+            }
+        })
+        .y_label_formatter(&|y| label(*y))
+        .x_desc("Epochs")
+        .label_style(text.clone())
+        .axis_desc_style((font::FAMILY, 13))
+        .draw()?;
+    // Matplotlib frames the axes on all four sides.
+    let (xs, ys) = (chart.x_range(), chart.y_range());
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(xs.start, ys.start), (xs.end, ys.end)],
+        BLACK.stroke_width(1),
+    )))?;
     for (k, s) in panel.series.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
-        let pts: Vec<(f64, f64)> = s
+        let points: Vec<(f64, f64)> = s
             .values
             .iter()
             .enumerate()
             .filter(|(_, v)| v.is_finite())
-            .map(|(i, &v)| (px((i + 1) as f64), py(v)))
+            .map(|(i, &v)| ((i + 1) as f64, v))
             .collect();
         if s.dots {
-            for &p in &pts {
-                c.dot(p, 3, color);
-            }
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?
+                .label(s.label)
+                .legend(move |(x, y)| Circle::new((x + 10, y), 3, color.filled()));
         } else {
-            for w in pts.windows(2) {
-                c.line(w[0], w[1], 2, color);
-            }
-            if pts.len() == 1 {
-                c.dot(pts[0], 2, color);
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(2),
+                ))?
+                .label(s.label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            if let [only] = points[..] {
+                chart.draw_series(std::iter::once(Circle::new(only, 2, color.filled())))?;
             }
         }
-        // legend, top right
-        let ly = y0 + 8 + 14 * k as i64;
-        let lx = x1 - 12 - Canvas::text_width(s.label, 1) - 24;
-        if s.dots {
-            c.dot(((lx + 8) as f64, (ly + 4) as f64), 3, color);
-        } else {
-            c.line(
-                (lx as f64, (ly + 4) as f64),
-                ((lx + 16) as f64, (ly + 4) as f64),
-                2,
-                color,
-            );
-        }
-        c.text(lx + 22, ly, s.label, 1, black);
     }
+    let (plot_w, plot_h) = chart.plotting_area().dim_in_pixel();
+    let widest = panel
+        .series
+        .iter()
+        .map(|s| font::text_width(s.label, 12.0))
+        .max()
+        .unwrap_or(0);
+    let legend_w = f64::from(widest + 50) / f64::from(plot_w.max(1));
+    let legend_h = (18.0 * panel.series.len() as f64 + 16.0) / f64::from(plot_h.max(1));
+    let (x_span, y_span) = (xs.end - xs.start, ys.end - ys.start);
+    let fractions: Vec<(f64, f64)> = panel
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter().enumerate())
+        .filter(|(_, v)| v.is_finite())
+        .map(|(i, v)| {
+            (
+                ((i + 1) as f64 - xs.start) / x_span,
+                (v - ys.start) / y_span,
+            )
+        })
+        .collect();
+    chart
+        .configure_series_labels()
+        .position(best_corner(&fractions, legend_w, legend_h))
+        .background_style(WHITE.mix(0.8))
+        .border_style(RGBColor(204, 204, 204))
+        .label_font(text)
+        .draw()?;
+    Ok(())
 }
 
-/// Draws the panels side by side on `c`.
-fn draw_panels(c: &mut impl Draw, panels: &[Panel<'_>]) {
-    for (i, p) in panels.iter().enumerate() {
-        draw_panel(c, W * i as i64, p);
+type Drawn<DB> = std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// Draws the panels side by side on `root`.
+fn draw_panels<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    panels: &[Panel<'_>],
+) -> Result<()> {
+    font::register_with_plotters();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let areas = root.split_evenly((1, panels.len().max(1)));
+    for (area, panel) in areas.iter().zip(panels) {
+        draw_panel(area, panel).map_err(plot_error)?;
     }
+    root.present().map_err(plot_error)
 }
 
 /// Width of a figure of `n` panels.
 fn figure_width(n: usize) -> u32 {
-    (W * n.max(1) as i64) as u32
+    W * n.max(1) as u32
 }
 
 /// Draws the panels side by side.
-pub fn plot_panels(panels: &[Panel<'_>]) -> Canvas {
-    let mut c = Canvas::new(figure_width(panels.len()), H as u32, [255, 255, 255]);
-    draw_panels(&mut c, panels);
-    c
+pub fn plot_panels(panels: &[Panel<'_>]) -> Result<RgbImage> {
+    let mut img = RgbImage::new(figure_width(panels.len()), H);
+    draw_panels(RasterBackend::new(&mut img).into_drawing_area(), panels)?;
+    Ok(img)
 }
 
-/// Draws the panels side by side as SVG.
-pub fn plot_panels_svg(panels: &[Panel<'_>]) -> Svg {
-    let mut c = Svg::new(figure_width(panels.len()), H as u32, [255, 255, 255]);
-    draw_panels(&mut c, panels);
-    c
+/// Draws the panels side by side as an SVG document.
+pub fn plot_panels_svg(panels: &[Panel<'_>]) -> Result<String> {
+    let mut svg = String::new();
+    draw_panels(
+        SVGBackend::with_string(&mut svg, (figure_width(panels.len()), H)).into_drawing_area(),
+        panels,
+    )?;
+    Ok(svg)
 }
 
 /// The book's exponential smoothing of a curve: each point becomes
@@ -280,15 +350,38 @@ pub fn save_training_curves_with(
         });
     }
     if path.extension().is_some_and(|e| e == "svg") {
-        crate::save_text(&plot_panels_svg(&panels).finish(), path)
+        crate::save_text(&plot_panels_svg(&panels)?, path)
     } else {
-        save_png(&plot_panels(&panels).into_image(), path)
+        save_png(&plot_panels(&panels)?, path)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels_and_the_legend_corner() {
+        assert_eq!(label(0.9), "0.9");
+        assert_eq!(label(0.65), "0.65");
+        assert_eq!(label(12.5), "12.5");
+        assert_eq!(label(0.0), "0");
+        assert_eq!(label(250.0), "250");
+        // Points along the top right leave the lower left free... or another free corner.
+        let rising: Vec<(f64, f64)> = (0..20)
+            .map(|i| (i as f64 / 19.0, i as f64 / 19.0))
+            .collect();
+        let corner = best_corner(&rising, 0.3, 0.2);
+        assert!(matches!(
+            corner,
+            SeriesLabelPosition::UpperLeft | SeriesLabelPosition::LowerRight
+        ));
+        let top: Vec<(f64, f64)> = (0..20).map(|i| (i as f64 / 19.0, 0.95)).collect();
+        assert!(matches!(
+            best_corner(&top, 0.3, 0.2),
+            SeriesLabelPosition::LowerRight
+        ));
+    }
 
     #[test]
     fn smoothing_follows_the_book_and_svg_is_written() {

@@ -2,12 +2,14 @@
 
 use image::RgbImage;
 
-use crate::canvas::Canvas;
-use crate::{Error, Result};
+use crate::{font, Error, Result};
+
+/// Size in pixels of caption text.
+const CAPTION_SIZE: f32 = 11.0;
 
 /// Tiles `images` (all the same size) into `cols` columns with `margin` pixels between them,
 /// on a white background; an optional `caption` per image is written under it, cut to the
-/// tile's width (ending in `.`) so it never runs into the next tile.
+/// tile's width (ending in `…`) so it never runs into the next tile.
 pub fn image_grid(
     images: &[RgbImage],
     cols: usize,
@@ -31,62 +33,49 @@ pub fn image_grid(
     }
     let cols = cols.clamp(1, images.len());
     let rows = images.len().div_ceil(cols);
-    let caption_h = if captions.is_empty() { 0 } else { 12 };
-    let cell_w = i64::from(w + margin);
-    let cell_h = i64::from(h + margin) + caption_h;
-    let mut c = Canvas::new(
-        (cell_w * cols as i64 + i64::from(margin)) as u32,
-        (cell_h * rows as i64 + i64::from(margin)) as u32,
-        [255, 255, 255],
+    let caption_h = if captions.is_empty() {
+        0
+    } else {
+        font::line_height(CAPTION_SIZE) + 2
+    };
+    let cell_w = w + margin;
+    let cell_h = h + margin + caption_h;
+    let (width, height) = (cell_w as u64 * cols as u64, cell_h as u64 * rows as u64);
+    if width + u64::from(margin) > u64::from(u32::MAX)
+        || height + u64::from(margin) > u64::from(u32::MAX)
+    {
+        return Err(Error::Invalid(format!(
+            "image_grid: a {cols}-column grid of {} {w}x{h} images is too large",
+            images.len()
+        )));
+    }
+    let mut grid = RgbImage::from_pixel(
+        width as u32 + margin,
+        height as u32 + margin,
+        image::Rgb([255, 255, 255]),
     );
     for (i, img) in images.iter().enumerate() {
-        let (r, k) = ((i / cols) as i64, (i % cols) as i64);
-        let (x, y) = (
-            i64::from(margin) + k * cell_w,
-            i64::from(margin) + r * cell_h,
-        );
-        c.blit(x, y, img);
+        let (r, k) = ((i / cols) as u32, (i % cols) as u32);
+        let (x, y) = (margin + k * cell_w, margin + r * cell_h);
+        image::imageops::replace(&mut grid, img, i64::from(x), i64::from(y));
         if let Some(text) = captions.get(i) {
-            c.text(x, y + i64::from(h) + 2, &fit_caption(text, w), 1, [0, 0, 0]);
+            let fitted = font::fit_text(text, w, CAPTION_SIZE);
+            font::draw_text(
+                &mut grid,
+                x as i32,
+                (y + h + 1) as i32,
+                CAPTION_SIZE,
+                &fitted,
+                [0, 0, 0],
+            );
         }
     }
-    Ok(c.into_image())
-}
-
-/// `text` cut to at most `width` pixels of 8-pixel glyphs; a cut caption ends in `.` when
-/// there is room for two glyphs or more.
-fn fit_caption(text: &str, width: u32) -> String {
-    let max_chars = (width / 8) as usize;
-    if text.chars().count() <= max_chars {
-        return text.to_string();
-    }
-    if max_chars <= 1 {
-        return text.chars().take(max_chars).collect();
-    }
-    let mut cut: String = text.chars().take(max_chars - 1).collect();
-    cut.push('.');
-    cut
+    Ok(grid)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn captions_are_cut_to_the_tile_width() {
-        assert_eq!(fit_caption("true", 64), "true");
-        assert_eq!(fit_caption("exactly8", 64), "exactly8");
-        assert_eq!(fit_caption("predicted", 64), "predict.");
-        assert_eq!(fit_caption("abc", 8), "a");
-        assert_eq!(fit_caption("abc", 4), "");
-        for width in [8u32, 20, 64, 100] {
-            let fitted = fit_caption("a long caption that never fits", width);
-            assert!(
-                Canvas::text_width(&fitted, 1) <= i64::from(width),
-                "{width}: {fitted}"
-            );
-        }
-    }
 
     #[test]
     fn a_long_caption_stays_inside_its_tile() {

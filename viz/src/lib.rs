@@ -4,33 +4,38 @@
 //! - [`curves`]: training curves (the book's accuracy and loss figures) from a history;
 //! - [`activations`]: every channel of intermediate layers for one image, tiled;
 //! - [`filters`]: filter patterns and class outputs found by gradient ascent in input space;
-//! - [`gradcam`]: Grad-CAM and Grad-CAM++ heat maps over the image;
+//! - [`gradcam`]: Grad-CAM and Grad-CAM++ heat maps over the image, and [`explanation`]: the
+//!   image, its heat map and both superimposed in one captioned figure;
 //! - [`masks`]: segmentation masks in colour;
 //! - [`colormap`]: viridis and jet;
 //! - [`grid`]: image grids (augmented samples, activations);
-//! - [`canvas`]: the small drawing surface behind them (8x8 bitmap text, no system fonts).
+//! - [`confusion`]: confusion matrices;
+//! - [`font`]: the embedded DejaVu Sans every picture writes in, anti-aliased through `imageproc`;
+//! - [`raster`]: the `plotters` backend that draws plots on an image (anti-aliased, as
+//!   matplotlib's Agg); the same plot code writes SVG through plotters' `SVGBackend`.
 #![warn(missing_docs)]
 
 pub mod activations;
-pub mod canvas;
 pub mod colormap;
 mod colormap_tables;
 pub mod confusion;
 pub mod curves;
+pub mod explanation;
 pub mod filters;
+pub mod font;
 pub mod gradcam;
 pub mod grid;
 pub mod masks;
-pub mod svg;
+pub mod raster;
 
 use std::path::{Path, PathBuf};
 
-pub use canvas::Canvas;
 pub use colormap::Colormap;
 pub use curves::{
     plot_panels, save_training_curves, save_training_curves_with, smooth_curve, CurveOptions,
     Panel, Series,
 };
+pub use explanation::explanation_figure;
 pub use grid::image_grid;
 
 /// Errors raised by convkit-viz.
@@ -44,6 +49,9 @@ pub enum Error {
         /// What went wrong.
         problem: String,
     },
+    /// A plot could not be drawn.
+    #[error("drawing a plot: {0}")]
+    Plot(String),
     /// An invalid argument.
     #[error("{0}")]
     Invalid(String),
@@ -85,6 +93,13 @@ pub enum Error {
 
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A `plotters` drawing error as an [`Error`].
+fn plot_error<E: std::error::Error + Send + Sync>(
+    e: plotters::drawing::DrawingAreaErrorKind<E>,
+) -> Error {
+    Error::Plot(e.to_string())
+}
 
 /// Writes `text` (an SVG document...) atomically (temporary file, then rename).
 pub fn save_text(text: &str, path: &Path) -> Result<()> {
@@ -139,7 +154,8 @@ mod tests {
         assert_eq!(img.dimensions(), (1120, 380));
         // both colours were drawn
         let has = |c: [u8; 3]| img.pixels().any(|p| p.0 == c);
-        assert!(has(canvas::PALETTE[0]) && has(canvas::PALETTE[1]));
+        let rgb = |c: plotters::style::RGBColor| [c.0, c.1, c.2];
+        assert!(has(rgb(curves::PALETTE[0])) && has(rgb(curves::PALETTE[1])));
 
         let tiles: Vec<_> = (0..5)
             .map(|i| image::RgbImage::from_pixel(10, 8, image::Rgb([i * 40, 0, 0])))

@@ -1,6 +1,7 @@
 //! `convkit gradcam`: Grad-CAM (or Grad-CAM++) heat maps of the top (or a chosen) class
-//! over each image: `<image>_heatmap.png` (jet) and `<image>_gradcam.png` (superimposed at
-//! 0.4 on the original, as in the book), with the top predictions printed.
+//! over each image: `<image>_heatmap.png` (jet), `<image>_gradcam.png` (superimposed at
+//! 0.4 on the original, as in the book) and `<image>_explained.png` (the three side by side,
+//! captioned with the top predictions and the layer), with the top predictions printed.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -90,8 +91,27 @@ pub fn run(args: GradcamArgs) -> anyhow::Result<()> {
         let name = stem(path);
         let heat_path = args.out.join(format!("{name}_heatmap.png"));
         let over_path = args.out.join(format!("{name}_gradcam.png"));
-        convkit_viz::save_png(&heatmap_image(&map, w, h)?, &heat_path)?;
-        convkit_viz::save_png(&overlay(&original, &map, args.alpha)?, &over_path)?;
+        let figure_path = args.out.join(format!("{name}_explained.png"));
+        let heat = heatmap_image(&map, w, h)?;
+        let over = overlay(&original, &map, args.alpha)?;
+        let caption = vec![
+            format!("Predicted: {}", described[i].join(", ")),
+            format!(
+                "{} of class {} at layer {}",
+                match method {
+                    CamMethod::GradCam => "Grad-CAM",
+                    CamMethod::GradCamPlusPlus => "Grad-CAM++",
+                },
+                result.classes[i],
+                cam.layer()
+            ),
+        ];
+        convkit_viz::save_png(&heat, &heat_path)?;
+        convkit_viz::save_png(&over, &over_path)?;
+        convkit_viz::save_png(
+            &convkit_viz::explanation_figure(&original, &heat, &over, &caption)?,
+            &figure_path,
+        )?;
         println!(
             "{}: {} (explained: class {} at layer {})",
             path.display(),
@@ -100,9 +120,10 @@ pub fn run(args: GradcamArgs) -> anyhow::Result<()> {
             cam.layer()
         );
         println!(
-            "  wrote {} and {}",
+            "  wrote {}, {} and {}",
             heat_path.display(),
-            over_path.display()
+            over_path.display(),
+            figure_path.display()
         );
     }
     Ok(())
