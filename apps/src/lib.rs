@@ -40,12 +40,16 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+pub mod pretrained;
+
 pub use convkit_augment as augment;
 pub use convkit_data as data;
 pub use convkit_layers as layers;
 pub use convkit_optim as optim;
 pub use convkit_tensor as tensor;
 pub use convkit_viz as viz;
+/// The `image` crate, whose `RgbImage` the pictures are.
+pub use image;
 
 /// Any error of the workspace's crates, each kept whole (`source()` reaches its cause).
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +78,41 @@ pub enum Error {
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// An image file could not be read.
+    #[error("{}: not a readable image", path.display())]
+    Image {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: image::ImageError,
+    },
+    /// No pretrained application of that name.
+    #[error("unknown application '{name}': expected {expected}")]
+    UnknownApplication {
+        /// The name given.
+        name: String,
+        /// The names there are.
+        expected: &'static str,
+    },
+    /// No weights file for a pretrained base.
+    #[error("{base} weights: {hint}")]
+    WeightsNotFound {
+        /// The application.
+        base: &'static str,
+        /// What was looked for, and where to get the file.
+        hint: String,
+    },
+    /// A weights file of a format the base cannot read.
+    #[error("{}: expected {expected}", path.display())]
+    WeightsFormat {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the base reads.
+        expected: &'static str,
+    },
+    /// An invalid argument.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Result with [`Error`].
@@ -82,6 +121,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything a program of the book's listings uses: layers, models, training, optimizers,
 /// data, augmentation, tensors.
 pub mod prelude {
+    pub use crate::pretrained::{Base, PretrainedBase};
     pub use crate::{Error, Result};
     pub use convkit_augment::ImageDataGenerator;
     pub use convkit_data::image_folder::{

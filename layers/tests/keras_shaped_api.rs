@@ -155,3 +155,23 @@ fn channels_last_shapes_say_that_convkit_is_channels_first() {
     let e = m.predict(&nhwc, 2).unwrap_err().to_string();
     assert!(e.contains("channels-first"), "{e}");
 }
+
+#[test]
+fn evaluate_and_predict_default_to_keras_batch_of_32() {
+    // Keras: `model.predict(x)` and `model.evaluate(x, y)` take batch_size=None, meaning 32.
+    assert_eq!(convkit_layers::training::DEFAULT_BATCH_SIZE, 32);
+    assert_eq!(FitOptions::new().batch_size, 32);
+    let mut m = sigmoid_net();
+    m.compile("rmsprop", "binary_crossentropy", ["accuracy"])
+        .unwrap();
+    let x = Tensor::f_rand([70, 1, 8, 8], (Kind::Float, Device::Cpu)).unwrap();
+    let y = Tensor::f_randint(2, [70], (Kind::Float, Device::Cpu)).unwrap();
+    let by_default = m.predict(&x, None).unwrap();
+    let by_32 = m.predict(&x, 32).unwrap();
+    assert_eq!(by_default.size(), vec![70, 1]);
+    assert!(by_default.equal(&by_32));
+    let logs = m.evaluate(&x, &y, None).unwrap();
+    let logs_32 = m.evaluate(&x, &y, 32).unwrap();
+    assert_eq!(logs.get("loss"), logs_32.get("loss"));
+    assert_eq!(logs.get("accuracy"), logs_32.get("accuracy"));
+}

@@ -30,12 +30,14 @@ pub mod raster;
 
 use std::path::{Path, PathBuf};
 
+pub use activations::{layer_activations, save_activation_grids};
 pub use colormap::Colormap;
 pub use curves::{
     plot_panels, save_training_curves, save_training_curves_with, smooth_curve, CurveOptions,
     Panel, Series,
 };
 pub use explanation::explanation_figure;
+pub use gradcam::{heatmap_image, overlay, CamMethod, CamResult, GradCam};
 pub use grid::image_grid;
 
 /// Errors raised by convkit-viz.

@@ -9,8 +9,8 @@ use convkit_data::image_folder::{ImageFolder, ImageFolderOptions, LabelMode};
 use convkit_layers::applications::Pooling;
 use convkit_tensor::{Batch, BatchSource, MapBatches};
 
-use crate::pretrained::{weights_path, Base};
 use crate::runtime::RuntimeArgs;
+use convkit::pretrained::{weights_path, Base};
 
 /// Options of the transfer-learning commands.
 #[derive(Args, Debug, Clone)]

@@ -64,8 +64,15 @@ pub trait ModelApi: Model {
         training::fit_source(self.as_dyn_mut(), source, options)
     }
 
-    /// Loss and metrics on in-memory tensors.
-    fn evaluate(&self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
+    /// Loss and metrics on in-memory tensors, `batch_size` samples at a time (`None`: 32,
+    /// as Keras): `model.evaluate(&x, &y, None)` or `model.evaluate(&x, &y, 128)`.
+    fn evaluate(
+        &self,
+        x: &Tensor,
+        y: &Tensor,
+        batch_size: impl Into<Option<usize>>,
+    ) -> Result<Logs> {
+        let batch_size = batch_size.into().unwrap_or(training::DEFAULT_BATCH_SIZE);
         training::evaluate(self.as_dyn(), x, y, batch_size)
     }
 
@@ -74,8 +81,10 @@ pub trait ModelApi: Model {
         training::evaluate_source(self.as_dyn(), source)
     }
 
-    /// Predictions in inference mode.
-    fn predict(&self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
+    /// Predictions in inference mode, `batch_size` samples at a time (`None`: 32, as Keras):
+    /// `model.predict(&x, None)` or `model.predict(&x, 256)`.
+    fn predict(&self, x: &Tensor, batch_size: impl Into<Option<usize>>) -> Result<Tensor> {
+        let batch_size = batch_size.into().unwrap_or(training::DEFAULT_BATCH_SIZE);
         training::predict(self.as_dyn(), x, batch_size)
     }
 

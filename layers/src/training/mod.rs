@@ -39,7 +39,7 @@ pub use fit::{fit, fit_multi, fit_source};
 pub use history::History;
 pub use hooks::TrainingHook;
 pub use logs::Logs;
-pub use options::{FitOptions, Validation};
+pub use options::{FitOptions, Validation, DEFAULT_BATCH_SIZE};
 pub use predict::predict;
 pub use progress::Verbosity;
 pub use state::TrainingState;

@@ -7,6 +7,10 @@ use crate::training::callbacks::Callback;
 use crate::training::hooks::TrainingHook;
 use crate::training::Verbosity;
 
+/// Samples per batch when none is given (Keras' `batch_size=None` in `fit`, `evaluate` and
+/// `predict`).
+pub const DEFAULT_BATCH_SIZE: usize = 32;
+
 /// Validation data for `fit`.
 #[derive(Default)]
 pub enum Validation {
@@ -44,7 +48,7 @@ pub struct FitOptions {
 impl Default for FitOptions {
     fn default() -> Self {
         FitOptions {
-            batch_size: 32,
+            batch_size: DEFAULT_BATCH_SIZE,
             epochs: 1,
             initial_epoch: 0,
             validation: Validation::None,
