@@ -11,6 +11,7 @@
 //! - [`Batch`] and [`BatchSource`]: what data loaders yield and training loops consume.
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod atomic;
 pub mod batch;
 pub mod device;

@@ -82,6 +82,7 @@ pub fn fit_source(
     mut options: FitOptions,
 ) -> Result<History> {
     compiled_of(model)?;
+    convkit_tensor::allocator::keep_step_buffers_mapped();
     let validation = validation_source(
         model,
         std::mem::take(&mut options.validation),
