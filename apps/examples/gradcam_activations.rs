@@ -15,7 +15,6 @@ use std::path::PathBuf;
 
 use convkit::image;
 use convkit::prelude::*;
-use convkit::pretrained::load_images;
 use convkit::viz::{heatmap_image, layer_activations, overlay, save_activation_grids, GradCam};
 
 fn main() -> convkit::Result<()> {
@@ -25,7 +24,7 @@ fn main() -> convkit::Result<()> {
 
     // The whole network with its ImageNet classifier, and the photo as it expects it.
     let model = Base::EfficientNetLite0.pretrained(&ApplicationConfig::new(), None, Device::Cpu)?;
-    let x = model.preprocess(&load_images(std::slice::from_ref(&photo), 224)?)?;
+    let x = model.preprocess(&model.load_images(std::slice::from_ref(&photo))?)?;
     let predictions = model.model.predict(&x, None)?;
     for p in &applications::decode_predictions(&predictions, 3)?[0] {
         println!("{} ({:.1}%)", p.name, p.probability * 100.0);

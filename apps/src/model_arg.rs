@@ -73,7 +73,12 @@ impl LoadedModel {
                 dir.display()
             );
         }
-        let base: Base = args.model.parse()?;
+        let base: Base = args.model.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "--model {}: no such model directory, and not an application ({e})",
+                dir.display()
+            )
+        })?;
         let weights = weights_path(base, args.weights.as_deref())?;
         let mut model = base.build(true, base.imagenet_size(), Pooling::None, device)?;
         base.load_weights(&mut model, &weights)?;

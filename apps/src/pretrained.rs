@@ -65,6 +65,16 @@ impl PretrainedBase {
     pub fn preprocess(&self, x: &Tensor) -> Result<Tensor> {
         self.base.preprocess(Some(&self.weights), x)
     }
+
+    /// Image files as one `[0, 255]` RGB batch at the model's input size (see
+    /// [`load_images`]); the base's ImageNet size when the input size is free.
+    pub fn load_images(&self, paths: &[PathBuf]) -> Result<Tensor> {
+        let side = match self.model.input_shape() {
+            Some([_, h, _]) if *h > 0 => *h,
+            _ => self.base.imagenet_size(),
+        };
+        load_images(paths, side)
+    }
 }
 
 impl FromStr for Base {

@@ -149,6 +149,27 @@ fn cuda_without_gpu_missing_data_and_bad_options_are_clear_errors() {
         t.contains("unknown optimizer") && !t.contains("panicked"),
         "{t}"
     );
+    // Numbers that cannot be used are refused with their range, never replaced or used as is.
+    let out = tmp.path().join("o");
+    for (option, value, expected) in [
+        ("--lr", "nan", "finite"),
+        ("--lr", "inf", "finite"),
+        ("--test-limit", "0", "1..=10000"),
+        ("--train-limit", "0", "1..=60000"),
+        ("--batch-size", "0", "1..=60000"),
+        ("--epochs", "0", "1..=100000"),
+    ] {
+        let o = run(
+            &["mnist", option, value, "--out", out.to_str().unwrap()],
+            tmp.path(),
+        );
+        let t = text(&o);
+        assert_ne!(o.status.code(), Some(0), "{option} {value}: {t}");
+        assert!(
+            t.contains(expected) && !t.contains("panicked") && !t.contains("test accuracy"),
+            "{option} {value}: {t}"
+        );
+    }
     // A truncated IDX file names the file and both sizes.
     let f = tmp.path().join("mnist/t10k-images-idx3-ubyte");
     let bytes = std::fs::read(&f).unwrap();

@@ -173,6 +173,22 @@ fn pictures_of_a_model_trained_by_convkit_mnist() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     picture(&filters.join("class_7.png"), Some((22, 22)));
+    // The README's regularised run (jitter 4 px, scale 5%, 5 degrees), a few steps.
+    let o = run(&[
+        "filters",
+        "--model",
+        m,
+        "--class",
+        "3",
+        "--steps",
+        "3",
+        "--regularise",
+        "4,0.05,5",
+        "--out",
+        filters.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    picture(&filters.join("class_3.png"), Some((22, 22)));
 
     let cam = tmp.path().join("cam");
     let o = run(&["gradcam", "--model", m, "--out", cam.to_str().unwrap(), d]);
@@ -225,6 +241,30 @@ fn pictures_of_a_model_trained_by_convkit_mnist() {
         &["class index 12 is out of range"],
     );
     bad(&["filters", "--model", m], &["give --layer", "conv2d_1"]);
+    // A mistyped model path says so, not only "unknown application".
+    bad(
+        &["predict", "--model", "runs/no-such-model", d],
+        &[
+            "runs/no-such-model: no such model directory",
+            "efficientnet-lite0",
+        ],
+    );
+    // An option's bad value is a usage error (exit status 2) that says what is expected.
+    let o = run(&[
+        "filters",
+        "--model",
+        m,
+        "--class",
+        "3",
+        "--regularise",
+        "4,0.05",
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("three numbers JITTER,SCALE,DEGREES") && !t.contains("panicked"),
+        "{t}"
+    );
 }
 
 #[test]

@@ -32,6 +32,16 @@ fn efficientnet_lite0_with_its_weights_and_preprocessing_in_one_call() {
         (v[0] + 1.0).abs() < 1e-2 && v[1].abs() < 1e-2 && (v[2] - 1.0).abs() < 1e-2,
         "{v:?}"
     );
+    // Photos read at the model's input size.
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.png");
+    convkit::image::RgbImage::from_pixel(150, 120, convkit::image::Rgb([200, 10, 10]))
+        .save(&photo)
+        .unwrap();
+    assert_eq!(
+        base.load_images(&[photo]).unwrap().size(),
+        vec![1, 3, 96, 96]
+    );
     // The base's features: 1280 channels pooled.
     let photos = Tensor::zeros([2, 3, 96, 96], (Kind::Float, Device::Cpu)) + 128.0;
     let features = base

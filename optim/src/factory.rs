@@ -13,6 +13,14 @@ pub const NAMES: &[&str] = &["sgd", "rmsprop", "adam", "adamw"];
 /// An optimizer with Keras' defaults by name (`"rmsprop"`, any case), with an optional
 /// learning rate.
 pub fn from_name(name: &str, learning_rate: Option<f64>) -> Result<Box<dyn Optimizer>> {
+    // JSON has no NaN or infinity: serialised, they would become null, the default rate.
+    if let Some(lr) = learning_rate.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
+        return Err(Error::Option {
+            optimizer: name.to_ascii_lowercase(),
+            option: "learning_rate".into(),
+            problem: format!("must be a finite number > 0, got {lr}"),
+        });
+    }
     let cfg =
         serde_json::json!({"name": name.to_ascii_lowercase(), "learning_rate": learning_rate});
     from_config(&cfg)
@@ -122,5 +130,17 @@ mod tests {
         assert_eq!(back.config(), w.config());
         let e = from_name("adagrad", None).err().unwrap().to_string();
         assert!(e.contains("sgd, rmsprop, adam, adamw"), "{e}");
+    }
+
+    #[test]
+    fn a_learning_rate_that_is_not_finite_is_refused_not_replaced() {
+        for lr in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let e = from_name("rmsprop", Some(lr)).err().unwrap().to_string();
+            assert!(
+                e.contains("learning_rate") && e.contains("finite"),
+                "{lr}: {e}"
+            );
+        }
+        assert!(from_name("rmsprop", Some(-1.0)).is_err());
     }
 }

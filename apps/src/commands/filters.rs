@@ -41,8 +41,8 @@ pub struct FiltersArgs {
     step_size: Option<f64>,
     /// Regularise with random jitter (pixels), scale (fraction) and rotation (degrees) per
     /// step, e.g. `--regularise 4,0.05,5`.
-    #[arg(long, value_delimiter = ',', num_args = 3)]
-    regularise: Option<Vec<f64>>,
+    #[arg(long, value_name = "JITTER,SCALE,DEGREES", value_parser = parse_regularisers)]
+    regularise: Option<(i64, f64, f64)>,
     /// Output directory.
     #[arg(long, default_value = "runs/filters")]
     out: PathBuf,
@@ -66,8 +66,8 @@ fn config(args: &FiltersArgs, side: i64) -> anyhow::Result<AscentConfig> {
     if let Some(s) = args.step_size {
         cfg.step_size = s;
     }
-    if let Some(r) = &args.regularise {
-        cfg = cfg.with_regularisers(r[0].round() as i64, r[1], r[2]);
+    if let Some((jitter, scale, degrees)) = args.regularise {
+        cfg = cfg.with_regularisers(jitter, scale, degrees);
     }
     Ok(cfg)
 }
@@ -128,4 +128,59 @@ pub fn run(args: FiltersArgs) -> anyhow::Result<()> {
     );
     println!("wrote {}", path.display());
     Ok(())
+}
+
+/// `JITTER,SCALE,DEGREES`: a whole number of pixels in 0..=64, a scale fraction in [0, 0.5]
+/// and degrees in [0, 180].
+fn parse_regularisers(text: &str) -> Result<(i64, f64, f64), String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [jitter, scale, degrees] = parts[..] else {
+        return Err(format!(
+            "expected three numbers JITTER,SCALE,DEGREES (e.g. 4,0.05,5), got '{text}'"
+        ));
+    };
+    let number = |name: &str, v: &str| {
+        v.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| format!("{name} '{v}' is not a finite number"))
+    };
+    let (jitter, scale, degrees) = (
+        number("JITTER", jitter)?,
+        number("SCALE", scale)?,
+        number("DEGREES", degrees)?,
+    );
+    if jitter.fract() != 0.0 || !(0.0..=64.0).contains(&jitter) {
+        return Err(format!(
+            "JITTER must be a whole number of pixels in 0..=64, got {jitter}"
+        ));
+    }
+    if !(0.0..=0.5).contains(&scale) {
+        return Err(format!("SCALE must lie in [0, 0.5], got {scale}"));
+    }
+    if !(0.0..=180.0).contains(&degrees) {
+        return Err(format!("DEGREES must lie in [0, 180], got {degrees}"));
+    }
+    Ok((jitter as i64, scale, degrees))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_regularisers;
+
+    #[test]
+    fn the_readmes_regularisers_parse_and_bad_ones_say_why() {
+        assert_eq!(parse_regularisers("4,0.05,5"), Ok((4, 0.05, 5.0)));
+        assert_eq!(parse_regularisers(" 0 , 0 , 0 "), Ok((0, 0.0, 0.0)));
+        for (bad, why) in [
+            ("4,0.05", "three numbers"),
+            ("4,nan,5", "finite"),
+            ("1.5,0.05,5", "whole number"),
+            ("4,2,5", "SCALE"),
+            ("4,0.05,720", "DEGREES"),
+        ] {
+            let e = parse_regularisers(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
 }

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::builder::RangedU64ValueParser;
 use clap::Args;
 use convkit_data::mnist::scale_images;
 use convkit_data::{to_categorical, Mnist};
@@ -21,11 +22,11 @@ use crate::runtime::{write_json, RuntimeArgs};
 /// Arguments of `convkit mnist`.
 #[derive(Args, Debug)]
 pub struct MnistArgs {
-    /// Training epochs.
-    #[arg(long, default_value_t = 5)]
+    /// Training epochs (1 to 100,000).
+    #[arg(long, default_value_t = 5, value_parser = RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     epochs: usize,
-    /// Batch size.
-    #[arg(long, default_value_t = 64)]
+    /// Batch size (1 to 60,000).
+    #[arg(long, default_value_t = 64, value_parser = RangedU64ValueParser::<usize>::new().range(1..=60_000))]
     batch_size: usize,
     /// Optimizer: sgd, rmsprop, adam, adamw (Keras defaults).
     #[arg(long, default_value = "rmsprop")]
@@ -39,11 +40,11 @@ pub struct MnistArgs {
     /// Keep the training order fixed instead of shuffling every epoch (Keras' shuffle=False).
     #[arg(long)]
     no_shuffle: bool,
-    /// Use only the first N training images (quick runs).
-    #[arg(long)]
+    /// Use only the first N training images (quick runs; 1 to 60,000).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=60_000))]
     train_limit: Option<i64>,
-    /// Use only the first N test images.
-    #[arg(long)]
+    /// Use only the first N test images (1 to 10,000).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=10_000))]
     test_limit: Option<i64>,
     /// Output directory: model.json, model.safetensors, history.json, metrics.json, backup/.
     #[arg(long, default_value = "runs/mnist")]
