@@ -31,9 +31,8 @@ fn main() -> convkit::Result<()> {
     }
 
     // Every channel of the first convolution and activation layers, one grid per layer.
-    let first: Vec<String> = ["stem_conv", "stem_activation", "block1a_dwconv"]
-        .map(String::from)
-        .to_vec();
+    let first: Vec<String> =
+        ["stem_conv", "stem_activation", "block1a_dwconv"].map(String::from).to_vec();
     let activations = layer_activations(&model.model, &x, Some(&first))?;
     for path in save_activation_grids(&activations, &out, 64)? {
         println!("wrote {}", path.display());
@@ -43,18 +42,12 @@ fn main() -> convkit::Result<()> {
     let cam = GradCam::new(&model.model, None)?;
     let result = cam.compute(&x, None)?;
     let original = image::open(&photo)
-        .map_err(|source| Error::Image {
-            path: photo.clone(),
-            source,
-        })?
+        .map_err(|source| Error::Image { path: photo.clone(), source })?
         .to_rgb8();
     let (w, h) = original.dimensions();
     let heatmap = result.heatmaps.f_get(0)?;
     convkit::viz::save_png(&heatmap_image(&heatmap, w, h)?, &out.join("heatmap.png"))?;
-    convkit::viz::save_png(
-        &overlay(&original, &heatmap, 0.4)?,
-        &out.join("gradcam.png"),
-    )?;
+    convkit::viz::save_png(&overlay(&original, &heatmap, 0.4)?, &out.join("gradcam.png"))?;
     println!(
         "Grad-CAM of class {} at layer {}, in {}",
         result.classes[0],

@@ -37,11 +37,7 @@ fn main() -> convkit::Result<()> {
 
     // The model: four conv/pool blocks, dropout, a sigmoid classifier.
     let mut model = Sequential::new();
-    model.add(
-        Conv2D::new(32, 3)
-            .activation(Activation::Relu)
-            .input_shape([3, 150, 150]),
-    )?;
+    model.add(Conv2D::new(32, 3).activation(Activation::Relu).input_shape([3, 150, 150]))?;
     model.add(MaxPooling2D::new(2))?;
     for filters in [64, 128, 128] {
         model.add(Conv2D::new(filters, 3).activation(Activation::Relu))?;
@@ -51,11 +47,7 @@ fn main() -> convkit::Result<()> {
     model.add(Dropout::new(0.5))?;
     model.add(Dense::new(512).activation(Activation::Relu))?;
     model.add(Dense::new(1).activation(Activation::Sigmoid))?;
-    model.compile(
-        RMSprop::new().learning_rate(1e-4),
-        "binary_crossentropy",
-        ["accuracy"],
-    )?;
+    model.compile(RMSprop::new().learning_rate(1e-4), "binary_crossentropy", ["accuracy"])?;
 
     // Keep the best model, stop when validation stops improving, survive a kill.
     let options = FitOptions::new()
@@ -67,9 +59,7 @@ fn main() -> convkit::Result<()> {
     let history = model.fit_source(&mut train, options)?;
     println!(
         "best val_loss {:?}",
-        history
-            .get("val_loss")
-            .map(|v| v.iter().cloned().fold(f64::INFINITY, f64::min))
+        history.get("val_loss").map(|v| v.iter().cloned().fold(f64::INFINITY, f64::min))
     );
     Ok(())
 }

@@ -28,11 +28,7 @@ fn main() -> convkit::Result<()> {
 
     // Listing 8.1: the model. Shapes are NCHW: one 28x28 gray channel.
     let mut model = Sequential::new();
-    model.add(
-        Conv2D::new(32, 3)
-            .activation(Activation::Relu)
-            .input_shape([1, 28, 28]),
-    )?;
+    model.add(Conv2D::new(32, 3).activation(Activation::Relu).input_shape([1, 28, 28]))?;
     model.add(MaxPooling2D::new(2))?;
     model.add(Conv2D::new(64, 3).activation(Activation::Relu))?;
     model.add(MaxPooling2D::new(2))?;
@@ -46,22 +42,13 @@ fn main() -> convkit::Result<()> {
     let history = model.fit(
         &train_images,
         &train_labels,
-        FitOptions::new()
-            .epochs(epochs)
-            .batch_size(64)
-            .validation_split(0.2),
+        FitOptions::new().epochs(epochs).batch_size(64).validation_split(0.2),
     )?;
-    println!(
-        "validation accuracy by epoch: {:?}",
-        history.get("val_accuracy")
-    );
+    println!("validation accuracy by epoch: {:?}", history.get("val_accuracy"));
 
     // Listing 8.4: evaluate on the test set.
     let logs = model.evaluate(&test_images, &test_labels, 256)?;
-    println!(
-        "test accuracy: {:.3}",
-        logs.get("accuracy").unwrap_or(f64::NAN)
-    );
+    println!("test accuracy: {:.3}", logs.get("accuracy").unwrap_or(f64::NAN));
 
     // Save, load, predict: the loaded model gives the same probabilities.
     let dir = std::env::temp_dir().join("convkit-mnist-example");
@@ -69,9 +56,6 @@ fn main() -> convkit::Result<()> {
     let loaded = load_model(&dir, Device::Cpu)?;
     let probabilities = loaded.predict(&test_images.narrow(0, 0, 10), 10)?;
     let predicted = probabilities.argmax(1, false);
-    println!(
-        "first ten test digits predicted as {:?}",
-        Vec::<i64>::try_from(&predicted)?
-    );
+    println!("first ten test digits predicted as {:?}", Vec::<i64>::try_from(&predicted)?);
     Ok(())
 }

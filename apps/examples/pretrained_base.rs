@@ -60,11 +60,7 @@ fn main() -> convkit::Result<()> {
 
     // A densely connected classifier on the features.
     let mut classifier = Sequential::new().named("classifier");
-    classifier.add(
-        Dense::new(256)
-            .activation(Activation::Relu)
-            .input_shape([1280]),
-    )?;
+    classifier.add(Dense::new(256).activation(Activation::Relu).input_shape([1280]))?;
     classifier.add(Dropout::new(0.5))?;
     classifier.add(Dense::new(1).activation(Activation::Sigmoid))?;
     classifier.compile("rmsprop", "binary_crossentropy", ["accuracy"])?;
@@ -95,11 +91,7 @@ fn main() -> convkit::Result<()> {
             }
         }
     }
-    model.compile(
-        RMSprop::new().learning_rate(1e-5),
-        "binary_crossentropy",
-        ["accuracy"],
-    )?;
+    model.compile(RMSprop::new().learning_rate(1e-5), "binary_crossentropy", ["accuracy"])?;
     let options = FitOptions::new()
         .epochs(epochs)
         .validation_source(folder("validation", false)?)

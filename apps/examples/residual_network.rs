@@ -20,11 +20,7 @@ fn residual_block(
     pooling: bool,
 ) -> Result<SymbolicTensor> {
     let residual = x;
-    let conv = || {
-        Conv2D::new(filters, 3)
-            .activation(Activation::Relu)
-            .padding(Padding::Same)
-    };
+    let conv = || Conv2D::new(filters, 3).activation(Activation::Relu).padding(Padding::Same);
     let x = g.apply(conv(), x)?;
     let mut x = g.apply(conv(), x)?;
     let residual = if pooling {
@@ -56,14 +52,8 @@ fn main() -> convkit::Result<()> {
     let images = Tensor::rand([256, 3, 32, 32], (Kind::Float, Device::Cpu)) * 200.0
         + labels.view([-1, 1, 1, 1]) * red * 55.0;
     model.compile("rmsprop", "binary_crossentropy", ["accuracy"])?;
-    let history = model.fit(
-        &images,
-        &labels,
-        FitOptions::new().epochs(5).validation_split(0.25),
-    )?;
-    println!(
-        "validation accuracy by epoch: {:?}",
-        history.get("val_accuracy")
-    );
+    let history =
+        model.fit(&images, &labels, FitOptions::new().epochs(5).validation_split(0.25))?;
+    println!("validation accuracy by epoch: {:?}", history.get("val_accuracy"));
     Ok(())
 }
