@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod commands;
+mod error_report;
 mod model_arg;
 mod runtime;
 
@@ -67,7 +68,7 @@ fn main() {
         Command::Plot(args) => commands::plot::run(args),
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", error_report::error_line(&e));
         std::process::exit(1);
     }
 }

@@ -117,12 +117,19 @@ pub fn save_text(text: &str, path: &Path) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
 }
 
-/// Writes `img` as a PNG, atomically (temporary file in the same folder, then rename).
+/// Writes `img` as a PNG, atomically (temporary file in the same folder, then rename). A path
+/// with another extension (`.jpg`...) is refused rather than given PNG bytes.
 pub fn save_png(img: &image::RgbImage, path: &Path) -> Result<()> {
     let err = |problem: String| Error::Write {
         path: path.to_path_buf(),
         problem,
     };
+    if let Some(ext) = path.extension().filter(|e| !e.eq_ignore_ascii_case("png")) {
+        return Err(err(format!(
+            "pictures are written as PNG, but the name ends in .{}; use .png (plots also take .svg)",
+            ext.to_string_lossy()
+        )));
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
     }
@@ -162,6 +169,11 @@ mod tests {
         let tiles: Vec<_> = (0..5)
             .map(|i| image::RgbImage::from_pixel(10, 8, image::Rgb([i * 40, 0, 0])))
             .collect();
+        // A name that promises another format is refused, not given PNG bytes.
+        let jpg = dir.path().join("curves.jpg");
+        let e = save_training_curves(&h, &jpg).unwrap_err().to_string();
+        assert!(e.contains(".jpg") && e.contains(".png"), "{e}");
+        assert!(!jpg.exists());
         let g = image_grid(&tiles, 3, 2, &[]).unwrap();
         assert_eq!(g.dimensions(), (3 * 12 + 2, 2 * 10 + 2));
         assert!(image_grid(&[], 3, 2, &[]).is_err());
