@@ -99,6 +99,21 @@ pub enum PthError {
         found: String,
     },
 
+    /// A record larger than what reading it is allowed: a storage entry larger than the
+    /// storage the pickle declares, or a pickle past the reader's limit. Checked before the
+    /// record is inflated, so a decompression bomb costs nothing.
+    #[error("{origin}: {record} holds {size} bytes, more than the {limit} allowed for it (a decompression bomb or a corrupt file)")]
+    OverBudget {
+        /// File the error is about.
+        origin: String,
+        /// The record (zip entry) concerned.
+        record: String,
+        /// Bytes it declares or holds.
+        size: u64,
+        /// Bytes allowed: the size its storage declares, or the reader's limit for a pickle.
+        limit: u64,
+    },
+
     /// Any other structural problem (a key that is not a string, bad rebuild arguments, ...).
     #[error("{origin}: malformed state dict{}: {detail}", at_key(.key))]
     Malformed {

@@ -17,7 +17,7 @@ use crate::pth::tensor::{self, RawTensor, StorageBytes, TensorRef};
 const LOCAL_SIG: &[u8; 4] = b"PK\x03\x04";
 const DESCRIPTOR_SIG: &[u8; 4] = b"PK\x07\x08";
 /// Largest `data.pkl` read (a pickle of this size describes hundreds of thousands of tensors).
-const MAX_PICKLE_BYTES: u64 = 1 << 30;
+const MAX_PICKLE_BYTES: u64 = 1 << 28;
 
 /// Whether the bytes start like a zip archive.
 pub(crate) fn looks_like_zip(bytes: &[u8]) -> bool {
@@ -61,7 +61,12 @@ pub(crate) fn read(bytes: &[u8], origin: &str) -> Result<Vec<(String, RawTensor)
         .unwrap_or_default()
         .to_owned();
 
-    if let Some(order) = archive.entry(bytes, origin, &format!("{prefix}byteorder"), 16)? {
+    if let Some(order) = archive.entry(
+        bytes,
+        origin,
+        &format!("{prefix}byteorder"),
+        Budget::Whole(16),
+    )? {
         if order.data.trim_ascii() != b"little" {
             return Err(PthError::malformed(
                 origin,
@@ -74,7 +79,7 @@ pub(crate) fn read(bytes: &[u8], origin: &str) -> Result<Vec<(String, RawTensor)
     }
 
     let pkl = archive
-        .entry(bytes, origin, &pkl_name, MAX_PICKLE_BYTES)?
+        .entry(bytes, origin, &pkl_name, Budget::Whole(MAX_PICKLE_BYTES))?
         .ok_or_else(|| PthError::not_state_dict(origin, format!("cannot read `{pkl_name}`")))?;
     let pickle_name = format!("zip entry `{pkl_name}`");
     let (root, _) = pickle::unpickle(&pkl.data, 0, origin, &pickle_name)?;
@@ -127,10 +132,22 @@ fn load_storages<'a>(
     for (key, nbytes) in wanted {
         let name = format!("{prefix}data/{key}");
         let record = format!("zip entry `{name}`");
-        let data = archive.entry(bytes, origin, &name, nbytes)?.map(|e| e.data);
+        let data = archive
+            .entry(bytes, origin, &name, Budget::Prefix(nbytes))?
+            .map(|e| e.data);
         storages.insert(key.to_owned(), StorageBytes { data, record });
     }
     Ok(storages)
+}
+
+/// How much of an entry is read.
+#[derive(Clone, Copy)]
+enum Budget {
+    /// The whole entry is needed and may hold at most this many bytes (a pickle).
+    Whole(u64),
+    /// Only this many leading bytes are used, as torch does for a storage whose record is
+    /// longer than the storage the pickle declares.
+    Prefix(u64),
 }
 
 /// An entry's bytes.
@@ -155,14 +172,23 @@ impl<'a> Archive<'a> {
         }
     }
 
-    /// At most `limit` bytes of the entry `name`; `None` when there is no such entry.
+    /// The bytes of the entry `name` that `budget` allows; `None` when there is no such entry.
+    ///
+    /// The budget is checked before anything is inflated: an entry that must be read whole
+    /// and whose header declares more is refused unread, no more than the budget is ever
+    /// inflated, and an entry that inflates past the size its header declares is refused as
+    /// soon as it does (a decompression bomb). A recovered (scanned) entry is cut to the
+    /// budget, since its bytes are already in memory.
     fn entry(
         &mut self,
         bytes: &'a [u8],
         origin: &str,
         name: &str,
-        limit: u64,
+        budget: Budget,
     ) -> Result<Option<Entry<'a>>, PthError> {
+        let limit = match budget {
+            Budget::Whole(n) | Budget::Prefix(n) => n,
+        };
         match self {
             Archive::Scanned { entries, .. } => {
                 Ok(entries.iter().find(|(n, _)| n == name).map(|(_, d)| Entry {
@@ -178,23 +204,47 @@ impl<'a> Archive<'a> {
                     Err(zip::result::ZipError::FileNotFound) => return Ok(None),
                     Err(e) => return Err(bad(&e)),
                 };
-                if file.compression() == zip::CompressionMethod::Stored && !file.encrypted() {
+                let stored = file.compression() == zip::CompressionMethod::Stored;
+                let declared = if stored && !file.encrypted() {
+                    file.compressed_size()
+                } else {
+                    file.size()
+                };
+                if matches!(budget, Budget::Whole(_)) && declared > limit {
+                    return Err(PthError::OverBudget {
+                        origin: origin.to_owned(),
+                        record: format!("zip entry `{name}`"),
+                        size: declared,
+                        limit,
+                    });
+                }
+                let wanted = declared.min(limit);
+                if stored && !file.encrypted() {
                     // Borrow stored data straight from the file.
                     let start = local_data_start(bytes, file.header_start())
                         .ok_or_else(|| bad(&"bad local header"))?;
-                    let len = file.compressed_size().min(limit);
-                    let end = start.saturating_add(clamp(len, usize::MAX));
+                    let end = start.saturating_add(clamp(wanted, usize::MAX));
                     let data = bytes.get(start..end.min(bytes.len())).unwrap_or_default();
                     return Ok(Some(Entry {
                         data: Cow::Borrowed(data),
                     }));
                 }
-                let cap = limit.min(file.size());
-                let mut out = Vec::new();
+                // One byte past the header's size proves that the header lied.
+                let probe = u64::from(wanted == declared);
+                let mut out = Vec::with_capacity(clamp(wanted, 1 << 26));
                 (&mut file)
-                    .take(cap)
+                    .take(wanted.saturating_add(probe))
                     .read_to_end(&mut out)
                     .map_err(|e| bad(&e))?;
+                if out.len() as u64 > declared {
+                    return Err(PthError::malformed(
+                        origin,
+                        format!(
+                            "zip entry `{name}` inflates past the {declared} bytes its header \
+                             declares (a decompression bomb?)"
+                        ),
+                    ));
+                }
                 Ok(Some(Entry {
                     data: Cow::Owned(out),
                 }))

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::opcode::{opcode_name, Opcode};
 use super::value::{grow, long_le, Item, Value};
-use super::MAX_DEPTH;
+use super::{MAX_DEPTH, MAX_OPCODES};
 use crate::pth::error::PthError;
 
 /// A truncated read inside the pickle.
@@ -35,8 +35,16 @@ pub(super) struct Machine<'a> {
 impl<'a> Machine<'a> {
     /// Runs to `STOP` and returns the pickled value.
     pub(super) fn run(&mut self) -> Result<Value, PthError> {
+        let mut executed: u64 = 0;
         loop {
             let at = self.pos;
+            executed += 1;
+            if executed > MAX_OPCODES {
+                return Err(self.malformed(format!(
+                    "more than {MAX_OPCODES} opcodes, the most a state dict's pickle is read for \
+                     (a pickle bomb?)"
+                )));
+            }
             let byte = self.read_u8(at)?;
             let Some(op) = Opcode::from_byte(byte) else {
                 return Err(self.unsupported(byte, at));

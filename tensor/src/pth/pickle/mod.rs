@@ -8,8 +8,8 @@
 //!
 //! Memo entries are copies, not shared references: an object mutated after it was memoized
 //! is seen unmutated through the memo (torch never relies on this). Copying is bounded by a
-//! budget, and nesting depth is bounded, so no input can make the reader run out of stack or
-//! memory.
+//! budget, and so are the opcodes run and the nesting depth, so no input can make the reader
+//! run out of stack or memory.
 
 mod allowed;
 mod machine;
@@ -25,6 +25,11 @@ pub(crate) use value::Value;
 
 /// Deepest nesting of containers accepted.
 pub(crate) const MAX_DEPTH: u32 = 128;
+
+/// Most opcodes one pickle may run. Each opcode makes at most one value (memo copies are paid
+/// for separately), so this bounds the reader's memory to a few hundred MiB whatever the input;
+/// a state dict needs about 25 opcodes per tensor, so this allows some 160,000 tensors.
+pub(crate) const MAX_OPCODES: u64 = 1 << 22;
 
 /// Reads one pickle from `data[start..]`, stopping at its `STOP` opcode.
 ///
@@ -171,6 +176,21 @@ mod tests {
             e.contains("nested deeper") || e.contains("size limit"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn opcode_bomb_is_refused() {
+        // MAX_OPCODES + 1 empty lists, each a value of its own; the reader stops at the limit.
+        let mut p = b"\x80\x02".to_vec();
+        p.resize(p.len() + MAX_OPCODES as usize + 1, b']');
+        p.push(b'.');
+        let e = run(&p).unwrap_err().to_string();
+        assert!(e.contains("more than 4194304 opcodes"), "{e}");
+        // One fewer is an ordinary (if odd) pickle: a list at the top of a deep stack.
+        let mut p = b"\x80\x02".to_vec();
+        p.resize(p.len() + MAX_OPCODES as usize - 2, b']');
+        p.push(b'.');
+        assert!(run(&p).is_ok());
     }
 
     #[test]
