@@ -13,7 +13,6 @@
 
 use std::path::PathBuf;
 
-use convkit::image;
 use convkit::prelude::*;
 use convkit::viz::{heatmap_image, layer_activations, overlay, save_activation_grids, GradCam};
 
@@ -41,9 +40,7 @@ fn main() -> convkit::Result<()> {
     // Grad-CAM: which parts of the photo made the top class, at the last spatial layer.
     let cam = GradCam::new(&model.model, None)?;
     let result = cam.compute(&x, None)?;
-    let original = image::open(&photo)
-        .map_err(|source| Error::Image { path: photo.clone(), source })?
-        .to_rgb8();
+    let original = convkit::data::image_file::open_image(&photo)?.to_rgb8();
     let (w, h) = original.dimensions();
     let heatmap = result.heatmaps.f_get(0)?;
     convkit::viz::save_png(&heatmap_image(&heatmap, w, h)?, &out.join("heatmap.png"))?;

@@ -1,11 +1,12 @@
-//! The one line a failed command prints: the error and each cause not yet said.
+//! The one line a failed command prints: the error and each cause not yet said, without the
+//! C++ backtrace libtorch appends to its exceptions.
 
 /// `error` and its causes joined by `: `, leaving out a cause whose text the line already
 /// holds (an error that prints its source as part of its own message would say it twice).
 pub fn error_line(error: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in error.chain() {
-        let text = cause.to_string();
+        let text = without_cpp_backtrace(&cause.to_string());
         if line.contains(&text) {
             continue;
         }
@@ -17,9 +18,34 @@ pub fn error_line(error: &anyhow::Error) -> String {
     line
 }
 
+/// A libtorch exception's message without the backtrace it carries (`Exception raised from
+/// ... (most recent call first):` and its `frame #N:` lines), which says nothing to a user.
+pub fn without_cpp_backtrace(text: &str) -> String {
+    let cut = text.find("Exception raised from").unwrap_or(text.len());
+    let kept: Vec<&str> = text[..cut]
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim_start().starts_with("frame #") && !l.is_empty())
+        .collect();
+    kept.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::error_line;
+    use super::{error_line, without_cpp_backtrace};
+
+    #[test]
+    fn libtorch_backtraces_are_cut() {
+        let torch = "Internal torch error: numel: integer multiplication overflow\n\
+                     Exception raised from numel at /pytorch/c10/core/TensorImpl.h:1234 (most recent call first):\n\
+                     frame #0: c10::Error::Error(c10::SourceLocation, std::string) + 0x9c\n\
+                     frame #1: at::native::empty + 0x1f";
+        assert_eq!(
+            without_cpp_backtrace(torch),
+            "Internal torch error: numel: integer multiplication overflow"
+        );
+        assert_eq!(without_cpp_backtrace("plain: message"), "plain: message");
+    }
 
     #[derive(Debug, thiserror::Error)]
     enum Wrapping {

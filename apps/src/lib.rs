@@ -78,14 +78,6 @@ pub enum Error {
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// An image file could not be read.
-    #[error("{}: not a readable image", path.display())]
-    Image {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Why.
-        source: image::ImageError,
-    },
     /// No pretrained application of that name.
     #[error("unknown application '{name}': expected {expected}")]
     UnknownApplication {

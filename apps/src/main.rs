@@ -4,6 +4,7 @@
 mod commands;
 mod error_report;
 mod model_arg;
+mod ranges;
 mod runtime;
 
 use clap::{Parser, Subcommand};

@@ -22,7 +22,7 @@ pub struct ModelArgs {
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// Scale applied to [0, 255] pixels before a saved model (convkit's trainings use 1/255).
-    #[arg(long, default_value_t = 1.0 / 255.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1.0 / 255.0, value_parser = crate::ranges::FloatRange::above(0.0, 1e6).parser())]
     pub rescale: f64,
 }
 
@@ -47,7 +47,7 @@ impl LoadedModel {
     /// Loads `--model` (with `--weights` for an application).
     pub fn load(args: &ModelArgs, device: Device) -> anyhow::Result<LoadedModel> {
         let dir = Path::new(&args.model);
-        if dir.join("model.json").is_file() {
+        if let Some(dir) = model_dir(dir).as_deref() {
             let model = load_model(dir, device)?;
             let shape = model
                 .input_shape()

@@ -261,12 +261,7 @@ pub fn load_images(paths: &[PathBuf], size: i64) -> Result<Tensor> {
         .ok_or_else(|| Error::Invalid(format!("image size must lie in 1..=16384, got {size}")))?;
     let mut items = Vec::with_capacity(paths.len());
     for p in paths {
-        let img = image::open(p)
-            .map_err(|source| Error::Image {
-                path: p.clone(),
-                source,
-            })?
-            .to_rgb8();
+        let img = convkit_data::image_file::open_image(p)?.to_rgb8();
         let img = image::imageops::resize(&img, side, side, image::imageops::FilterType::Triangle);
         items.push(convkit_tensor::image_convert::rgb_to_chw(&img)?);
     }

@@ -15,8 +15,8 @@ pub struct RuntimeArgs {
     /// Seed for initialization, shuffling, dropout and augmentation.
     #[arg(long, env = "CONVKIT_SEED", default_value_t = seed::DEFAULT_SEED)]
     pub seed: u64,
-    /// libtorch threads (0: one per core).
-    #[arg(long, env = "CONVKIT_THREADS", default_value_t = 0)]
+    /// libtorch threads (0: one per core; at most 1,024).
+    #[arg(long, env = "CONVKIT_THREADS", default_value_t = 0, value_parser = crate::ranges::torch_threads())]
     pub threads: usize,
     /// Directory holding datasets (MNIST in DATA_DIR/mnist).
     #[arg(long, env = "CONVKIT_DATA", default_value = "datasets")]
@@ -49,6 +49,16 @@ pub fn init_logging() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+}
+
+/// Takes the output folder `--out` for this run before any work: creates it, proves it can be
+/// written, and locks it, so that a read-only or invalid `--out` is reported at once and a
+/// second run on the same folder refuses (naming the first one's PID) instead of mixing its
+/// files in. Hold the returned lock until the command ends.
+pub fn claim_out_dir(out: &std::path::Path) -> anyhow::Result<convkit_tensor::dir_lock::DirLock> {
+    convkit_tensor::dir_lock::DirLock::acquire(out)
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("--out {}", out.display()))
 }
 
 /// Writes JSON to a file atomically.

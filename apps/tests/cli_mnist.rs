@@ -60,7 +60,7 @@ fn text(o: &Output) -> String {
 
 /// The saved weights, sorted by name (safetensors files carry no order).
 fn weights(dir: &Path) -> Vec<(String, Tensor)> {
-    let mut w = Tensor::read_safetensors(dir.join("model.safetensors")).unwrap();
+    let mut w = Tensor::read_safetensors(dir.join("model/model.safetensors")).unwrap();
     w.sort_by(|a, b| a.0.cmp(&b.0));
     w
 }
@@ -88,8 +88,9 @@ fn trains_evaluates_and_writes_its_outputs() {
     assert!(t.contains("Epoch 1/1") && t.contains("val_accuracy"), "{t}");
     assert!(t.contains("Test loss:"), "{t}");
     for f in [
-        "model.json",
-        "model.safetensors",
+        "model/model.json",
+        "model/model.safetensors",
+        "model/optimizer.safetensors",
         "history.json",
         "metrics.json",
     ] {
@@ -152,8 +153,11 @@ fn cuda_without_gpu_missing_data_and_bad_options_are_clear_errors() {
     // Numbers that cannot be used are refused with their range, never replaced or used as is.
     let out = tmp.path().join("o");
     for (option, value, expected) in [
-        ("--lr", "nan", "finite"),
-        ("--lr", "inf", "finite"),
+        ("--lr", "nan", "NaN is not in (0, 10]"),
+        ("--lr", "inf", "inf is not in (0, 10]"),
+        ("--lr", "-1", "-1 is not in (0, 10]"),
+        ("--validation-split", "1", "1 is not in [0, 1)"),
+        ("--threads", "100000", "100000 is not in 0..=1024"),
         ("--test-limit", "0", "1..=10000"),
         ("--train-limit", "0", "1..=60000"),
         ("--batch-size", "0", "1..=60000"),
@@ -255,7 +259,7 @@ fn a_killed_run_resumes_to_the_same_final_weights() {
         still_running,
         "the run ended before it could be killed; make the dataset larger"
     );
-    assert!(!killed.join("model.safetensors").exists());
+    assert!(!killed.join("model").exists());
 
     let o = run(
         &a.iter().map(|s| s.as_str()).collect::<Vec<_>>(),

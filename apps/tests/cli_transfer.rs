@@ -129,19 +129,21 @@ fn segment_refuses_bad_trimaps_naming_the_file() {
     let root = tmp.path().join("pets");
     std::fs::create_dir_all(root.join("images")).unwrap();
     std::fs::create_dir_all(root.join("annotations/trimaps")).unwrap();
-    image::RgbImage::new(16, 16)
-        .save(root.join("images/cat_1.jpg"))
-        .unwrap();
-    image::GrayImage::from_pixel(16, 16, image::Luma([7]))
-        .save(root.join("annotations/trimaps/cat_1.png"))
-        .unwrap();
+    // cat_1's trimap holds 7, outside 1..=3; cat_2's is valid.
+    for (name, trimap) in [("cat_1", 7), ("cat_2", 1)] {
+        let image_path = root.join(format!("images/{name}.jpg"));
+        image::RgbImage::new(16, 16).save(image_path).unwrap();
+        let mask_path = root.join(format!("annotations/trimaps/{name}.png"));
+        let mask = image::GrayImage::from_pixel(16, 16, image::Luma([trimap]));
+        mask.save(mask_path).unwrap();
+    }
     let o = run(
         &[
             "segment",
             "--data",
             root.to_str().unwrap(),
             "--held-out",
-            "0",
+            "1",
             "--out",
             tmp.path().join("o").to_str().unwrap(),
         ],
@@ -197,7 +199,7 @@ fn predict_names_the_cat_and_refuses_bad_input() {
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(
-        t.contains("notes.png") && t.contains("not a readable image"),
+        t.contains("notes.png") && t.contains("not an image (unrecognised file signature)"),
         "{t}"
     );
 

@@ -228,7 +228,7 @@ fn pictures_of_a_model_trained_by_convkit_mnist() {
     std::fs::write(&notes, b"not an image").unwrap();
     bad(
         &["gradcam", "--model", m, notes.to_str().unwrap()],
-        &["notes.png", "not a readable image"],
+        &["notes.png", "not an image (unrecognised file signature)"],
     );
     bad(
         &["activations", "--model", m, "--layers", "flatten", d],

@@ -51,10 +51,7 @@ impl Backgrounds {
         paths.sort();
         let mut images = Vec::new();
         for p in paths {
-            let img = image::open(&p).map_err(|e| Error::Image {
-                path: p.clone(),
-                problem: e.to_string(),
-            })?;
+            let img = crate::image_file::open_image(&p)?;
             let rgb = img.to_rgb8();
             if rgb.width() >= 96 && rgb.height() >= 96 {
                 images.push(rgb);

@@ -8,21 +8,36 @@ use convkit_tensor::tch::{Kind, Tensor};
 
 use crate::{Error, Result};
 
-/// Reads a whole file, transparently gunzipping it when it starts with the gzip magic.
+/// Largest IDX file read, before or after gunzipping (4 GiB; MNIST's largest is 47 MB).
+pub const MAX_IDX_BYTES: u64 = 4 << 30;
+
+/// Reads a whole regular file, transparently gunzipping it when it starts with the gzip
+/// magic. Neither the file nor what it inflates to may pass [`MAX_IDX_BYTES`] or the memory
+/// available (a gzip bomb is refused as soon as it inflates past that).
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::Format {
-                path: path.into(),
-                problem: format!("corrupt gzip stream: {e}"),
-            })?;
-        Ok(out)
-    } else {
-        Ok(raw)
+    let budget = MAX_IDX_BYTES.min(convkit_tensor::memory::available_memory() / 2);
+    let raw = convkit_tensor::files::read_regular_file(path, budget)?;
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
     }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&raw[..])
+        .take(budget.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Format {
+            path: path.into(),
+            problem: format!("corrupt gzip stream: {e}"),
+        })?;
+    if out.len() as u64 > budget {
+        return Err(Error::Format {
+            path: path.into(),
+            problem: format!(
+                "inflates past {} (a gzip bomb, or not an IDX file)",
+                convkit_tensor::memory::gib(budget)
+            ),
+        });
+    }
+    Ok(out)
 }
 
 /// Parses an IDX file of unsigned bytes; returns the dimensions and the data.
@@ -68,8 +83,13 @@ pub fn parse_u8(path: &Path, bytes: &[u8]) -> Result<(Vec<i64>, Vec<u8>)> {
             ]) as i64
         })
         .collect();
-    let n: u64 = dims.iter().map(|&d| d as u64).product();
-    let expected = header as u64 + n;
+    // The header's dimensions are untrusted: 2^31 x 2^31 x 4 must not wrap to a small size.
+    let expected = convkit_tensor::memory::bytes_for(&dims, 1)
+        .and_then(|n| n.checked_add(header as u64))
+        .ok_or_else(|| Error::Format {
+            path: path.into(),
+            problem: format!("IDX dimensions {dims:?} multiply past 2^64 elements"),
+        })?;
     if bytes.len() as u64 != expected {
         return Err(Error::Size {
             path: path.into(),
@@ -123,5 +143,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not unsigned byte"), "{e}");
+    }
+
+    #[test]
+    fn dimensions_whose_product_overflows_are_refused() {
+        // 2^31 x 2^31 x 4 = 2^64 wraps to 0 in u64: a 20-byte file claiming it.
+        let bytes = encode_u8(&[1 << 31, 1 << 31, 4], &[]);
+        let e = parse_u8(Path::new("bomb-idx3-ubyte"), &bytes)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bomb-idx3-ubyte") && e.contains("multiply past 2^64"),
+            "{e}"
+        );
+        // Large but representable: a size error, nothing allocated.
+        let bytes = encode_u8(&[1 << 31, 1 << 31], &[]);
+        let e = parse_u8(Path::new("big"), &bytes).unwrap_err().to_string();
+        assert!(
+            e.contains("expected 4611686018427387916 bytes, found 12"),
+            "{e}"
+        );
     }
 }

@@ -21,6 +21,7 @@ pub mod download;
 pub mod error;
 pub mod feature_cache;
 pub mod idx;
+pub mod image_file;
 pub mod image_folder;
 pub mod mnist;
 pub mod mnist_folder;

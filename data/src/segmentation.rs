@@ -52,7 +52,7 @@ pub fn find_pairs(root: &Path) -> Result<Vec<Pair>> {
             .unwrap_or_default();
         let is_jpg =
             name.to_lowercase().ends_with(".jpg") || name.to_lowercase().ends_with(".jpeg");
-        if name.starts_with('.') || !is_jpg {
+        if name.starts_with('.') || !is_jpg || !p.is_file() {
             continue;
         }
         let stem = p
@@ -87,19 +87,9 @@ pub fn load_pairs(pairs: &[Pair], size: u32) -> Result<(Tensor, Tensor)> {
     let loaded: Vec<(Vec<u8>, Vec<u8>)> = pairs
         .par_iter()
         .map(|p| -> Result<(Vec<u8>, Vec<u8>)> {
-            let img = image::open(&p.image)
-                .map_err(|e| Error::Image {
-                    path: p.image.clone(),
-                    problem: e.to_string(),
-                })?
-                .to_rgb8();
+            let img = crate::image_file::open_image(&p.image)?.to_rgb8();
             let img = imageops::resize(&img, size, size, imageops::FilterType::Triangle);
-            let mask = image::open(&p.mask)
-                .map_err(|e| Error::Image {
-                    path: p.mask.clone(),
-                    problem: e.to_string(),
-                })?
-                .to_luma8();
+            let mask = crate::image_file::open_image(&p.mask)?.to_luma8();
             let mask = imageops::resize(&mask, size, size, imageops::FilterType::Nearest);
             let mut classes = mask.into_raw();
             for v in classes.iter_mut() {

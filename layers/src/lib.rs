@@ -59,7 +59,9 @@ pub mod prelude {
     pub use crate::models::model::Model;
     pub use crate::models::model_api::ModelApi;
     pub use crate::models::sequential::Sequential;
-    pub use crate::saving::{load_model, load_weights, save_model, save_weights};
+    pub use crate::saving::{
+        load_model, load_weights, model_dir, save_model, save_weights, RUN_MODEL_DIR,
+    };
     pub use crate::training::callbacks::*;
     pub use crate::training::losses::Loss;
     pub use crate::training::metrics::Metric;

@@ -109,8 +109,8 @@ fn max_pooling_ends_the_base_with_each_channels_maximum() {
     );
 
     // The layer survives save and load.
-    save_model(&pooled, dir.path()).unwrap();
-    let loaded = load_model(dir.path(), Device::Cpu).unwrap();
+    save_model(&pooled, &dir.path().join("pooled")).unwrap();
+    let loaded = load_model(&dir.path().join("pooled"), Device::Cpu).unwrap();
     assert!(loaded
         .predict(&x, 2)
         .unwrap()

@@ -27,6 +27,13 @@ pub fn save_state(opt: &dyn Optimizer, path: &Path) -> Result<()> {
 
 /// Restores the optimizer's state from `path` for the parameters `params`.
 pub fn load_state(opt: &mut dyn Optimizer, params: &[Tensor], path: &Path) -> Result<()> {
+    if let Err(e) = convkit_tensor::files::check_regular_file(path) {
+        return Err(Error::State {
+            what: path.display().to_string(),
+            expected: "a safetensors file written by save_state".into(),
+            found: e.to_string(),
+        });
+    }
     let state = Tensor::read_safetensors(path).map_err(|e| Error::State {
         what: path.display().to_string(),
         expected: "a safetensors file written by save_state".into(),

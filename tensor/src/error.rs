@@ -42,6 +42,17 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Another process holds the output folder ([`crate::dir_lock::DirLock`]).
+    #[error(
+        "{dir} is in use by another convkit run{}; wait for it to finish or choose another --out",
+        holder.map(|p| format!(" (PID {p})")).unwrap_or_default()
+    )]
+    Locked {
+        /// The folder.
+        dir: PathBuf,
+        /// PID of the process holding it, when its lock file says.
+        holder: Option<u32>,
+    },
     /// Any other invalid argument.
     #[error("{0}")]
     Invalid(String),

@@ -8,7 +8,8 @@ use clap::Args;
 use convkit_viz::activations::{channel_image, layer_activations, save_activation_grids};
 
 use crate::model_arg::{LoadedModel, ModelArgs};
-use crate::runtime::RuntimeArgs;
+use crate::ranges;
+use crate::runtime::{claim_out_dir, RuntimeArgs};
 
 /// Arguments of `convkit activations`.
 #[derive(Args, Debug)]
@@ -19,10 +20,10 @@ pub struct ActivationsArgs {
     #[arg(long, value_delimiter = ',')]
     layers: Option<Vec<String>>,
     /// Channel drawn alone (of the first drawn layer) as `channel_<layer>_<k>.png`.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = ranges::count(0, 65_535))]
     channel: usize,
     /// Smallest side of a tile in the grids (small maps are enlarged, nearest neighbour).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = ranges::count(1, 1_024))]
     min_tile: usize,
     /// Output directory.
     #[arg(long, default_value = "runs/activations")]
@@ -36,6 +37,7 @@ pub struct ActivationsArgs {
 /// Runs the command.
 pub fn run(args: ActivationsArgs) -> anyhow::Result<()> {
     let device = args.rt.setup()?;
+    let _lock = claim_out_dir(&args.out)?;
     let m = LoadedModel::load(&args.model, device)?;
     let x = m.preprocess(&m.load_raw(std::slice::from_ref(&args.image))?)?;
     let acts = layer_activations(m.model.as_ref(), &x, args.layers.as_deref())?;

@@ -14,7 +14,8 @@ use convkit_data::image_folder::{ColorMode, ImageDecoder, ResizeFilter};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::runtime::RuntimeArgs;
+use crate::ranges;
+use crate::runtime::{claim_out_dir, RuntimeArgs};
 
 /// Arguments of `convkit augment`.
 #[derive(Args, Debug)]
@@ -38,13 +39,13 @@ pub struct PreviewArgs {
     #[arg(long, default_value = "runs/augment-preview")]
     out: PathBuf,
     /// Number of augmented versions.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = ranges::count(1, 256))]
     count: usize,
     /// Columns of the grid.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = ranges::count(1, 64))]
     cols: usize,
     /// Side of each tile (the image is resized to size x size first).
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 150, value_parser = ranges::picture_side())]
     size: usize,
     /// Augmentation: book (Keras ImageDataGenerator, the cats-vs-dogs settings) or imgaug
     /// (flips, crops, blur, contrast, noise, multiply, affine).
@@ -86,7 +87,14 @@ pub fn imgaug_preset() -> anyhow::Result<Sequential> {
 
 fn preview(a: PreviewArgs) -> anyhow::Result<()> {
     a.rt.setup()?;
-    anyhow::ensure!(a.count >= 1, "--count must be at least 1");
+    let side = a.size as u64;
+    // Each version as u8 pixels, the float copy augmenters work on, and the grid.
+    ranges::check_memory(
+        &format!("--count {} at --size {}", a.count, a.size),
+        &[a.count as u64 + 1, side, side, 3],
+        6,
+    )?;
+    let _lock = claim_out_dir(&a.out)?;
     let decoder = ImageDecoder {
         target_size: (a.size, a.size),
         color_mode: ColorMode::Rgb,

@@ -17,6 +17,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
+use crate::ranges;
 use crate::runtime::RuntimeArgs;
 
 /// Arguments of `convkit bench`.
@@ -43,19 +44,19 @@ pub struct TrainArgs {
     /// Class folder (DIR/CLASS/IMAGE); the first 20% of each class validates.
     dir: PathBuf,
     /// Input side.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = ranges::picture_side())]
     size: usize,
     /// Epochs of each run.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = ranges::count(1, 1_000))]
     epochs: usize,
     /// Batch size.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = ranges::batch_size())]
     batch_size: usize,
     /// Decoded-image cache of the streaming run: none, memory, disk.
     #[arg(long, default_value = "none")]
     cache: String,
     /// Loader threads.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = ranges::loader_threads())]
     loader_threads: usize,
     #[command(flatten)]
     rt: RuntimeArgs,
@@ -67,13 +68,13 @@ pub struct LoaderArgs {
     /// Class folder (DIR/CLASS/IMAGE).
     dir: PathBuf,
     /// Output side (square).
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 150, value_parser = ranges::picture_side())]
     size: usize,
     /// Batch size.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = ranges::batch_size())]
     batch_size: usize,
     /// Epochs; the first is reported apart (warm-up, and it fills the cache).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = ranges::count(1, 1_000))]
     epochs: usize,
     /// Augmentation: book (rotation 40, shifts 0.2, shear 0.2, zoom 0.2, flip) or none.
     #[arg(long, default_value = "book")]
@@ -82,7 +83,7 @@ pub struct LoaderArgs {
     #[arg(long, default_value = "none")]
     cache: String,
     /// Loader threads (default: --threads, else one per core).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::loader_threads())]
     loader_threads: Option<usize>,
     #[command(flatten)]
     rt: RuntimeArgs,
@@ -92,10 +93,10 @@ pub struct LoaderArgs {
 #[derive(Args, Debug)]
 pub struct TransformArgs {
     /// Image side (square).
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 150, value_parser = ranges::picture_side())]
     size: usize,
     /// Images per transform.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = ranges::count(1, 1_000_000))]
     iters: usize,
     /// Take the images from this class folder (else a synthetic image).
     #[arg(long)]
@@ -115,6 +116,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 fn loader(a: LoaderArgs) -> anyhow::Result<()> {
     a.rt.setup()?;
+    let side = a.size as u64;
+    ranges::check_memory(
+        &format!("--batch-size {} at --size {}", a.batch_size, a.size),
+        &[a.batch_size as u64, side, side, 3],
+        4 * 4,
+    )?;
     let threads = a.loader_threads.unwrap_or(a.rt.threads);
     let cache = cache_kind(&a.cache)?;
     let mut opts = ImageFolderOptions::flow_from_directory()
@@ -323,6 +330,8 @@ fn bench_images(a: &TransformArgs) -> anyhow::Result<Vec<HwcImage>> {
 
 fn transforms(a: TransformArgs) -> anyhow::Result<()> {
     a.rt.setup()?;
+    let side = a.size as u64;
+    ranges::check_memory(&format!("--size {}", a.size), &[side, side, 3], 16)?;
     let images = bench_images(&a).context("preparing images")?;
     let cases: Vec<(&str, Box<dyn Augmenter>)> = vec![
         ("flip", Box::new(Fliplr::new(1.0)?)),

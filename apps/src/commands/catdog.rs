@@ -20,7 +20,8 @@ use convkit_layers::prelude::*;
 use convkit_optim::RMSprop;
 use serde_json::json;
 
-use crate::runtime::{write_json, RuntimeArgs};
+use crate::ranges;
+use crate::runtime::{claim_out_dir, write_json, RuntimeArgs};
 
 /// Arguments of `convkit catdog`.
 #[derive(Args, Debug)]
@@ -35,30 +36,30 @@ pub struct CatdogArgs {
     #[arg(long)]
     book: bool,
     /// Input side (book: 150; CPU default: 64).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::input_side(38))]
     size: Option<i64>,
     /// Epochs without augmentation (the book's 30).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::epochs_or_none())]
     epochs: Option<usize>,
     /// Epochs with augmentation and dropout (the book's 100).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::epochs_or_none())]
     aug_epochs: Option<usize>,
     /// Images per class for train,validation,test (book: 1000,500,500; offline default
     /// 150,300,500).
     #[arg(long, value_delimiter = ',')]
     per_class: Option<Vec<usize>>,
     /// Batch size of the run without augmentation (book: 20).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = ranges::batch_size())]
     batch_size: usize,
     /// Batch size of the run with augmentation (book: 32).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = ranges::batch_size())]
     aug_batch_size: usize,
     /// Augmented passes over the training images per epoch (the book's 100 steps of 32 draw
     /// 3,200 augmented images per epoch from 2,000).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = ranges::count(1, 1_000))]
     aug_repeat: usize,
     /// Image-loading threads.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = ranges::loader_threads())]
     loader_threads: usize,
     #[command(flatten)]
     rt: RuntimeArgs,
@@ -183,15 +184,20 @@ fn train_run(
     let options = FitOptions::new()
         .epochs(epochs)
         .validation_source(val)
-        .callback(BackupAndRestore::new(out.join("backup")))
-        .callback(TerminateOnNaN::new());
+        .callback(
+            BackupAndRestore::new(out.join("backup"))
+                .setting("size", plan.size)
+                .setting("batch_size", batch)
+                .setting("aug_repeat", args.aug_repeat),
+        )
+        .callback(TerminateOnNaN::new())
+        .save_model_to(out.join(RUN_MODEL_DIR));
     let history = model.fit_source(&mut train, options)?;
     let mut test = folder(&data.join("test"), plan, 50, false, 1, args.loader_threads)?;
     let logs = model.evaluate_source(&mut test)?;
     let test_loss = logs.get("loss").unwrap_or(f64::NAN);
     let test_accuracy = logs.get("accuracy").unwrap_or(f64::NAN);
     println!("{name}: test loss {test_loss:.4} - test accuracy {test_accuracy:.4}");
-    save_model(&model, &out).with_context(|| format!("saving into {}", out.display()))?;
     history.save(&out.join("history.json"))?;
     convkit_viz::save_training_curves(&history.history, &out.join("curves.png"))?;
     write_json(
@@ -230,6 +236,7 @@ fn best_val_loss_epoch(h: &History) -> Option<(usize, f64)> {
 /// Runs the experiment.
 pub fn run(args: CatdogArgs) -> anyhow::Result<()> {
     let device = args.rt.setup()?;
+    let _lock = claim_out_dir(&args.out)?;
     let plan = plan(&args, device.is_cuda())?;
     let data = prepare_data(&args, &plan)?;
     let plain = train_run(&args, &plan, &data, device, "no_augmentation", false)?;

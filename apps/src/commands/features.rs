@@ -14,7 +14,8 @@ use convkit_layers::saving::fingerprint::model_fingerprint;
 use serde_json::json;
 
 use super::transfer_common::{Transfer, TransferArgs};
-use crate::runtime::write_json;
+use crate::ranges;
+use crate::runtime::{claim_out_dir, write_json};
 
 /// Arguments of `convkit features`.
 #[derive(Args, Debug)]
@@ -25,13 +26,13 @@ pub struct FeaturesArgs {
     #[arg(long, default_value = "runs/features")]
     out: PathBuf,
     /// Epochs of the dense classifier (the book's 20).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = ranges::epochs())]
     epochs: usize,
     /// Batch size of the classifier.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = ranges::batch_size())]
     batch_size: usize,
     /// Batch size of the extraction pass (16 is faster than 32 on a 2-core CPU).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = ranges::batch_size())]
     extract_batch_size: usize,
 }
 
@@ -91,6 +92,7 @@ fn cached_features(
 
 /// Runs the command.
 pub fn run(args: FeaturesArgs) -> anyhow::Result<()> {
+    let _lock = claim_out_dir(&args.out)?;
     let t = args.t.resolve(&args.out)?;
     let mut base = t.base.build(false, args.t.size, t.pooling, t.device)?;
     t.base.load_weights(&mut base, &t.weights)?;

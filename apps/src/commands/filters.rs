@@ -10,7 +10,8 @@ use convkit_viz::filters::{
 };
 
 use crate::model_arg::{LoadedModel, ModelArgs};
-use crate::runtime::RuntimeArgs;
+use crate::ranges;
+use crate::runtime::{claim_out_dir, RuntimeArgs};
 
 /// Arguments of `convkit filters`.
 #[derive(Args, Debug)]
@@ -21,23 +22,23 @@ pub struct FiltersArgs {
     #[arg(long)]
     layer: Option<String>,
     /// Draw this output class instead of filters.
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::int(0, 1_000_000))]
     class: Option<i64>,
     /// Filters drawn (the first N of the layer).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = ranges::count(1, 1_024))]
     count: usize,
     /// Grid columns.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = ranges::count(1, 64))]
     per_row: usize,
     /// The book's recipe: 2 (30 steps of 10, L2-normalised, borders cropped) or 1 (40 steps
     /// of 1 from gray 128 with noise).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
     recipe: u8,
     /// Steps (default: the recipe's).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::count(1, 100_000))]
     steps: Option<usize>,
     /// Step size (default: the recipe's).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = ranges::FloatRange::above(0.0, 1e6).parser())]
     step_size: Option<f64>,
     /// Regularise with random jitter (pixels), scale (fraction) and rotation (degrees) per
     /// step, e.g. `--regularise 4,0.05,5`.
@@ -92,6 +93,7 @@ fn report(what: &str, result: &AscentResult) {
 /// Runs the command.
 pub fn run(args: FiltersArgs) -> anyhow::Result<()> {
     let device = args.rt.setup()?;
+    let _lock = claim_out_dir(&args.out)?;
     let m = LoadedModel::load(&args.model, device)?;
     let cfg = config(&args, m.side)?;
     if let Some(class) = args.class {

@@ -11,7 +11,8 @@ use convkit_layers::prelude::*;
 use serde_json::json;
 
 use super::transfer_common::{Transfer, TransferArgs};
-use crate::runtime::write_json;
+use crate::ranges;
+use crate::runtime::{claim_out_dir, write_json};
 
 /// Arguments of `convkit finetune`.
 #[derive(Args, Debug)]
@@ -22,16 +23,16 @@ pub struct FinetuneArgs {
     #[arg(long, default_value = "runs/finetune")]
     out: PathBuf,
     /// Epochs with the base frozen (the book's 50).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = ranges::epochs_or_none())]
     epochs: usize,
     /// Epochs after unfreezing the top block (the book's 30).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = ranges::epochs_or_none())]
     finetune_epochs: usize,
     /// Learning rate of the fine-tuning step (the book's 1e-5).
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1e-5, value_parser = ranges::learning_rate())]
     finetune_lr: f64,
     /// Batch size.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = ranges::batch_size())]
     batch_size: usize,
     /// Layer of the base from which to unfreeze (default: the base's top block).
     #[arg(long)]
@@ -78,6 +79,7 @@ fn unfreeze_top(model: &mut Functional, base_name: &str, from: &str) -> anyhow::
 
 /// Runs the command.
 pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
+    let _lock = claim_out_dir(&args.out)?;
     let t = args.t.resolve(&args.out)?;
     convkit_tensor::seed::set_seed(args.t.rt.seed);
     let mut model = build_model(&t, &args)?;

@@ -11,7 +11,8 @@ use clap::Args;
 use convkit_viz::gradcam::{heatmap_image, overlay, CamMethod, GradCam};
 
 use crate::model_arg::{stem, LoadedModel, ModelArgs};
-use crate::runtime::RuntimeArgs;
+use crate::ranges;
+use crate::runtime::{claim_out_dir, RuntimeArgs};
 
 /// Arguments of `convkit gradcam`.
 #[derive(Args, Debug)]
@@ -22,19 +23,19 @@ pub struct GradcamArgs {
     #[arg(long)]
     layer: Option<String>,
     /// Class to explain (default: each image's top class).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::int(0, 1_000_000))]
     class: Option<i64>,
     /// gradcam or gradcam++.
     #[arg(long, default_value = "gradcam")]
     method: String,
     /// Opacity of the heat map over the image.
-    #[arg(long, default_value_t = 0.4)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.4, value_parser = alpha_parser)]
     alpha: f32,
     /// Predictions to print per image.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = ranges::count(1, 1_000))]
     top: usize,
     /// Time the computation this many times after a warm-up and print the best (benchmarks).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = ranges::count(0, 10_000))]
     repeat: usize,
     /// Output directory.
     #[arg(long, default_value = "runs/gradcam")]
@@ -49,6 +50,7 @@ pub struct GradcamArgs {
 /// Runs the command.
 pub fn run(args: GradcamArgs) -> anyhow::Result<()> {
     let device = args.rt.setup()?;
+    let _lock = claim_out_dir(&args.out)?;
     let method = CamMethod::from_name(&args.method).with_context(|| {
         format!(
             "unknown --method '{}': expected gradcam or gradcam++",
@@ -83,9 +85,7 @@ pub fn run(args: GradcamArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     for (i, path) in args.images.iter().enumerate() {
-        let original = image::open(path)
-            .with_context(|| format!("{}: not a readable image", path.display()))?
-            .to_rgb8();
+        let original = convkit_data::image_file::open_image(path)?.to_rgb8();
         let map = result.heatmaps.f_get(i as i64)?;
         let (w, h) = original.dimensions();
         let name = stem(path);
@@ -127,4 +127,9 @@ pub fn run(args: GradcamArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--alpha`: an opacity in [0, 1].
+fn alpha_parser(s: &str) -> Result<f32, String> {
+    ranges::FloatRange::closed(0.0, 1.0).parser()(s).map(|v| v as f32)
 }

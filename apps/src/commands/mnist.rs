@@ -7,8 +7,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use clap::builder::RangedU64ValueParser;
 use clap::Args;
 use convkit_data::mnist::scale_images;
 use convkit_data::{to_categorical, Mnist};
@@ -17,25 +15,26 @@ use convkit_tensor::tch::Tensor;
 use convkit_tensor::{Batch, MapBatches, TensorBatches};
 use serde_json::json;
 
-use crate::runtime::{write_json, RuntimeArgs};
+use crate::ranges;
+use crate::runtime::{claim_out_dir, write_json, RuntimeArgs};
 
 /// Arguments of `convkit mnist`.
 #[derive(Args, Debug)]
 pub struct MnistArgs {
     /// Training epochs (1 to 100,000).
-    #[arg(long, default_value_t = 5, value_parser = RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    #[arg(long, default_value_t = 5, value_parser = ranges::epochs())]
     epochs: usize,
     /// Batch size (1 to 60,000).
-    #[arg(long, default_value_t = 64, value_parser = RangedU64ValueParser::<usize>::new().range(1..=60_000))]
+    #[arg(long, default_value_t = 64, value_parser = ranges::count(1, 60_000))]
     batch_size: usize,
     /// Optimizer: sgd, rmsprop, adam, adamw (Keras defaults).
     #[arg(long, default_value = "rmsprop")]
     optimizer: String,
     /// Learning rate (default: the optimizer's Keras default).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = ranges::learning_rate())]
     lr: Option<f64>,
     /// Fraction of the training set held out for validation (the last samples, as Keras).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.0, value_parser = ranges::fraction())]
     validation_split: f64,
     /// Keep the training order fixed instead of shuffling every epoch (Keras' shuffle=False).
     #[arg(long)]
@@ -46,7 +45,8 @@ pub struct MnistArgs {
     /// Use only the first N test images (1 to 10,000).
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..=10_000))]
     test_limit: Option<i64>,
-    /// Output directory: model.json, model.safetensors, history.json, metrics.json, backup/.
+    /// Output directory: model/ (model.json, model.safetensors, optimizer.safetensors),
+    /// history.json, metrics.json, curves.png, confusion.png, backup/ while training.
     #[arg(long, default_value = "runs/mnist")]
     out: PathBuf,
     #[command(flatten)]
@@ -78,6 +78,7 @@ fn limit(t: Tensor, n: Option<i64>) -> anyhow::Result<Tensor> {
 /// Trains, evaluates and saves.
 pub fn run(args: MnistArgs) -> anyhow::Result<()> {
     let device = args.rt.setup()?;
+    let _lock = claim_out_dir(&args.out)?;
     let data = Mnist::load(&args.rt.data_dir.join("mnist"))?;
     let train_x = limit(data.train_images, args.train_limit)?.f_to_device(device)?;
     let train_y = limit(data.train_labels, args.train_limit)?.f_to_device(device)?;
@@ -95,12 +96,6 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
 
     let n = train_x.size()[0];
     let n_val = (n as f64 * args.validation_split).floor() as i64;
-    if !(0.0..1.0).contains(&args.validation_split) {
-        anyhow::bail!(
-            "--validation-split must lie in [0, 1), got {}",
-            args.validation_split
-        );
-    }
     let mut train = mnist_batches(
         train_x.f_narrow(0, 0, n - n_val)?,
         train_y.f_narrow(0, 0, n - n_val)?,
@@ -110,8 +105,15 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
     let backup_dir = args.out.join("backup");
     let mut options = FitOptions::new()
         .epochs(args.epochs)
-        .callback(BackupAndRestore::new(&backup_dir))
-        .callback(TerminateOnNaN::new());
+        .callback(
+            BackupAndRestore::new(&backup_dir)
+                .setting("batch_size", args.batch_size)
+                .setting("train_limit", args.train_limit)
+                .setting("validation_split", args.validation_split)
+                .setting("shuffle", !args.no_shuffle),
+        )
+        .callback(TerminateOnNaN::new())
+        .save_model_to(args.out.join(RUN_MODEL_DIR));
     if n_val > 0 {
         options = options.validation_source(mnist_batches(
             train_x.f_narrow(0, n - n_val, n_val)?,
@@ -134,8 +136,6 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
     );
     println!("Test loss: {test_loss:.4} - test accuracy: {test_accuracy:.4}");
 
-    save_model(&model, &args.out)
-        .with_context(|| format!("saving the model into {}", args.out.display()))?;
     history.save(&args.out.join("history.json"))?;
     convkit_viz::save_training_curves(&history.history, &args.out.join("curves.png"))?;
     let probs = model.predict(&scale_images(&test_images)?, 256)?;

@@ -8,6 +8,8 @@ use clap::Args;
 use convkit_layers::prelude::History;
 use convkit_viz::CurveOptions;
 
+use crate::ranges;
+
 /// Arguments of `convkit plot`.
 #[derive(Args, Debug)]
 pub struct PlotArgs {
@@ -17,7 +19,7 @@ pub struct PlotArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Exponential smoothing factor (the book uses 0.8).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = ranges::fraction())]
     smooth: Option<f64>,
 }
 

@@ -6,6 +6,7 @@ use clap::Args;
 use convkit_layers::ModelApi;
 
 use crate::model_arg::{LoadedModel, ModelArgs};
+use crate::ranges;
 use crate::runtime::RuntimeArgs;
 
 /// Arguments of `convkit predict`.
@@ -14,7 +15,7 @@ pub struct PredictArgs {
     #[command(flatten)]
     model: ModelArgs,
     /// Classes to print per image.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = ranges::count(1, 1_000))]
     top: usize,
     /// Images to classify.
     #[arg(required = true)]

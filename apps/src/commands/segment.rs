@@ -17,7 +17,8 @@ use convkit_tensor::tch::{Kind, Tensor};
 use convkit_tensor::TensorBatches;
 use serde_json::json;
 
-use crate::runtime::{write_json, RuntimeArgs};
+use crate::ranges;
+use crate::runtime::{claim_out_dir, write_json, RuntimeArgs};
 
 /// Arguments of `convkit segment`.
 #[derive(Args, Debug)]
@@ -29,25 +30,25 @@ pub struct SegmentArgs {
     #[arg(long, default_value = "runs/segment")]
     out: PathBuf,
     /// Input side (the book: 200; 64 keeps a CPU run under 30 minutes).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = ranges::input_side(16))]
     size: i64,
     /// Epochs (the book: 50).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = ranges::epochs())]
     epochs: usize,
     /// Batch size (the book: 64).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = ranges::batch_size())]
     batch_size: usize,
     /// Images held out for validation (the book: 1000 of 7,390).
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = ranges::count(1, 1_000_000))]
     held_out: usize,
     /// Scenes to build when no --data is given.
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = 1500, value_parser = ranges::count(2, 1_000_000))]
     scenes: usize,
     /// RMSprop learning rate (Keras' default, as in the book).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1e-3, value_parser = ranges::learning_rate())]
     lr: f64,
     /// Held-out images whose predicted masks are written.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = ranges::count(0, 10_000))]
     write_masks: usize,
     #[command(flatten)]
     rt: RuntimeArgs,
@@ -121,11 +122,26 @@ fn write_masks(
 /// Runs the command.
 pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
     let device = args.rt.setup()?;
+    let side = args.size.unsigned_abs();
+    // Float RGB inputs and int64 class maps of every scene, and their copy on the device.
+    ranges::check_memory(
+        &format!("--scenes {} at --size {}", args.scenes, args.size),
+        &[args.scenes as u64, side, side],
+        2 * (3 * 4 + 8),
+    )?;
+    let _lock = claim_out_dir(&args.out)?;
     let root = match &args.data {
         Some(d) => d.clone(),
         None => default_data(&args)?,
     };
     let pairs = find_pairs(&root)?;
+    anyhow::ensure!(
+        args.held_out < pairs.len(),
+        "--held-out {} leaves no image to train on: {} holds {} image/mask pairs",
+        args.held_out,
+        root.display(),
+        pairs.len()
+    );
     let (train_idx, val_idx) = holdout_split(pairs.len(), args.held_out, args.rt.seed);
     println!(
         "{} image/mask pairs in {}: {} for training, {} held out",
@@ -165,7 +181,13 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
                 .monitor("val_loss")
                 .save_best_only(true),
         )
-        .callback(BackupAndRestore::new(args.out.join("backup")))
+        .callback(
+            BackupAndRestore::new(args.out.join("backup"))
+                .setting("size", args.size)
+                .setting("batch_size", args.batch_size)
+                .setting("scenes", args.scenes)
+                .setting("held_out", args.held_out),
+        )
         .callback(TerminateOnNaN::new());
     let mut train = TensorBatches::new(float(&train_x)?, train_y, args.batch_size, true)?;
     let fit_started = Instant::now();

@@ -18,10 +18,10 @@ pub struct SplitArgs {
     #[arg(long, default_value = "flat")]
     layout: String,
     /// Flat layout: images per class for train,validation,test (the book's 1000,500,500).
-    #[arg(long, value_delimiter = ',', default_value = "1000,500,500")]
+    #[arg(long, value_delimiter = ',', default_value = "1000,500,500", value_parser = crate::ranges::count(0, 100_000_000))]
     counts: Vec<usize>,
     /// Fractions layout: train,validation,test fractions of each class.
-    #[arg(long, value_delimiter = ',', default_value = "0.7,0.15,0.15")]
+    #[arg(long, allow_hyphen_values = true, value_delimiter = ',', default_value = "0.7,0.15,0.15", value_parser = crate::ranges::FloatRange::closed(0.0, 1.0).parser())]
     fractions: Vec<f64>,
     /// Fractions layout: keep the sorted order instead of shuffling with --seed.
     #[arg(long)]

@@ -9,6 +9,7 @@ use convkit_data::image_folder::{ImageFolder, ImageFolderOptions, LabelMode};
 use convkit_layers::applications::Pooling;
 use convkit_tensor::{Batch, BatchSource, MapBatches};
 
+use crate::ranges;
 use crate::runtime::RuntimeArgs;
 use convkit::pretrained::{weights_path, Base};
 
@@ -30,14 +31,14 @@ pub struct TransferArgs {
     #[arg(long, value_delimiter = ',')]
     pub per_class: Option<Vec<usize>>,
     /// Input side given to the base.
-    #[arg(long, default_value_t = 224)]
+    #[arg(long, default_value_t = 224, value_parser = ranges::input_side(32))]
     pub size: i64,
     /// What follows the base: `avg` (global average pooling), `max` (global max pooling) or
     /// `flatten` (the book's VGG16 head).
     #[arg(long, default_value = "avg")]
     pub pooling: String,
     /// Image-loading threads.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = ranges::loader_threads())]
     pub loader_threads: usize,
     #[command(flatten)]
     pub rt: RuntimeArgs,

@@ -8,9 +8,10 @@ use std::path::Path;
 
 use convkit_augment::HwcImage;
 use fast_image_resize::{images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageFormat};
 
 use super::options::{ColorMode, ResizeFilter};
+use crate::image_file::{check_jpeg_complete, check_pixels, decode_format};
 
 /// Decodes and resizes image files.
 #[derive(Debug, Clone)]
@@ -34,7 +35,10 @@ thread_local! {
 impl ImageDecoder {
     /// Reads `path` and returns the resized image, or why it cannot be used.
     pub fn load(&self, path: &Path) -> Result<HwcImage, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+        let bytes = crate::image_file::read_image_bytes(path).map_err(|e| match e {
+            crate::Error::Image { problem, .. } => problem,
+            other => other.to_string(),
+        })?;
         self.decode(&bytes)
     }
 
@@ -65,14 +69,7 @@ impl ImageDecoder {
     }
 
     fn check_pixels(&self, w: u64, h: u64) -> Result<(), String> {
-        if w * h > self.max_pixels {
-            return Err(format!(
-                "{w}x{h} = {} pixels exceeds the limit of {} (possible decompression bomb)",
-                w * h,
-                self.max_pixels
-            ));
-        }
-        Ok(())
+        check_pixels(w, h, self.max_pixels)
     }
 
     /// Reduced-scale decode of baseline/progressive 8-bit gray or YCbCr JPEGs when the target
@@ -115,24 +112,7 @@ impl ImageDecoder {
     }
 
     fn decode_generic(&self, bytes: &[u8], format: ImageFormat) -> Result<HwcImage, String> {
-        let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-        let mut limits = Limits::default();
-        let side = (self.max_pixels as f64).sqrt() as u32;
-        limits.max_image_width = Some(side.saturating_mul(64));
-        limits.max_image_height = Some(side.saturating_mul(64));
-        limits.max_alloc = Some(self.max_pixels.saturating_mul(8));
-        reader.limits(limits);
-        let (w, h) = reader
-            .into_dimensions()
-            .map_err(|e| format!("corrupt {format:?} image: {e}"))?;
-        self.check_pixels(u64::from(w), u64::from(h))?;
-        let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-        let mut limits = Limits::default();
-        limits.max_alloc = Some(self.max_pixels.saturating_mul(8));
-        reader.limits(limits);
-        let img = reader
-            .decode()
-            .map_err(|e| format!("corrupt or truncated {format:?} image: {e}"))?;
+        let img = decode_format(bytes, format, self.max_pixels)?;
         Ok(self.convert_dynamic(img))
     }
 
@@ -224,16 +204,5 @@ impl ImageDecoder {
             .with(|r| r.borrow_mut().resize(&src, &mut dst, &options))
             .map_err(|e| format!("resize: {e}"))?;
         HwcImage::new(th, tw, c, dst.into_vec()).map_err(|e| e.to_string())
-    }
-}
-
-/// A JPEG whose last scan is not followed by an end-of-image marker was cut short (PIL says
-/// "image file is truncated"); some decoders would fill the missing part with grey.
-fn check_jpeg_complete(bytes: &[u8]) -> Result<(), String> {
-    let last = |marker: u8| bytes.windows(2).rposition(|w| w == [0xFF, marker]);
-    match (last(0xDA), last(0xD9)) {
-        (Some(sos), Some(eoi)) if eoi > sos => Ok(()),
-        (None, _) => Err("corrupt JPEG: no image data (start-of-scan marker missing)".into()),
-        _ => Err("truncated JPEG: the end-of-image marker is missing".into()),
     }
 }

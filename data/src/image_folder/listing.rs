@@ -67,7 +67,12 @@ fn walk_files(dir: &Path, opts: &ImageFolderOptions) -> Result<Vec<PathBuf>> {
                     stack.push((path, depth + 1));
                 }
             } else if has_format(&name, &opts.formats) {
-                files.push(path);
+                // Only regular files are images: reading a FIFO named `x.png` would block.
+                if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                    files.push(path);
+                } else {
+                    tracing::warn!(path = %path.display(), "skipped: not a regular file");
+                }
             }
         }
         groups.push((d, files));

@@ -63,6 +63,12 @@ impl Initializer {
     /// A new tensor of `shape`, with fans computed from `keras_shape` (the same weight in
     /// Keras' layout, which can differ from convkit's storage layout).
     pub fn init(self, shape: &[i64], keras_shape: &[i64], device: Device) -> Result<Tensor> {
+        // The shape may come from a model.json: check it before libtorch allocates it.
+        convkit_tensor::memory::check_allocation(
+            &format!("a weight of shape {keras_shape:?}"),
+            shape,
+            4,
+        )?;
         let opts = (Kind::Float, device);
         let (fan_in, fan_out) = fans(keras_shape);
         let uniform =

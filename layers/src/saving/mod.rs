@@ -8,7 +8,7 @@
 pub mod fingerprint;
 pub mod import;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use convkit_tensor::tch::{Device, Tensor};
 use serde_json::{json, Value};
@@ -49,6 +49,7 @@ pub fn save_weights(model: &dyn Model, path: &Path) -> Result<()> {
 /// Loads weights written by [`save_weights`]; every name and shape must match, and each
 /// mismatch is reported by name.
 pub fn load_weights(model: &mut dyn Model, path: &Path) -> Result<()> {
+    convkit_tensor::files::check_regular_file(path)?;
     let weights = Tensor::read_safetensors(path)
         .map_err(|e| Error::file(path, format!("cannot read weights: {e}")))?;
     model
@@ -70,12 +71,64 @@ pub fn model_json(model: &dyn Model) -> Value {
     json!({"format": "convkit-model", "format_version": 1, "architecture": model.architecture(), "compile": compile})
 }
 
-/// Saves the architecture, weights and (when compiled) optimizer state into directory `dir`
-/// (created if needed; other files in it are left alone). Each file is written through a
-/// temporary file and a rename; the architecture goes last, so a directory with a
-/// `model.json` always has the weights that belong to it or newer ones.
+/// Largest `model.json` read (64 MiB; the largest application's is under 1 MiB).
+pub const MAX_ARCHITECTURE_BYTES: u64 = 64 << 20;
+
+/// Files a model directory holds; anything else in it is not part of the model.
+pub const MODEL_FILES: [&str; 3] = [ARCHITECTURE_FILE, WEIGHTS_FILE, OPTIMIZER_FILE];
+
+/// Saves the architecture, weights and (when compiled) optimizer state as the model directory
+/// `dir`, replacing the one there as one unit.
+///
+/// The files are written into a hidden sibling (`.<dir>.tmp-<pid>`) that then takes the place
+/// of `dir` in one rename ([`replace_dir`]), so at every instant `dir` is either the whole
+/// previous model or the whole new one, and a failed save (a full disk) leaves the previous
+/// one as it was. Since the directory is replaced whole, a `dir` holding anything besides
+/// [`MODEL_FILES`] is refused rather than emptied: save the model into a folder of its own
+/// (the commands use `<out>/model`). Temporaries left by a killed save are removed first.
 pub fn save_model(model: &dyn Model, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
+    refuse_foreign_files(dir)?;
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
+        std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, e))?;
+        convkit_tensor::atomic::remove_stale_temps(parent);
+    }
+    let tmp = convkit_tensor::atomic::temp_sibling(dir);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let written = std::fs::create_dir_all(&tmp)
+        .map_err(|e| Error::file(&tmp, e))
+        .and_then(|()| write_model_files(model, &tmp))
+        .and_then(|()| Ok(replace_dir(&tmp, dir)?));
+    written.map_err(|e| {
+        let _ = std::fs::remove_dir_all(&tmp);
+        Error::file(
+            dir,
+            format!("cannot save the model (the previous one is kept): {e}"),
+        )
+    })
+}
+
+/// Checks, before any work, that the model directory `dir` can be saved: it (or the folder
+/// it would be made in) is a writable directory, and it holds only a model's files.
+pub fn check_writable(dir: &Path) -> Result<()> {
+    refuse_foreign_files(dir)?;
+    let parent = match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(p) => p.to_path_buf(),
+        None => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| Error::file(&parent, e))?;
+    let probe = convkit_tensor::atomic::temp_sibling(dir);
+    let made = std::fs::create_dir(&probe).or_else(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => Ok(()),
+        _ => Err(e),
+    });
+    made.map_err(|e| Error::file(dir, format!("cannot be written: {e}")))?;
+    let _ = std::fs::remove_dir_all(&probe);
+    Ok(())
+}
+
+/// Writes the model's files into the (new, empty) directory `dir`.
+fn write_model_files(model: &dyn Model, dir: &Path) -> Result<()> {
     save_weights(model, &dir.join(WEIGHTS_FILE))?;
     if let Some(c) = model.compiled() {
         convkit_optim::save_state(c.optimizer.as_ref(), &dir.join(OPTIMIZER_FILE))?;
@@ -87,37 +140,54 @@ pub fn save_model(model: &dyn Model, dir: &Path) -> Result<()> {
     )?)
 }
 
-/// Moves directory `from` to `to`, replacing `to` if it exists (the old copy is removed only
-/// once the new one is in place).
-pub fn replace_dir(from: &Path, to: &Path) -> Result<()> {
-    if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, e))?;
+/// Fails when `dir` exists and holds something other than a model's files.
+fn refuse_foreign_files(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            return Err(Error::file(dir, "exists and is not a directory"))
+        }
+        Err(e) => return Err(Error::file(dir, e)),
+    };
+    let mut foreign: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !MODEL_FILES.contains(&n.as_str()) && !n.starts_with('.'))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
     }
-    let old = sibling(to, "old");
-    let had_old = to.exists();
-    if had_old {
-        let _ = std::fs::remove_dir_all(&old);
-        std::fs::rename(to, &old).map_err(|e| Error::file(to, e))?;
-    }
-    std::fs::rename(from, to).map_err(|e| Error::file(to, e))?;
-    if had_old {
-        let _ = std::fs::remove_dir_all(&old);
-    }
-    Ok(())
+    foreign.sort();
+    foreign.truncate(5);
+    Err(Error::file(
+        dir,
+        format!(
+            "holds files that are not part of a model ({}); a model directory is replaced as \
+             one unit, so save the model into a folder of its own",
+            foreign.join(", ")
+        ),
+    ))
 }
 
-fn sibling(dir: &Path, what: &str) -> PathBuf {
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+pub use convkit_tensor::atomic::replace_dir;
+
+/// The model directory `dir` names: `dir` itself when it holds a `model.json`, else the
+/// `model/` folder of a run directory (`runs/mnist` -> `runs/mnist/model`) when that does.
+pub fn model_dir(dir: &Path) -> Option<std::path::PathBuf> {
+    [dir.to_path_buf(), dir.join(RUN_MODEL_DIR)]
+        .into_iter()
+        .find(|d| d.join(ARCHITECTURE_FILE).is_file())
 }
 
-/// Loads a model directory written by [`save_model`] onto `device`: rebuilds the
-/// architecture, loads the weights and, when it was compiled, recompiles it with its optimizer
-/// state.
+/// The folder of a run directory (a command's `--out`) that holds its final model.
+pub const RUN_MODEL_DIR: &str = "model";
+
+/// Loads a model directory written by [`save_model`] onto `device` (or the model of a run
+/// directory, see [`model_dir`]): rebuilds the architecture, loads the weights and, when it
+/// was compiled, recompiles it with its optimizer state.
 pub fn load_model(dir: &Path, device: Device) -> Result<Box<dyn Model>> {
+    let dir = &model_dir(dir).unwrap_or_else(|| dir.to_path_buf());
     let arch_path = dir.join(ARCHITECTURE_FILE);
     if !arch_path.exists() {
         return Err(Error::file(
@@ -125,7 +195,7 @@ pub fn load_model(dir: &Path, device: Device) -> Result<Box<dyn Model>> {
             format!("not a model directory: {ARCHITECTURE_FILE} is missing"),
         ));
     }
-    let bytes = std::fs::read(&arch_path).map_err(|e| Error::file(&arch_path, e))?;
+    let bytes = convkit_tensor::files::read_regular_file(&arch_path, MAX_ARCHITECTURE_BYTES)?;
     let json: Value = serde_json::from_slice(&bytes)
         .map_err(|e| Error::file(&arch_path, format!("invalid JSON: {e}")))?;
     let arch = json

@@ -86,6 +86,11 @@ impl Totals {
         })
     }
 
+    /// Samples added so far.
+    pub(crate) fn samples(&self) -> f64 {
+        self.count
+    }
+
     pub(crate) fn logs(&self, compiled: &Compiled) -> Result<Logs> {
         let mut logs = Logs::default();
         let count = self.count.max(1.0);

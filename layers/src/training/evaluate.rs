@@ -7,7 +7,7 @@ use crate::models::model::Model;
 use crate::training::batch_loss::total_loss;
 use crate::training::epoch_totals::Totals;
 use crate::training::{compiled_of, Logs};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Loss and metrics over in-memory `x`, `y` (Keras' `evaluate`).
 pub fn evaluate(model: &dyn Model, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
@@ -25,6 +25,14 @@ pub fn evaluate_source(model: &dyn Model, source: &mut dyn BatchSource) -> Resul
             let batch = batch?.to_device(device)?;
             let (loss, preds) = total_loss(model, compiled, &batch, false)?;
             totals.add(compiled, &loss, &batch.all_targets(), &preds, batch.len())?;
+        }
+        if totals.samples() == 0.0 {
+            return Err(Error::Model {
+                model: model.name().into(),
+                problem: "evaluate: the data holds no sample, and no loss or metric is \
+                          defined over zero samples"
+                    .into(),
+            });
         }
         totals.logs(compiled)
     })

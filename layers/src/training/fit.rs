@@ -95,8 +95,12 @@ pub fn fit_source(
             problem: "fit: the training data holds no sample".into(),
         });
     }
+    if let Some(dir) = &options.save_to {
+        crate::saving::check_writable(dir)?;
+    }
     let callbacks = std::mem::take(&mut options.callbacks);
     let mut fit = FitLoop {
+        save_to: options.save_to.take(),
         want_batch_logs: callbacks.iter().any(|c| c.wants_batch_logs()),
         progress: Progress::new(options.verbose, options.epochs, steps),
         state: TrainingState {
@@ -142,6 +146,7 @@ struct FitLoop<'m> {
     progress: Progress,
     state: TrainingState,
     want_batch_logs: bool,
+    save_to: Option<std::path::PathBuf>,
 }
 
 impl FitLoop<'_> {
@@ -188,6 +193,9 @@ impl FitLoop<'_> {
                 cb.on_epoch_end(epoch, &logs, self.model, &mut self.state)?;
             }
             self.state.epoch += 1;
+        }
+        if let Some(dir) = &self.save_to {
+            crate::saving::save_model(self.model, dir)?;
         }
         for cb in self.callbacks.iter_mut() {
             cb.on_train_end(self.model, &mut self.state)?;

@@ -48,7 +48,7 @@ impl History {
 
     /// Reads a history written by [`History::save`] (or Keras' `history.history` dumped as JSON).
     pub fn load(path: &Path) -> Result<History> {
-        let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+        let bytes = convkit_tensor::files::read_regular_file(path, 1 << 30)?;
         serde_json::from_slice(&bytes)
             .map_err(|e| Error::file(path, format!("not a history JSON: {e}")))
     }

@@ -1,5 +1,7 @@
 //! [`FitOptions`]: Keras' keyword arguments of `fit`, and its [`Validation`] data.
 
+use std::path::PathBuf;
+
 use convkit_tensor::tch::Tensor;
 use convkit_tensor::BatchSource;
 
@@ -43,6 +45,10 @@ pub struct FitOptions {
     pub verbose: Verbosity,
     /// Hooks into each training step (distributed training's gradient synchronisation).
     pub hooks: Vec<Box<dyn TrainingHook>>,
+    /// Model directory the trained model is saved to when training ends, before the
+    /// callbacks' `on_train_end` (so a `BackupAndRestore` backup goes only once it is
+    /// complete). Checked for writing before the first epoch.
+    pub save_to: Option<PathBuf>,
 }
 
 impl Default for FitOptions {
@@ -56,6 +62,7 @@ impl Default for FitOptions {
             callbacks: Vec::new(),
             verbose: Verbosity::Auto,
             hooks: Vec::new(),
+            save_to: None,
         }
     }
 }
@@ -113,6 +120,15 @@ impl FitOptions {
     /// Adds a training hook.
     pub fn hook(mut self, h: impl TrainingHook + 'static) -> Self {
         self.hooks.push(Box::new(h));
+        self
+    }
+    /// Saves the trained model as the model directory `dir` when training ends (see
+    /// [`crate::saving::save_model`]). Unlike a `save_model` after `fit`, the save comes before the
+    /// callbacks' `on_train_end`, so the backup of a `BackupAndRestore` is removed only once
+    /// the final model is complete: a run killed during the final save resumes from its
+    /// backup. Whether `dir` can be written is checked before the first epoch.
+    pub fn save_model_to(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.save_to = Some(dir.into());
         self
     }
 }

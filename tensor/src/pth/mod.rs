@@ -38,10 +38,16 @@ use tensor::TensorRef;
 /// `state_dict` or `model`. Tensors are returned contiguous, with their views applied.
 pub fn read_raw_state_dict(path: &Path) -> Result<Vec<(String, RawTensor)>, PthError> {
     let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| PthError::Io {
+    let io = |source| PthError::Io {
         origin: origin.clone(),
         source,
+    };
+    let (mut file, _) = crate::files::open_regular_file(path).map_err(|e| match e {
+        crate::Error::Io { source, .. } => io(source),
+        other => io(std::io::Error::other(other.to_string())),
     })?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
     read_raw_state_dict_bytes(&bytes, &origin)
 }
 

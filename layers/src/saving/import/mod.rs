@@ -76,8 +76,11 @@ pub fn read_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
     match ext.as_str() {
-        "safetensors" => Tensor::read_safetensors(path)
-            .map_err(|e| Error::file(path, format!("cannot read safetensors: {e}"))),
+        "safetensors" => {
+            convkit_tensor::files::check_regular_file(path)?;
+            Tensor::read_safetensors(path)
+                .map_err(|e| Error::file(path, format!("cannot read safetensors: {e}")))
+        }
         _ => convkit_tensor::pth::read_state_dict(path).map_err(|e| Error::Import {
             path: path.to_path_buf(),
             problems: vec![e.to_string()],

@@ -5,11 +5,20 @@
 //! is pointed at it (atomically). A new `fit` with the same backup directory restores the
 //! latest backup and continues with the next epoch; because `fit` seeds every epoch from
 //! (seed, epoch), it ends with the same weights as a run that was never interrupted. The
-//! backup is deleted when training ends normally.
+//! backup is deleted when training ends normally (after `FitOptions::save_model_to` has saved
+//! the final model, so a kill during that save resumes from the backup).
+//!
+//! A backup records what it was made with (the optimizer, the steps per epoch, and any
+//! settings the caller names, such as the batch size or a training-set limit); a run whose
+//! settings differ refuses to resume from it and says what differs.
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
+use convkit_tensor::atomic::remove_stale_temps;
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use super::Callback;
 use crate::models::model::Model;
@@ -26,6 +35,9 @@ struct BackupState {
     epoch: usize,
     seed: u64,
     history: History,
+    /// What the backup was made with (absent in backups of older versions).
+    #[serde(default)]
+    settings: BTreeMap<String, Value>,
 }
 
 /// Backs training up after every epoch and resumes from the latest backup.
@@ -34,6 +46,7 @@ pub struct BackupAndRestore {
     backup_dir: PathBuf,
     delete_on_success: bool,
     restored_from: Option<usize>,
+    settings: BTreeMap<String, Value>,
 }
 
 impl BackupAndRestore {
@@ -43,7 +56,28 @@ impl BackupAndRestore {
             backup_dir: backup_dir.into(),
             delete_on_success: true,
             restored_from: None,
+            settings: BTreeMap::new(),
         }
+    }
+
+    /// Records a setting of the run (`"batch_size"`, `"train_limit"`...) in every backup; a
+    /// later run resumes only if its value is the same. The optimizer and the steps per epoch
+    /// are always recorded.
+    pub fn setting(mut self, name: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.settings.insert(name.to_owned(), value);
+        self
+    }
+
+    /// The settings of this run: the caller's, the optimizer's name and the steps per epoch.
+    fn run_settings(&self, model: &dyn Model, state: &TrainingState) -> BTreeMap<String, Value> {
+        let mut all = self.settings.clone();
+        if let Some(c) = model.compiled() {
+            let name = c.optimizer.config().get("name").cloned();
+            all.insert("optimizer".into(), name.unwrap_or(Value::Null));
+        }
+        all.insert("steps_per_epoch".into(), json!(state.steps_per_epoch));
+        all
     }
 
     /// Keeps the backup after a successful run (default: deleted, as Keras does).
@@ -67,6 +101,10 @@ impl BackupAndRestore {
 
 impl Callback for BackupAndRestore {
     fn on_train_begin(&mut self, model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
+        remove_stale_temps(&self.backup_dir);
+        if let Some(parent) = self.backup_dir.parent() {
+            remove_stale_temps(parent);
+        }
         let Some(dir) = Self::latest(&self.backup_dir) else {
             return Ok(());
         };
@@ -74,6 +112,18 @@ impl Callback for BackupAndRestore {
         let text = std::fs::read(&state_path).map_err(|e| Error::file(&state_path, e))?;
         let saved: BackupState = serde_json::from_slice(&text)
             .map_err(|e| Error::file(&state_path, format!("invalid backup state: {e}")))?;
+        let differences = differences(&saved.settings, &self.run_settings(model, state));
+        if !differences.is_empty() {
+            return Err(Error::file(
+                &self.backup_dir,
+                format!(
+                    "cannot resume from this backup: it was made with {}; rerun with the \
+                     backup's settings to resume, or delete {} to start over",
+                    differences.join(", "),
+                    self.backup_dir.display()
+                ),
+            ));
+        }
         if saved.seed != convkit_tensor::seed::seed() {
             tracing::warn!(
                 backup_seed = saved.seed,
@@ -116,6 +166,7 @@ impl Callback for BackupAndRestore {
             epoch,
             seed: convkit_tensor::seed::seed(),
             history: state.history.clone(),
+            settings: self.run_settings(model, state),
         };
         let json = serde_json::to_vec_pretty(&saved).map_err(|e| Error::file(&tmp, e))?;
         std::fs::write(tmp.join(STATE_FILE), json)
@@ -135,4 +186,15 @@ impl Callback for BackupAndRestore {
         }
         Ok(())
     }
+}
+
+/// "batch_size 64 (this run: 128)" for every setting both runs name with different values.
+fn differences(backup: &BTreeMap<String, Value>, run: &BTreeMap<String, Value>) -> Vec<String> {
+    backup
+        .iter()
+        .filter_map(|(name, then)| {
+            let now = run.get(name)?;
+            (now != then).then(|| format!("{name} {then} (this run: {now})"))
+        })
+        .collect()
 }
