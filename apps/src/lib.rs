@@ -34,6 +34,11 @@
 //! }
 //! ```
 #![warn(missing_docs)]
+// Library code returns errors: no unwrap, expect or panic outside tests (each allow says why).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 // The README's Rust snippets compile as doctests of this crate.
 #[cfg(doctest)]

@@ -1,5 +1,10 @@
 //! `convkit`: Keras-style deep learning for computer vision, one subcommand per workflow.
 #![allow(clippy::print_stdout)]
+// The binary, too, reports errors instead of panicking.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod commands;
 mod error_report;

@@ -217,12 +217,14 @@ impl Base {
 /// in the venv named by `CONVKIT_VENV` (default `.venv`).
 pub fn weights_path(base: Base, given: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = given {
-        if !p.is_file() {
+        if !p.exists() {
             return Err(Error::WeightsNotFound {
                 base: base.name(),
                 hint: format!("{}: no such file", p.display()),
             });
         }
+        // A FIFO or a directory is refused as what it is, never opened.
+        convkit_tensor::files::check_regular_file(p)?;
         return Ok(p.to_path_buf());
     }
     if base == Base::EfficientNetLite0 {

@@ -23,7 +23,10 @@ pub struct HwcImage {
 impl HwcImage {
     /// Wraps `data` (length `height * width * channels`).
     pub fn new(height: usize, width: usize, channels: usize, data: Vec<u8>) -> Result<Self> {
-        if data.len() != height * width * channels || channels == 0 {
+        let expected = height
+            .checked_mul(width)
+            .and_then(|n| n.checked_mul(channels));
+        if expected != Some(data.len()) || channels == 0 {
             return Err(Error::BufferSize {
                 height,
                 width,

@@ -14,6 +14,11 @@
 //! Batched, on the model's device, over NCHW float tensors: [`batched`] (the kernels behind
 //! Keras' `RandomFlip`, `RandomRotation`, `RandomZoom`, `RandomTranslation`, `RandomContrast`).
 #![warn(missing_docs)]
+// Library code returns errors: no unwrap, expect or panic outside tests (each allow says why).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod affine_matrix;
 pub mod augmenter;

@@ -17,6 +17,12 @@ pub const MAX_IDX_BYTES: u64 = 4 << 30;
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let budget = MAX_IDX_BYTES.min(convkit_tensor::memory::available_memory() / 2);
     let raw = convkit_tensor::files::read_regular_file(path, budget)?;
+    inflate_maybe_gz(path, raw, budget)
+}
+
+/// `raw` gunzipped when it starts with the gzip magic, as is otherwise; refused as soon as it
+/// inflates past `budget` bytes. `path` names the file in messages.
+pub fn inflate_maybe_gz(path: &Path, raw: Vec<u8>, budget: u64) -> Result<Vec<u8>> {
     if !raw.starts_with(&[0x1f, 0x8b]) {
         return Ok(raw);
     }

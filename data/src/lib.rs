@@ -14,6 +14,11 @@
 //! - [`mnist_folder`]: MNIST digits exported as image files (offline folder datasets).
 //! - [`numpy_random`]: numpy's legacy `RandomState` shuffle (for Keras' seeded splits).
 #![warn(missing_docs)]
+// Library code returns errors: no unwrap, expect or panic outside tests (each allow says why).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod dataset_split;
 pub mod digit_scenes;

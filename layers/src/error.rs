@@ -56,7 +56,7 @@ pub enum Error {
         problem: String,
     },
     /// A weights file does not fit the model: every problem, by tensor name.
-    #[error("{path}: cannot load weights: {}", problems.join("; "))]
+    #[error("{path}: cannot load weights: {}", summarize(problems))]
     Import {
         /// The weights file.
         path: PathBuf,
@@ -150,4 +150,20 @@ pub fn full_shape_string(shape: &[i64]) -> String {
     } else {
         format!("({})", inner.join(", "))
     }
+}
+
+/// The first problems of a list, and how many more there are: a file of another network
+/// differs in every one of its hundreds of weights, and one line should stay readable.
+fn summarize(problems: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut text = problems
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if problems.len() > SHOWN {
+        text.push_str(&format!("; and {} more", problems.len() - SHOWN));
+    }
+    text
 }

@@ -156,3 +156,46 @@ fn a_model_directory_is_replaced_whole_and_never_emptied_of_other_files() {
     );
     assert_eq!(std::fs::read(dir.join("notes.txt")).unwrap(), b"mine");
 }
+
+/// A source that yields no batch (an empty folder, a split that kept nothing).
+struct Empty;
+impl convkit_tensor::BatchSource for Empty {
+    fn num_samples(&self) -> usize {
+        0
+    }
+    fn batches_per_epoch(&self) -> usize {
+        0
+    }
+    fn epoch(
+        &mut self,
+        _epoch: usize,
+    ) -> convkit_tensor::Result<
+        Box<dyn Iterator<Item = convkit_tensor::Result<convkit_tensor::Batch>> + '_>,
+    > {
+        Ok(Box::new(std::iter::empty()))
+    }
+}
+
+#[test]
+fn no_metric_is_reported_over_zero_samples() {
+    // `--test-limit 0` once printed "test accuracy: 1.0000", `segment --held-out 0` "NaN".
+    let m = model("rmsprop");
+    let e = m.evaluate_source(&mut Empty).unwrap_err().to_string();
+    assert!(e.contains("holds no sample"), "{e}");
+    let (x, y) = bright_top_dataset(32);
+    let e = model("rmsprop")
+        .fit(
+            &x,
+            &y,
+            FitOptions::new()
+                .epochs(1)
+                .verbose(Verbosity::Silent)
+                .validation_source(Empty),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("holds no sample"),
+        "validation over nothing: {e}"
+    );
+}

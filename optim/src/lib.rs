@@ -14,6 +14,11 @@
 //! assert!(w.double_value(&[0]) < 1.0);
 //! ```
 #![warn(missing_docs)]
+// Library code returns errors: no unwrap, expect or panic outside tests (each allow says why).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod clipping;
 pub mod error;

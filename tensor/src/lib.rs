@@ -10,6 +10,11 @@
 //! - [`image_convert`]: `image` buffers (u8, HWC) to float NCHW tensors and back.
 //! - [`Batch`] and [`BatchSource`]: what data loaders yield and training loops consume.
 #![warn(missing_docs)]
+// Library code returns errors: no unwrap, expect or panic outside tests (each allow says why).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod allocator;
 pub mod atomic;
@@ -22,6 +27,7 @@ pub mod fingerprint;
 pub mod image_convert;
 pub mod memory;
 pub mod pth;
+pub mod safetensors_header;
 pub mod seed;
 pub mod threads;
 

@@ -3,11 +3,26 @@
 //! are multiplied with overflow checked and compared with the memory the machine has, so
 //! that they fail with a message instead of an allocator abort or a libtorch trace.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::{Error, Result};
 
+/// A cap set by [`set_memory_limit`]; `u64::MAX` when none.
+static LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Caps the memory budget of this process at `bytes` (`None`: the machine's memory). Fuzzing
+/// and tests set it low; a program sharing a machine can set its share.
+pub fn set_memory_limit(bytes: Option<u64>) {
+    LIMIT.store(bytes.unwrap_or(u64::MAX), Ordering::Relaxed);
+}
+
 /// Memory the machine can give now, in bytes (`MemAvailable` of `/proc/meminfo`; 8 GiB where
-/// it cannot be read).
+/// it cannot be read), at most the limit of [`set_memory_limit`].
 pub fn available_memory() -> u64 {
+    machine_memory().min(LIMIT.load(Ordering::Relaxed))
+}
+
+fn machine_memory() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|text| {

@@ -11,6 +11,10 @@ use image::{Rgb, RgbImage};
 pub const FAMILY: &str = "sans-serif";
 
 /// DejaVu Sans, parsed once.
+#[allow(
+    clippy::expect_used,
+    reason = "the font is the `dejavu` crate's bundled TTF, which parses"
+)]
 pub fn sans() -> &'static FontRef<'static> {
     static FONT: OnceLock<FontRef<'static>> = OnceLock::new();
     FONT.get_or_init(|| {

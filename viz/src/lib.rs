@@ -14,6 +14,11 @@
 //! - [`raster`]: the `plotters` backend that draws plots on an image (anti-aliased, as
 //!   matplotlib's Agg); the same plot code writes SVG through plotters' `SVGBackend`.
 #![warn(missing_docs)]
+// Library code returns errors: no unwrap, expect or panic outside tests (each allow says why).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod activations;
 pub mod colormap;

@@ -1,7 +1,11 @@
-//! What the CLI tests share: the project venv and the scikit-image photos installed in it.
+//! What the CLI tests share: the project venv, the scikit-image photos installed in it, and
+//! running the binary with a time limit.
+// Each test binary compiles this module and uses only some of its helpers.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The project venv (`CONVKIT_VENV`, else `.venv` at the repository root).
 pub fn venv() -> PathBuf {
@@ -20,4 +24,49 @@ pub fn skimage_photos() -> PathBuf {
         .output()
         .expect("the project venv's python (scripts/test installs scikit-image)");
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Runs the convkit binary on the CPU with `args` and the extra environment `env`, killing it
+/// after `limit` (a hang fails the test); returns the exit code and stdout + stderr. Checks
+/// that it neither panicked nor printed a C++ backtrace, whatever it was asked.
+pub fn run_limited<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
+    args: &[S],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> (Option<i32>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_convkit"));
+    command
+        .args(args)
+        .env_remove("LD_LIBRARY_PATH")
+        .env("CONVKIT_DEVICE", "cpu")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{args:?} still running after {limit:?} (a hang): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("panicked"), "{args:?} panicked: {text}");
+    assert!(
+        !text.contains("frame #") && !text.contains("Exception raised from"),
+        "{args:?} printed a C++ backtrace: {text}"
+    );
+    (out.status.code(), text)
 }

@@ -9,6 +9,10 @@ use crate::{Augmenter, HwcImage, Result};
 /// Mirrors the image left-right, in place.
 pub fn flip_horizontal(x: &mut HwcImage) {
     let (w, c) = (x.width(), x.channels());
+    if w == 0 {
+        // An empty image (no row has a pixel) is its own mirror.
+        return;
+    }
     for row in x.data_mut().chunks_exact_mut(w * c) {
         match c {
             1 => row.reverse(),
@@ -40,8 +44,9 @@ fn flip_row_rgb(row: &mut [u8]) {
     let n = row.len();
     let (mut lo, mut hi) = (0, n);
     while hi - lo >= 2 * B {
-        let a: [u8; B] = row[lo..lo + B].try_into().expect("48 bytes");
-        let b: [u8; B] = row[hi - B..hi].try_into().expect("48 bytes");
+        let (mut a, mut b) = ([0u8; B], [0u8; B]);
+        a.copy_from_slice(&row[lo..lo + B]);
+        b.copy_from_slice(&row[hi - B..hi]);
         row[lo..lo + B].copy_from_slice(&rev16(&b));
         row[hi - B..hi].copy_from_slice(&rev16(&a));
         lo += B;
@@ -115,6 +120,17 @@ impl Augmenter for Flipud {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_images_flip_without_a_panic() {
+        // `augment preview --size 0` once panicked here ("chunk size must be non-zero").
+        for (h, w) in [(0, 0), (0, 5), (5, 0)] {
+            let mut img = HwcImage::new(h, w, 3, Vec::new()).unwrap();
+            flip_horizontal(&mut img);
+            flip_vertical(&mut img);
+            assert_eq!(img.data().len(), 0);
+        }
+    }
 
     #[test]
     fn flips_mirror_pixels() {

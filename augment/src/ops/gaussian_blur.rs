@@ -91,6 +91,10 @@ fn for_blocks(n: usize, mut f: impl FnMut(usize, usize)) {
 /// Two separable passes in fixed point: the horizontal one accumulates in u16 (the weights
 /// sum to 256, so `256 * 255` fits), the vertical one in u32; both loops run over whole rows
 /// so the compiler vectorises them.
+#[allow(
+    clippy::expect_used,
+    reason = "the output buffer is allocated as h x w x c bytes, the size `HwcImage::new` checks"
+)]
 pub fn gaussian_blur(image: HwcImage, sigma: f64) -> HwcImage {
     if sigma < 0.01 || image.width() == 0 || image.height() == 0 {
         return image;

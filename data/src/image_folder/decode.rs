@@ -116,6 +116,10 @@ impl ImageDecoder {
         Ok(self.convert_dynamic(img))
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "an RGBA buffer holds 4 bytes for each of its w x h pixels, the size `HwcImage::new` checks"
+    )]
     fn convert_dynamic(&self, img: DynamicImage) -> HwcImage {
         match self.color_mode {
             ColorMode::Rgb => HwcImage::from_rgb(img.into_rgb8()),
@@ -136,6 +140,10 @@ impl ImageDecoder {
     }
 
     /// Gray <-> RGB(A) conversion with PIL's rules (`L = (299 R + 587 G + 114 B) / 1000`).
+    #[allow(
+        clippy::expect_used,
+        reason = "`out` receives `want` bytes for each of the h x w pixels, the size `HwcImage::new` checks"
+    )]
     fn convert_channels(&self, img: HwcImage) -> HwcImage {
         let want = self.color_mode.channels();
         let have = img.channels();

@@ -49,7 +49,21 @@ pub fn save_weights(model: &dyn Model, path: &Path) -> Result<()> {
 /// Loads weights written by [`save_weights`]; every name and shape must match, and each
 /// mismatch is reported by name.
 pub fn load_weights(model: &mut dyn Model, path: &Path) -> Result<()> {
-    convkit_tensor::files::check_regular_file(path)?;
+    // The header first, in plain Rust: a corrupt file or one of another model is refused,
+    // naming each weight that differs, before libtorch makes any tensor.
+    let entries = convkit_tensor::safetensors_header::read_header(path)?;
+    let expected: Vec<(String, Vec<i64>)> = model
+        .named_params()
+        .into_iter()
+        .map(|(n, p)| (n, p.tensor.size()))
+        .collect();
+    let problems = convkit_tensor::safetensors_header::differences(&entries, &expected);
+    if !problems.is_empty() {
+        return Err(Error::Import {
+            path: path.to_path_buf(),
+            problems,
+        });
+    }
     let weights = Tensor::read_safetensors(path)
         .map_err(|e| Error::file(path, format!("cannot read weights: {e}")))?;
     model

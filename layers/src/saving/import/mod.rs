@@ -77,7 +77,7 @@ pub fn read_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
         .unwrap_or_default();
     match ext.as_str() {
         "safetensors" => {
-            convkit_tensor::files::check_regular_file(path)?;
+            convkit_tensor::safetensors_header::read_header(path)?;
             Tensor::read_safetensors(path)
                 .map_err(|e| Error::file(path, format!("cannot read safetensors: {e}")))
         }

@@ -157,21 +157,25 @@ impl Callback for BackupAndRestore {
             .backup_dir
             .join(format!(".{name}.tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| Error::file(&tmp, e))?;
-        save_weights(model, &tmp.join(WEIGHTS_FILE))?;
-        if let Some(c) = model.compiled() {
-            convkit_optim::save_state(c.optimizer.as_ref(), &tmp.join(OPTIMIZER_FILE))?;
-        }
         let saved = BackupState {
             epoch,
             seed: convkit_tensor::seed::seed(),
             history: state.history.clone(),
             settings: self.run_settings(model, state),
         };
-        let json = serde_json::to_vec_pretty(&saved).map_err(|e| Error::file(&tmp, e))?;
-        std::fs::write(tmp.join(STATE_FILE), json)
-            .map_err(|e| Error::file(tmp.join(STATE_FILE), e))?;
-        replace_dir(&tmp, &target)?;
+        let written =
+            write_backup(model, &saved, &tmp).and_then(|()| Ok(replace_dir(&tmp, &target)?));
+        if let Err(e) = written {
+            // The previous backup stays the latest; nothing half-written is left.
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(Error::file(
+                &self.backup_dir,
+                format!(
+                    "cannot back up epoch {} (the previous backup is kept): {e}",
+                    epoch + 1
+                ),
+            ));
+        }
         let previous = Self::latest(&self.backup_dir);
         convkit_tensor::atomic::write_bytes_atomic(&self.backup_dir.join(LATEST), name.as_bytes())?;
         if let Some(prev) = previous.filter(|p| p != &target) {
@@ -186,6 +190,18 @@ impl Callback for BackupAndRestore {
         }
         Ok(())
     }
+}
+
+/// Writes one epoch's backup (weights, optimizer state, training state) into the new
+/// directory `dir`.
+fn write_backup(model: &dyn Model, saved: &BackupState, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
+    save_weights(model, &dir.join(WEIGHTS_FILE))?;
+    if let Some(c) = model.compiled() {
+        convkit_optim::save_state(c.optimizer.as_ref(), &dir.join(OPTIMIZER_FILE))?;
+    }
+    let json = serde_json::to_vec_pretty(saved).map_err(|e| Error::file(dir, e))?;
+    std::fs::write(dir.join(STATE_FILE), json).map_err(|e| Error::file(dir.join(STATE_FILE), e))
 }
 
 /// "batch_size 64 (this run: 128)" for every setting both runs name with different values.
