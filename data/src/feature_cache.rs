@@ -107,7 +107,10 @@ impl FeatureCache {
     }
 
     /// Runs `extract` over one epoch of `source` (inputs -> features) and writes the shards
-    /// (`shard_size` samples each) and the manifest into `dir`.
+    /// (`shard_size` samples each) and the manifest as the cache directory `dir`.
+    ///
+    /// The cache is written into a hidden sibling (`.<dir>.tmp-<pid>`) that replaces `dir` in
+    /// one rename once complete, so a kill or a full disk leaves the previous cache whole.
     pub fn build(
         dir: &Path,
         key: CacheKey,
@@ -115,8 +118,40 @@ impl FeatureCache {
         extract: &mut dyn FnMut(&Tensor) -> Result<Tensor>,
         shard_size: usize,
     ) -> Result<FeatureCache> {
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            convkit_tensor::atomic::remove_stale_temps(parent);
+        }
+        let tmp = convkit_tensor::atomic::temp_sibling(dir);
+        let _ = std::fs::remove_dir_all(&tmp);
+        let built = Self::build_into(&tmp, key, source, extract, shard_size).and_then(|manifest| {
+            convkit_tensor::atomic::replace_dir(&tmp, dir)?;
+            Ok(manifest)
+        });
+        match built {
+            Ok(manifest) => {
+                tracing::info!(dir = %dir.display(), samples = manifest.num_samples, shards = manifest.shards.len(), "feature cache written");
+                Ok(FeatureCache {
+                    dir: dir.to_path_buf(),
+                    manifest,
+                })
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes a whole cache into the new directory `dir`; returns its manifest.
+    fn build_into(
+        dir: &Path,
+        key: CacheKey,
+        source: &mut dyn BatchSource,
+        extract: &mut dyn FnMut(&Tensor) -> Result<Tensor>,
+        shard_size: usize,
+    ) -> Result<Manifest> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let _ = std::fs::remove_file(dir.join(MANIFEST));
         let shard_size = shard_size.max(1);
         let (mut feats, mut targets): (Vec<Tensor>, Vec<Tensor>) = (vec![], vec![]);
         let mut pending = 0usize;
@@ -134,9 +169,9 @@ impl FeatureCache {
             let t = Tensor::f_cat(targets, 0)?.f_to_device(convkit_tensor::tch::Device::Cpu)?;
             let n = f.size()[0] as usize;
             let name = format!("features-{:05}.safetensors", shards.len());
-            let tmp = dir.join(format!("{name}.tmp"));
-            Tensor::write_safetensors(&[("features", &f), ("targets", &t)], &tmp)?;
-            std::fs::rename(&tmp, dir.join(&name)).map_err(|e| Error::io(dir.join(&name), e))?;
+            let path = dir.join(&name);
+            Tensor::write_safetensors(&[("features", &f), ("targets", &t)], &path)
+                .map_err(|e| cache_err(&path, format!("cannot write the shard: {e}")))?;
             shards.push((name, n));
             feats.clear();
             targets.clear();
@@ -178,11 +213,7 @@ impl FeatureCache {
         let bytes =
             serde_json::to_vec_pretty(&manifest).map_err(|e| cache_err(dir, e.to_string()))?;
         convkit_tensor::atomic::write_bytes_atomic(&dir.join(MANIFEST), &bytes)?;
-        tracing::info!(dir = %dir.display(), samples = total, shards = manifest.shards.len(), "feature cache written");
-        Ok(FeatureCache {
-            dir: dir.to_path_buf(),
-            manifest,
-        })
+        Ok(manifest)
     }
 
     /// Opens the cache made by `key`, or builds it.
