@@ -79,6 +79,14 @@ fn options_out_of_range_are_refused_before_any_work() {
             "8 is not in 38..=1024",
         ),
         (
+            vec!["catdog", "--per-class", "10,0,10", "--out", o],
+            "0 is not in 1..=1000000",
+        ),
+        (
+            vec!["finetune", "--per-class", "5,5,99999999", "--out", o],
+            "99999999 is not in 1..=1000000",
+        ),
+        (
             vec!["features", "--epochs", "0", "--out", o],
             "0 is not in 1..=100000",
         ),

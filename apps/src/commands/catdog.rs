@@ -46,7 +46,7 @@ pub struct CatdogArgs {
     aug_epochs: Option<usize>,
     /// Images per class for train,validation,test (book: 1000,500,500; offline default
     /// 150,300,500).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = ranges::count(1, 1_000_000))]
     per_class: Option<Vec<usize>>,
     /// Batch size of the run without augmentation (book: 20).
     #[arg(long, default_value_t = 20, value_parser = ranges::batch_size())]

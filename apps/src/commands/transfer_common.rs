@@ -28,7 +28,7 @@ pub struct TransferArgs {
     pub data: Option<PathBuf>,
     /// Images per class for train,validation,test (as `catdog`: offline default
     /// 150,300,500; with --data 1000,500,500).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = ranges::count(1, 1_000_000))]
     pub per_class: Option<Vec<usize>>,
     /// Input side given to the base.
     #[arg(long, default_value_t = 224, value_parser = ranges::input_side(32))]
