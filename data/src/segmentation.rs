@@ -123,10 +123,18 @@ pub fn load_pairs(pairs: &[Pair], size: u32) -> Result<(Tensor, Tensor)> {
 }
 
 /// A seeded split of `n` indices into `(train, held_out)` with `held_out` samples held out.
-pub fn holdout_split(n: usize, held_out: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
+/// Both parts must keep a sample: a split that leaves nothing to train on or to score is an
+/// error, never a silently smaller one.
+pub fn holdout_split(n: usize, held_out: usize, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+    if held_out == 0 || held_out >= n {
+        return Err(Error::option(
+            "segmentation split",
+            "held_out",
+            format!("must lie in 1..{n} to leave images to train on and to score, got {held_out}"),
+        ));
+    }
     let mut idx: Vec<usize> = (0..n).collect();
     idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let held_out = held_out.min(n);
     let val = idx.split_off(n - held_out);
-    (idx, val)
+    Ok((idx, val))
 }

@@ -130,7 +130,7 @@ fn oxford_pairs_load_as_classes_zero_to_two() {
         let v: Vec<i64> = Vec::<i64>::try_from(&y.get(i).flatten(0, -1)).unwrap();
         assert!(v.iter().all(|&c| c == i), "pair {i}: classes {:?}", &v[..4]);
     }
-    let (train, held) = holdout_split(10, 3, 1);
+    let (train, held) = holdout_split(10, 3, 1).unwrap();
     assert_eq!((train.len(), held.len()), (7, 3));
     let mut all: Vec<usize> = train.iter().chain(&held).copied().collect();
     all.sort();

@@ -41,6 +41,14 @@ fn rebuild(bytes: &[u8], replace: impl Fn(&str, Vec<u8>) -> Vec<u8>) -> Vec<u8> 
     out.finish().unwrap().into_inner()
 }
 
+/// The archive's `data.pkl` member: its name and bytes.
+fn data_pkl(bytes: &[u8]) -> (String, Vec<u8>) {
+    members(bytes)
+        .into_iter()
+        .find(|(n, _)| n.ends_with("/data.pkl"))
+        .unwrap()
+}
+
 /// The first storage member (`<prefix>/data/<key>`) and its size.
 fn first_storage(bytes: &[u8]) -> (String, usize) {
     members(bytes)
@@ -145,11 +153,7 @@ fn storage_inflating_past_its_header_is_refused() {
 #[test]
 fn data_pkl_declaring_gigabytes_is_refused_unread() {
     let original = tiny_zip();
-    let pkl = members(&original)
-        .into_iter()
-        .map(|(n, _)| n)
-        .find(|n| n.ends_with("/data.pkl"))
-        .unwrap();
+    let (pkl, _) = data_pkl(&original);
     let mut bomb = rebuild(&original, |_, d| d);
     patch_declared_size(&mut bomb, &pkl, u32::MAX - 1);
     let (e, msg, took) = read(&bomb);
@@ -164,16 +168,7 @@ fn data_pkl_declaring_gigabytes_is_refused_unread() {
 #[test]
 fn data_pkl_inflating_past_its_header_is_refused() {
     let original = tiny_zip();
-    let pkl = members(&original)
-        .into_iter()
-        .map(|(n, _)| n)
-        .find(|n| n.ends_with("/data.pkl"))
-        .unwrap();
-    let real = members(&original)
-        .into_iter()
-        .find(|(n, _)| *n == pkl)
-        .unwrap()
-        .1;
+    let (pkl, real) = data_pkl(&original);
     // The real pickle followed by 64 MiB of padding, declared as the real pickle's size.
     let mut bomb = rebuild(&original, |n, mut d| {
         if n == pkl {

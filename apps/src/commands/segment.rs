@@ -135,14 +135,15 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
         None => default_data(&args)?,
     };
     let pairs = find_pairs(&root)?;
-    anyhow::ensure!(
-        args.held_out < pairs.len(),
-        "--held-out {} leaves no image to train on: {} holds {} image/mask pairs",
-        args.held_out,
-        root.display(),
-        pairs.len()
-    );
-    let (train_idx, val_idx) = holdout_split(pairs.len(), args.held_out, args.rt.seed);
+    let (train_idx, val_idx) = holdout_split(pairs.len(), args.held_out, args.rt.seed)
+        .with_context(|| {
+            format!(
+                "--held-out {}: {} holds {} image/mask pairs",
+                args.held_out,
+                root.display(),
+                pairs.len()
+            )
+        })?;
     println!(
         "{} image/mask pairs in {}: {} for training, {} held out",
         pairs.len(),
