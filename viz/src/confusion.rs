@@ -16,27 +16,10 @@ use crate::{font, plot_error, save_png, save_text, Error, Result};
 const CELL: i32 = 44;
 const TOP: i32 = 50;
 
-/// `counts[true][predicted]` from class indices.
+/// `counts[true][predicted]` from class indices (scikit-learn's `confusion_matrix`).
 pub fn confusion_counts(truth: &[i64], predicted: &[i64], classes: usize) -> Result<Vec<Vec<u64>>> {
-    if truth.len() != predicted.len() {
-        return Err(Error::Invalid(format!(
-            "confusion matrix: {} true labels but {} predictions",
-            truth.len(),
-            predicted.len()
-        )));
-    }
-    let mut m = vec![vec![0u64; classes]; classes];
-    for (&t, &p) in truth.iter().zip(predicted) {
-        let ok = |c: i64| c >= 0 && (c as usize) < classes;
-        if !ok(t) || !ok(p) {
-            return Err(Error::Invalid(format!(
-                "confusion matrix: class {} outside 0..{classes}",
-                if ok(t) { p } else { t }
-            )));
-        }
-        m[t as usize][p as usize] += 1;
-    }
-    Ok(m)
+    convkit_layers::training::confusion_matrix(truth, predicted, classes)
+        .map_err(|e| Error::Invalid(e.to_string()))
 }
 
 /// Where the parts of the picture go, from the labels' sizes.

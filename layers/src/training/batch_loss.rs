@@ -1,10 +1,11 @@
 //! The loss of one batch as training minimises it: the weighted sum of each output's loss,
 //! plus the weight and activity regularization penalties.
 
-use convkit_tensor::tch::Tensor;
+use convkit_tensor::tch::{Kind, Tensor};
 use convkit_tensor::Batch;
 
 use crate::models::model::Model;
+use crate::training::class_weight::weigh;
 use crate::training::Compiled;
 use crate::{Error, Result};
 
@@ -15,12 +16,14 @@ pub(crate) struct BatchLoss {
     pub(crate) per_output: Vec<Tensor>,
 }
 
-/// The loss of a batch as training minimises it, and the predictions.
+/// The loss of a batch as training minimises it, and the predictions. `sample_weight`
+/// `(N,)` scales each sample's loss (Keras' `sum_over_batch_size` of the weighted values).
 pub(crate) fn total_loss(
     model: &dyn Model,
     compiled: &Compiled,
     batch: &Batch,
     training: bool,
+    sample_weight: Option<&Tensor>,
 ) -> Result<(BatchLoss, Vec<Tensor>)> {
     let (preds, activity) = model.forward_many_with_losses(&batch.all_inputs(), training)?;
     let ys = batch.all_targets();
@@ -38,7 +41,10 @@ pub(crate) fn total_loss(
     let mut per_output = Vec::with_capacity(preds.len());
     let mut loss: Option<Tensor> = None;
     for ((out, y), pred) in compiled.outputs.iter().zip(&ys).zip(&preds) {
-        let l = out.loss.compute(y, pred)?;
+        let l = match sample_weight {
+            None => out.loss.compute(y, pred)?,
+            Some(w) => weigh(&out.loss.per_sample(y, pred)?, w)?.f_mean(Kind::Float)?,
+        };
         let w = if out.weight == 1.0 {
             l.shallow_clone()
         } else {

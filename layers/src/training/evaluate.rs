@@ -23,7 +23,7 @@ pub fn evaluate_source(model: &dyn Model, source: &mut dyn BatchSource) -> Resul
         let mut totals = Totals::new(compiled, device)?;
         for batch in source.epoch(0)? {
             let batch = batch?.to_device(device)?;
-            let (loss, preds) = total_loss(model, compiled, &batch, false)?;
+            let (loss, preds) = total_loss(model, compiled, &batch, false, None)?;
             totals.add(compiled, &loss, &batch.all_targets(), &preds, batch.len())?;
         }
         if totals.samples() == 0.0 {

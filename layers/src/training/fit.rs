@@ -17,6 +17,7 @@ use convkit_tensor::{seed, Batch, BatchSource, TensorBatches};
 use crate::models::model::Model;
 use crate::training::batch_loss::total_loss;
 use crate::training::callbacks::Callback;
+use crate::training::class_weight::ClassWeight;
 use crate::training::epoch_totals::Totals;
 use crate::training::evaluate::evaluate_source;
 use crate::training::hooks::TrainingHook;
@@ -98,6 +99,13 @@ pub fn fit_source(
     if let Some(dir) = &options.save_to {
         crate::saving::check_writable(dir)?;
     }
+    if options.class_weight.is_some() && compiled_of(model)?.is_multi_output() {
+        return Err(Error::Model {
+            model: model.name().into(),
+            problem: "fit: class_weight is only supported for models with one output (as in                       Keras)"
+                .into(),
+        });
+    }
     let callbacks = std::mem::take(&mut options.callbacks);
     let mut fit = FitLoop {
         save_to: options.save_to.take(),
@@ -111,6 +119,7 @@ pub fn fit_source(
         },
         callbacks,
         hooks: std::mem::take(&mut options.hooks),
+        class_weight: options.class_weight.take(),
         model,
     };
     fit.run(source, validation)
@@ -147,6 +156,7 @@ struct FitLoop<'m> {
     state: TrainingState,
     want_batch_logs: bool,
     save_to: Option<std::path::PathBuf>,
+    class_weight: Option<ClassWeight>,
 }
 
 impl FitLoop<'_> {
@@ -236,7 +246,17 @@ impl FitLoop<'_> {
             p.zero_grad();
         }
         let compiled = compiled_of(self.model)?;
-        let (loss, preds) = total_loss(self.model, compiled, batch, true)?;
+        let sample_weight = match &self.class_weight {
+            Some(cw) => Some(cw.sample_weights(&batch.targets)?),
+            None => None,
+        };
+        let (loss, preds) = total_loss(
+            self.model,
+            compiled,
+            batch,
+            true,
+            sample_weight.as_ref(),
+        )?;
         for h in self.hooks.iter_mut() {
             h.before_backward(self.model, &loss.total)?;
         }

@@ -10,10 +10,14 @@
 //! | `fit.rs` | the loop |
 //! | `hooks.rs` | [`TrainingHook`]: the places distributed training plugs in |
 //! | `batch_loss.rs`, `epoch_totals.rs` | a batch's loss; log accumulation over an epoch |
+//! | `classification_report.rs` | scikit-learn's `classification_report` and `confusion_matrix` |
+//! | `class_weight.rs` | [`ClassWeight`]: Keras' `class_weight`, as per-sample weights |
 //! | `evaluate.rs`, `predict.rs` | inference |
 
 mod batch_loss;
 pub mod callbacks;
+mod class_weight;
+pub mod classification_report;
 mod compile;
 mod compile_args;
 pub(crate) mod compiled;
@@ -31,6 +35,8 @@ mod progress;
 mod state;
 mod targets;
 
+pub use class_weight::ClassWeight;
+pub use classification_report::{confusion_matrix, ClassScores, ClassificationReport};
 pub use compile::{compile, compile_outputs};
 pub use compile_args::{IntoLoss, IntoMetrics, IntoOptimizer};
 pub use compiled::{Compiled, CompiledOutput, OutputLoss};

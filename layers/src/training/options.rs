@@ -6,6 +6,7 @@ use convkit_tensor::tch::Tensor;
 use convkit_tensor::BatchSource;
 
 use crate::training::callbacks::Callback;
+use crate::training::class_weight::ClassWeight;
 use crate::training::hooks::TrainingHook;
 use crate::training::Verbosity;
 
@@ -49,6 +50,9 @@ pub struct FitOptions {
     /// callbacks' `on_train_end` (so a `BackupAndRestore` backup goes only once it is
     /// complete). Checked for writing before the first epoch.
     pub save_to: Option<PathBuf>,
+    /// Keras' `class_weight`: each training sample's loss and metrics scaled by its class's
+    /// weight (single-output models).
+    pub class_weight: Option<ClassWeight>,
 }
 
 impl Default for FitOptions {
@@ -63,6 +67,7 @@ impl Default for FitOptions {
             verbose: Verbosity::Auto,
             hooks: Vec::new(),
             save_to: None,
+            class_weight: None,
         }
     }
 }
@@ -129,6 +134,11 @@ impl FitOptions {
     /// backup. Whether `dir` can be written is checked before the first epoch.
     pub fn save_model_to(mut self, dir: impl Into<PathBuf>) -> Self {
         self.save_to = Some(dir.into());
+        self
+    }
+    /// Scales each training sample's loss by its class's weight (Keras' `class_weight`).
+    pub fn class_weight(mut self, weights: ClassWeight) -> Self {
+        self.class_weight = Some(weights);
         self
     }
 }
