@@ -9,7 +9,8 @@
 //!   brightness, channel shift) composed into one affine warp and one resample.
 //! - [`ops`]: imgaug-style transforms (`Fliplr`, `Flipud`, `Crop`, `GaussianBlur`,
 //!   `LinearContrast`, `AdditiveGaussianNoise`, `Multiply`, `Affine`) and the plant-seedlings
-//!   background removal; [`pipeline`]: `Sequential`, `Sometimes`, `OneOf`, `SomeOf`.
+//!   background removal; [`pipeline`]: `Sequential`, `Sometimes`, `OneOf`, `SomeOf`;
+//!   [`presets`]: the finance chapter's plant-seedlings pipeline and the imgaug README's.
 //!
 //! Batched, on the model's device, over NCHW float tensors: [`batched`] (the kernels behind
 //! Keras' `RandomFlip`, `RandomRotation`, `RandomZoom`, `RandomTranslation`, `RandomContrast`).
@@ -30,6 +31,7 @@ pub mod hwc_image;
 pub mod image_data_generator;
 pub mod ops;
 pub mod pipeline;
+pub mod presets;
 pub mod warp;
 
 pub use affine_matrix::Affine;

@@ -65,11 +65,15 @@ pub mod prelude {
     pub use crate::models::model_api::ModelApi;
     pub use crate::models::sequential::Sequential;
     pub use crate::saving::{
-        load_model, load_weights, model_dir, save_model, save_weights, RUN_MODEL_DIR,
+        load_model, load_model_info, load_weights, model_dir, save_model, save_model_with_info,
+        save_weights, RUN_MODEL_DIR,
     };
     pub use crate::training::callbacks::*;
     pub use crate::training::losses::Loss;
     pub use crate::training::metrics::Metric;
-    pub use crate::training::{FitOptions, History, Logs, OutputLoss, Validation, Verbosity};
+    pub use crate::training::{
+        ClassWeight, ClassificationReport, FitOptions, History, Logs, OutputLoss, Validation,
+        Verbosity,
+    };
     pub use convkit_optim::{Adam, AdamW, Optimizer, RMSprop, SGD};
 }

@@ -5,10 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use convkit_augment::ops::{
-    AdditiveGaussianNoise, Crop, Fliplr, GaussianBlur, LinearContrast, Multiply, RandomAffine,
-};
-use convkit_augment::pipeline::{Sequential, Sometimes};
 use convkit_augment::{Augmenter, ImageDataGenerator};
 use convkit_data::image_folder::{ColorMode, ImageDecoder, ResizeFilter};
 use rand::SeedableRng;
@@ -62,29 +58,6 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The imgaug README pipeline, adapted: what `--preset imgaug` shows.
-pub fn imgaug_preset() -> anyhow::Result<Sequential> {
-    Ok(Sequential::new(vec![
-        Box::new(Fliplr::new(0.5)?),
-        Box::new(Crop::new((0.0, 0.1))?),
-        Box::new(Sometimes::new(
-            0.5,
-            Box::new(GaussianBlur::new((0.0, 0.5))?),
-        )?),
-        Box::new(LinearContrast::new((0.75, 1.5))?),
-        Box::new(AdditiveGaussianNoise::new(0.0, (0.0, 0.05 * 255.0))?.per_channel(0.5)?),
-        Box::new(Multiply::new((0.8, 1.2))?.per_channel(0.2)?),
-        Box::new(
-            RandomAffine::new()
-                .scale((0.8, 1.2))?
-                .translate_percent((-0.2, 0.2))?
-                .rotate((-25.0, 25.0))?
-                .shear((-8.0, 8.0))?,
-        ),
-    ])
-    .random_order(true))
-}
-
 fn preview(a: PreviewArgs) -> anyhow::Result<()> {
     a.rt.setup()?;
     let side = a.size as u64;
@@ -107,7 +80,7 @@ fn preview(a: PreviewArgs) -> anyhow::Result<()> {
         .map_err(|p| anyhow::anyhow!("{}: {p}", a.image.display()))?;
     let aug: Box<dyn Augmenter> = match a.preset.as_str() {
         "book" => Box::new(ImageDataGenerator::book()),
-        "imgaug" => Box::new(imgaug_preset()?),
+        "imgaug" => Box::new(convkit_augment::presets::imgaug_readme()?),
         other => anyhow::bail!("--preset must be book or imgaug, got '{other}'"),
     };
     let mut tiles = vec![original.to_dynamic().context("RGB image")?.to_rgb8()];

@@ -84,7 +84,9 @@ impl ImageFolder {
         ))
     }
 
-    fn from_listing(dir: &Path, listing: Listing, opts: ImageFolderOptions) -> Result<Self> {
+    /// Serves the files of `listing` (a part of a split, see
+    /// [`super::split_three_ways`]) as if they were the folder `dir`.
+    pub fn from_listing(dir: &Path, listing: Listing, opts: ImageFolderOptions) -> Result<Self> {
         opts.validate()?;
         if let Some(aug) = &opts.augment {
             tracing::debug!(augment = aug.name(), "per-image augmentation");
@@ -153,6 +155,19 @@ impl ImageFolder {
     /// The files served, with their labels, in listing order.
     pub fn samples(&self) -> &[Sample] {
         &self.shared.samples
+    }
+
+    /// Indices (into [`Self::samples`]) of the files skipped so far as undecodable, in
+    /// order. A pass without shuffling serves the other samples in listing order.
+    pub fn skipped(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self
+            .shared
+            .bad
+            .lock()
+            .map(|b| b.iter().copied().collect())
+            .unwrap_or_default();
+        v.sort_unstable();
+        v
     }
 
     /// The options in use.

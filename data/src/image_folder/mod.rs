@@ -1,5 +1,5 @@
 //! Image folders (`DIR/<class>/<image>`) with the options of Keras' `flow_from_directory` and
-//! `image_dataset_from_directory`: listing, both validation-split rules, decoding, the
+//! `image_dataset_from_directory`: listing, both validation-split rules, three-way (train/validation/test) splits, decoding, the
 //! streaming parallel loader and its decoded-image cache.
 
 mod batching;
@@ -10,6 +10,7 @@ pub mod loader;
 pub mod options;
 mod prefetch;
 pub mod split_rules;
+pub mod three_way_split;
 
 pub use decode::ImageDecoder;
 pub use listing::{list_class_folders, Listing, Sample};
@@ -19,3 +20,4 @@ pub use options::{
     Subset, ALL_FORMATS,
 };
 pub use split_rules::split;
+pub use three_way_split::{split_three_ways, ListingSplit, ThreeWaySplit};

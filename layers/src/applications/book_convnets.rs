@@ -3,6 +3,8 @@
 
 use convkit_tensor::tch::Device;
 
+use super::ClassifierTop;
+
 use crate::layers::{
     ActivationLayer, Add, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout, FlipMode,
     GlobalAveragePooling2D, MaxPooling2D, RandomFlip, RandomRotation, RandomZoom, Rescaling,
@@ -70,9 +72,26 @@ pub fn book_augmentation(input_shape: [i64; 3], device: Device) -> Result<Sequen
 /// BatchNormalization (32 to 512 filters), GlobalAveragePooling2D, Dropout(0.5),
 /// Dense(1, sigmoid).
 pub fn mini_xception(size: i64, device: Device) -> Result<Functional> {
+    mini_xception_classifier(size, ClassifierTop::BINARY, true, device)
+}
+
+/// [`mini_xception`] ending in `top`, with or without its augmentation stage (it keeps its
+/// `Rescaling(1/255)`: inputs are `[0, 255]` pixels either way).
+///
+/// # Shapes
+/// `(N, 3, size, size)` -> `(N, top.units)`.
+pub fn mini_xception_classifier(
+    size: i64,
+    top: ClassifierTop,
+    augment: bool,
+    device: Device,
+) -> Result<Functional> {
     let mut g = Graph::new().on_device(device);
     let inputs = g.input([3, size, size]);
-    let mut x = g.apply(book_augmentation([3, size, size], device)?, inputs)?;
+    let mut x = inputs;
+    if augment {
+        x = g.apply(book_augmentation([3, size, size], device)?, x)?;
+    }
     x = g.apply(Rescaling::new(1.0 / 255.0), x)?;
     x = g.apply(Conv2D::new(32, 5).use_bias(false), x)?;
     for filters in [32, 64, 128, 256, 512] {
@@ -98,7 +117,7 @@ pub fn mini_xception(size: i64, device: Device) -> Result<Functional> {
     }
     x = g.apply(GlobalAveragePooling2D::new(), x)?;
     x = g.apply(Dropout::new(0.5), x)?;
-    let out = g.apply(Dense::new(1).activation(Activation::Sigmoid), x)?;
+    let out = g.apply(top.dense(), x)?;
     g.model("functional", &[inputs], &[out])
 }
 

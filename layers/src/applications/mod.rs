@@ -1,6 +1,7 @@
 //! Ready-made architectures (Keras' `keras.applications` and the book's reference models).
 
 mod book_convnets;
+mod classifier_top;
 pub mod efficientnet_lite;
 pub mod imagenet;
 mod mnist_convnet;
@@ -9,12 +10,14 @@ pub mod vgg16;
 pub mod xception;
 
 pub use book_convnets::{
-    book_augmentation, mini_xception, residual_block, residual_example, segmentation_model,
+    book_augmentation, mini_xception, mini_xception_classifier, residual_block, residual_example,
+    segmentation_model,
 };
+pub use classifier_top::ClassifierTop;
 pub use efficientnet_lite::efficientnet_lite0;
 pub use imagenet::{decode_predictions, Prediction};
 pub use mnist_convnet::mnist_convnet;
-pub use small_convnet::small_convnet;
+pub use small_convnet::{small_convnet, small_convnet_classifier};
 pub use vgg16::vgg16;
 pub use xception::xception;
 

@@ -2,6 +2,7 @@
 
 use convkit_tensor::tch::Device;
 
+use super::ClassifierTop;
 use crate::layers::{Conv2D, Dense, Dropout, Flatten, MaxPooling2D};
 use crate::{Activation, LayerBuilder, Result, Sequential};
 
@@ -12,6 +13,20 @@ use crate::{Activation, LayerBuilder, Result, Sequential};
 /// # Shapes
 /// `(N, 3, size, size)` -> `(N, 1)`; `size` must be at least 46.
 pub fn small_convnet(size: i64, dropout: Option<f64>, device: Device) -> Result<Sequential> {
+    small_convnet_classifier(size, ClassifierTop::BINARY, dropout, device)
+}
+
+/// [`small_convnet`] ending in `top` instead of `Dense(1, sigmoid)`: the same four blocks
+/// for any number of classes.
+///
+/// # Shapes
+/// `(N, 3, size, size)` -> `(N, top.units)`.
+pub fn small_convnet_classifier(
+    size: i64,
+    top: ClassifierTop,
+    dropout: Option<f64>,
+    device: Device,
+) -> Result<Sequential> {
     let mut m = Sequential::new().on_device(device);
     m.add(
         Conv2D::new(32, 3)
@@ -28,6 +43,6 @@ pub fn small_convnet(size: i64, dropout: Option<f64>, device: Device) -> Result<
         m.add(Dropout::new(rate))?;
     }
     m.add(Dense::new(512).activation(Activation::Relu))?;
-    m.add(Dense::new(1).activation(Activation::Sigmoid))?;
+    m.add(top.dense())?;
     Ok(m)
 }

@@ -1,6 +1,8 @@
 //! Saving and loading models: `model.json` (architecture and compile settings),
 //! `model.safetensors` (weights with Keras-style names such as `conv2d/kernel`) and, for
-//! compiled models, `optimizer.safetensors` (optimizer state, so training can resume).
+//! compiled models, `optimizer.safetensors` (optimizer state, so training can resume), and
+//! optionally `info.json`: what the model's users need besides its layers (a classifier's
+//! class names and input preprocessing), opaque to this crate.
 //!
 //! Every file is written through a temporary file and a rename, so a crash never leaves a
 //! half-written file.
@@ -25,6 +27,8 @@ pub const ARCHITECTURE_FILE: &str = "model.json";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// Optimizer-state file of a model directory.
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
+/// Optional file of a model directory: JSON its users need besides the layers.
+pub const INFO_FILE: &str = "info.json";
 
 /// Writes every weight of `model` to a safetensors file, atomically.
 pub fn save_weights(model: &dyn Model, path: &Path) -> Result<()> {
@@ -89,7 +93,7 @@ pub fn model_json(model: &dyn Model) -> Value {
 pub const MAX_ARCHITECTURE_BYTES: u64 = 64 << 20;
 
 /// Files a model directory holds; anything else in it is not part of the model.
-pub const MODEL_FILES: [&str; 3] = [ARCHITECTURE_FILE, WEIGHTS_FILE, OPTIMIZER_FILE];
+pub const MODEL_FILES: [&str; 4] = [ARCHITECTURE_FILE, WEIGHTS_FILE, OPTIMIZER_FILE, INFO_FILE];
 
 /// Saves the architecture, weights and (when compiled) optimizer state as the model directory
 /// `dir`, replacing the one there as one unit.
@@ -101,6 +105,12 @@ pub const MODEL_FILES: [&str; 3] = [ARCHITECTURE_FILE, WEIGHTS_FILE, OPTIMIZER_F
 /// [`MODEL_FILES`] is refused rather than emptied: save the model into a folder of its own
 /// (the commands use `<out>/model`). Temporaries left by a killed save are removed first.
 pub fn save_model(model: &dyn Model, dir: &Path) -> Result<()> {
+    save_model_with_info(model, dir, None)
+}
+
+/// [`save_model`], with `info` (when given) written as the directory's [`INFO_FILE`] in the
+/// same unit; [`load_model_info`] reads it back.
+pub fn save_model_with_info(model: &dyn Model, dir: &Path, info: Option<&Value>) -> Result<()> {
     refuse_foreign_files(dir)?;
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(parent) = parent {
@@ -111,7 +121,7 @@ pub fn save_model(model: &dyn Model, dir: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(&tmp);
     let written = std::fs::create_dir_all(&tmp)
         .map_err(|e| Error::file(&tmp, e))
-        .and_then(|()| write_model_files(model, &tmp))
+        .and_then(|()| write_model_files(model, &tmp, info))
         .and_then(|()| Ok(replace_dir(&tmp, dir)?));
     written.map_err(|e| {
         let _ = std::fs::remove_dir_all(&tmp);
@@ -142,8 +152,12 @@ pub fn check_writable(dir: &Path) -> Result<()> {
 }
 
 /// Writes the model's files into the (new, empty) directory `dir`.
-fn write_model_files(model: &dyn Model, dir: &Path) -> Result<()> {
+fn write_model_files(model: &dyn Model, dir: &Path, info: Option<&Value>) -> Result<()> {
     save_weights(model, &dir.join(WEIGHTS_FILE))?;
+    if let Some(info) = info {
+        let bytes = serde_json::to_vec_pretty(info).map_err(|e| Error::file(dir, e))?;
+        convkit_tensor::atomic::write_bytes_atomic(&dir.join(INFO_FILE), &bytes)?;
+    }
     if let Some(c) = model.compiled() {
         convkit_optim::save_state(c.optimizer.as_ref(), &dir.join(OPTIMIZER_FILE))?;
     }
@@ -192,6 +206,20 @@ pub fn model_dir(dir: &Path) -> Option<std::path::PathBuf> {
     [dir.to_path_buf(), dir.join(RUN_MODEL_DIR)]
         .into_iter()
         .find(|d| d.join(ARCHITECTURE_FILE).is_file())
+}
+
+/// The [`INFO_FILE`] of the model directory `dir` (or of a run directory's model), `None`
+/// when the model was saved without one.
+pub fn load_model_info(dir: &Path) -> Result<Option<Value>> {
+    let dir = model_dir(dir).unwrap_or_else(|| dir.to_path_buf());
+    let path = dir.join(INFO_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = convkit_tensor::files::read_regular_file(&path, MAX_ARCHITECTURE_BYTES)?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::file(&path, format!("invalid JSON: {e}")))
 }
 
 /// The folder of a run directory (a command's `--out`) that holds its final model.

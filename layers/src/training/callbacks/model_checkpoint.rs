@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::{Callback, Mode, Monitor};
 use crate::models::model::Model;
-use crate::saving::{save_model, save_weights};
+use crate::saving::{save_model_with_info, save_weights};
 use crate::training::{Logs, TrainingState};
 use crate::Result;
 
@@ -22,6 +22,8 @@ pub struct ModelCheckpoint {
     pub save_best_only: bool,
     /// Save only the weights.
     pub save_weights_only: bool,
+    /// Written beside the model as its `info.json` (see [`save_model_with_info`]).
+    pub info: Option<serde_json::Value>,
 }
 
 impl ModelCheckpoint {
@@ -32,6 +34,7 @@ impl ModelCheckpoint {
             monitor: Monitor::new("val_loss"),
             save_best_only: false,
             save_weights_only: false,
+            info: None,
         }
     }
     /// Sets the monitored quantity.
@@ -54,6 +57,17 @@ impl ModelCheckpoint {
         self.save_weights_only = w;
         self
     }
+    /// Saves `info` with every model (its `info.json`: class names, preprocessing...).
+    pub fn info(mut self, info: serde_json::Value) -> Self {
+        self.info = Some(info);
+        self
+    }
+    /// Counts only improvements on `best` (the best value of an earlier `fit`, such as the
+    /// first phase of a fine-tuning), so the checkpoint keeps the best model of both.
+    pub fn initial_best(mut self, best: f64) -> Self {
+        self.monitor.set_best(best);
+        self
+    }
 
     /// The path for 0-based `epoch`.
     pub fn path_for(&self, epoch: usize) -> PathBuf {
@@ -69,8 +83,15 @@ impl ModelCheckpoint {
 }
 
 impl Callback for ModelCheckpoint {
-    fn on_train_begin(&mut self, _model: &mut dyn Model, _state: &mut TrainingState) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
         self.monitor.resume();
+        // A run resumed by BackupAndRestore (an earlier callback) has its history back: the
+        // best epoch so far counts, so a worse epoch after the resume does not overwrite it.
+        if let Some(values) = state.history.history.get(&self.monitor.name) {
+            for &v in values.iter().filter(|v| v.is_finite()) {
+                self.monitor.record(v);
+            }
+        }
         Ok(())
     }
 
@@ -95,7 +116,7 @@ impl Callback for ModelCheckpoint {
         if self.save_weights_only {
             save_weights(model, &path)
         } else {
-            save_model(model, &path)
+            save_model_with_info(model, &path, self.info.as_ref())
         }
     }
 }

@@ -120,6 +120,11 @@ impl Monitor {
         improved
     }
 
+    /// Starts from `best` as the best value seen.
+    pub fn set_best(&mut self, best: f64) {
+        self.best = best;
+    }
+
     /// The best value seen (the worst possible before any).
     pub fn best(&self) -> f64 {
         self.best
