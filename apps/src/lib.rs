@@ -45,6 +45,7 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+pub mod classifier_info;
 pub mod pretrained;
 
 pub use convkit_augment as augment;

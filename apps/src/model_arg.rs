@@ -9,6 +9,7 @@ use convkit_layers::applications::{decode_predictions, Pooling};
 use convkit_layers::prelude::*;
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
+use convkit::classifier_info::ClassifierInfo;
 use convkit::pretrained::{load_images, weights_path, Base};
 
 /// The `--model` / `--weights` / `--rescale` flags.
@@ -28,8 +29,22 @@ pub struct ModelArgs {
 
 /// Where the model came from.
 enum Origin {
+    /// A model directory without classifier info: `--rescale` scales its pixels.
     Saved { rescale: f64 },
+    /// A classifier saved by `convkit train`: its info says how images reach it.
+    Classifier(ClassifierInfo),
     Application { base: Base, weights: PathBuf },
+}
+
+/// One of the top classes of an image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopClass {
+    /// Class index.
+    pub index: i64,
+    /// Class name (`class N` when the model has no names).
+    pub class: String,
+    /// Probability (the model's output).
+    pub probability: f64,
 }
 
 /// A model ready for pictures.
@@ -49,6 +64,7 @@ impl LoadedModel {
         let dir = Path::new(&args.model);
         if let Some(dir) = model_dir(dir).as_deref() {
             let model = load_model(dir, device)?;
+            let info = ClassifierInfo::load(dir)?;
             let shape = model
                 .input_shape()
                 .context("the saved model has no input shape")?
@@ -62,8 +78,11 @@ impl LoadedModel {
                 model,
                 channels: shape[0],
                 side: shape[1],
-                origin: Origin::Saved {
-                    rescale: args.rescale,
+                origin: match info {
+                    Some(info) => Origin::Classifier(info),
+                    None => Origin::Saved {
+                        rescale: args.rescale,
+                    },
                 },
             });
         }
@@ -93,6 +112,9 @@ impl LoadedModel {
     /// Images as the model's input `(N, C, side, side)` in [0, 255], resized; gray when the
     /// model takes one channel.
     pub fn load_raw(&self, paths: &[PathBuf]) -> anyhow::Result<Tensor> {
+        if let Origin::Classifier(info) = &self.origin {
+            return Ok(info.load_pixels(paths)?);
+        }
         let x = load_images(paths, self.side)?;
         Ok(if self.channels == 1 {
             x.f_mean_dim([1i64].as_slice(), true, Kind::Float)?
@@ -105,43 +127,83 @@ impl LoadedModel {
     pub fn preprocess(&self, x: &Tensor) -> anyhow::Result<Tensor> {
         match &self.origin {
             Origin::Saved { rescale } => Ok(x.f_mul_scalar(*rescale)?),
+            Origin::Classifier(info) => Ok(info.preprocess(x)?),
             Origin::Application { base, weights } => Ok(base.preprocess(Some(weights), x)?),
         }
     }
 
-    /// The `top` classes of each row of `probs`, as text.
-    pub fn describe(&self, probs: &Tensor, top: usize) -> anyhow::Result<Vec<Vec<String>>> {
+    /// The `top` classes of each row of `probs` (the model's outputs): by name for an
+    /// application or a classifier saved by `train`; a single sigmoid unit gives both of its
+    /// two classes.
+    pub fn top_classes(&self, probs: &Tensor, top: usize) -> anyhow::Result<Vec<Vec<TopClass>>> {
         if let Origin::Application { .. } = self.origin {
             return Ok(decode_predictions(probs, top)?
                 .into_iter()
                 .map(|preds| {
                     preds
                         .into_iter()
-                        .map(|p| format!("{} ({}) {:.2}%", p.name, p.index, p.probability * 100.0))
+                        .map(|p| TopClass {
+                            index: p.index as i64,
+                            class: p.name.to_string(),
+                            probability: p.probability,
+                        })
                         .collect()
                 })
                 .collect());
         }
-        let n = probs.size()[0];
+        let names = match &self.origin {
+            Origin::Classifier(info) => Some(&info.class_names),
+            _ => None,
+        };
+        let name = |i: i64| {
+            names
+                .and_then(|n| n.get(i as usize))
+                .cloned()
+                .unwrap_or_else(|| format!("class {i}"))
+        };
+        let rows = probs.f_to_kind(Kind::Double)?.f_to_device(Device::Cpu)?;
+        let n = rows.size()[0];
         (0..n)
             .map(|i| {
-                let row = probs.f_get(i)?;
-                let k = row.size()[0];
-                if k == 1 {
-                    return Ok(vec![format!("output {:.4}", row.f_double_value(&[0])?)]);
-                }
-                let (v, idx) = row.f_topk((top as i64).min(k), 0, true, true)?;
-                Ok((0..v.size()[0])
-                    .map(|j| {
-                        format!(
-                            "class {} {:.4}",
-                            idx.int64_value(&[j]),
-                            v.double_value(&[j])
-                        )
+                let row: Vec<f64> = Vec::try_from(rows.f_get(i)?.f_reshape([-1])?)?;
+                let mut scored: Vec<(i64, f64)> = if row.len() == 1 {
+                    vec![(0, 1.0 - row[0]), (1, row[0])]
+                } else {
+                    row.iter().enumerate().map(|(k, &p)| (k as i64, p)).collect()
+                };
+                scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+                scored.truncate(top);
+                Ok(scored
+                    .into_iter()
+                    .map(|(index, probability)| TopClass {
+                        index,
+                        class: name(index),
+                        probability,
                     })
                     .collect())
             })
             .collect()
+    }
+
+    /// The `top` classes of each row of `probs`, as text.
+    pub fn describe(&self, probs: &Tensor, top: usize) -> anyhow::Result<Vec<Vec<String>>> {
+        let application = matches!(self.origin, Origin::Application { .. });
+        Ok(self
+            .top_classes(probs, top)?
+            .into_iter()
+            .map(|classes| {
+                classes
+                    .into_iter()
+                    .map(|c| {
+                        if application {
+                            format!("{} ({}) {:.2}%", c.class, c.index, c.probability * 100.0)
+                        } else {
+                            format!("{} {:.4}", c.class, c.probability)
+                        }
+                    })
+                    .collect()
+            })
+            .collect())
     }
 }
 

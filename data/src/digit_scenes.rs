@@ -281,15 +281,48 @@ pub fn export_scenes_flat(
     backgrounds: &Backgrounds,
     out: &Path,
 ) -> Result<usize> {
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    export_scenes(mnist, classes, per_class, canvas, backgrounds, &|name, k| {
+        out.join(format!("{name}.{k}.png"))
+    })
+}
+
+/// Writes `per_class` scenes of each `(digit, name)` as `out/<name>/<name>.<i>.png` (one
+/// folder per class, as `image_dataset_from_directory` reads); files already there are
+/// kept. Returns the number written.
+pub fn export_scenes_class_folders(
+    mnist: &Mnist,
+    classes: &[(i64, &str)],
+    per_class: usize,
+    canvas: u32,
+    backgrounds: &Backgrounds,
+    out: &Path,
+) -> Result<usize> {
+    export_scenes(mnist, classes, per_class, canvas, backgrounds, &|name, k| {
+        out.join(name).join(format!("{name}.{k}.png"))
+    })
+}
+
+/// Writes the scenes of each class to `path(name, k)`; the same scene for the same
+/// `(name, k)` whatever the layout.
+fn export_scenes(
+    mnist: &Mnist,
+    classes: &[(i64, &str)],
+    per_class: usize,
+    canvas: u32,
+    backgrounds: &Backgrounds,
+    path: &dyn Fn(&str, usize) -> std::path::PathBuf,
+) -> Result<usize> {
     let digits: Vec<i64> = classes.iter().map(|c| c.0).collect();
     let picks = mnist.first_train_indices(&digits, per_class, "digit scenes")?;
     let mut written = 0;
     for ((_, name), indices) in classes.iter().zip(&picks) {
         for (k, &i) in indices.iter().enumerate() {
-            let path = out.join(format!("{name}.{k}.png"));
+            let path = path(name, k);
             if path.exists() {
                 continue;
+            }
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }
             let seed = convkit_tensor::seed::derive(11, name, k as u64);
             let scene = compose(&mnist.train_digit(i)?, backgrounds, canvas, seed);

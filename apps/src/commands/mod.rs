@@ -15,4 +15,5 @@ pub mod plot;
 pub mod predict;
 pub mod segment;
 pub mod split;
+pub mod train;
 pub mod transfer_common;

@@ -1,13 +1,18 @@
-//! `convkit predict`: classify images with a saved model or a pretrained application.
+//! `convkit predict`: classify images (files, or every image of a folder) with a saved model
+//! or a pretrained application; print the top classes by name, and optionally write them as
+//! JSON (`--json`) or as a Kaggle-style submission CSV (`--csv`, `file,<label>`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use clap::Args;
+use convkit_data::image_folder::ALL_FORMATS;
 use convkit_layers::ModelApi;
+use serde_json::json;
 
-use crate::model_arg::{LoadedModel, ModelArgs};
+use crate::model_arg::{LoadedModel, ModelArgs, TopClass};
 use crate::ranges;
-use crate::runtime::RuntimeArgs;
+use crate::runtime::{write_json, RuntimeArgs};
 
 /// Arguments of `convkit predict`.
 #[derive(Args, Debug)]
@@ -17,24 +22,144 @@ pub struct PredictArgs {
     /// Classes to print per image.
     #[arg(long, default_value_t = 5, value_parser = ranges::count(1, 1_000))]
     top: usize,
-    /// Images to classify.
+    /// Write one object per image: {"image", "output" (the raw model output), "top"}.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write `file,<label>` rows (the top class of each image), as a Kaggle submission.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Header of the CSV's second column (the plant-seedlings submission's is `species`).
+    #[arg(long, default_value = "label")]
+    csv_label: String,
+    /// Images classified at once.
+    #[arg(long, default_value_t = 32, value_parser = ranges::batch_size())]
+    batch_size: usize,
+    /// Images, or folders whose images (sorted by name, subfolders included) are classified.
     #[arg(required = true)]
     images: Vec<PathBuf>,
     #[command(flatten)]
     rt: RuntimeArgs,
 }
 
+/// One image to classify and the name it has in the CSV.
+struct Input {
+    path: PathBuf,
+    name: String,
+}
+
+/// The images named by `args`: files as given, folders walked in name order.
+fn inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let before = out.len();
+            walk(p, p, &mut out)?;
+            anyhow::ensure!(
+                out.len() > before,
+                "{}: no image in this folder (formats: {})",
+                p.display(),
+                ALL_FORMATS.join(", ")
+            );
+        } else {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.push(Input {
+                path: p.clone(),
+                name,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let meta = std::fs::symlink_metadata(&p)?;
+        let hidden = p
+            .file_name()
+            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."));
+        if hidden {
+            continue;
+        }
+        if meta.is_dir() {
+            walk(root, &p, out)?;
+        } else if meta.is_file() {
+            let ext = p
+                .extension()
+                .map(|e| e.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            if ALL_FORMATS.contains(&ext.as_str()) {
+                let name = p
+                    .strip_prefix(root)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .into_owned();
+                out.push(Input { path: p, name });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 /// Runs the command.
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = args.rt.setup()?;
     let m = LoadedModel::load(&args.model, device)?;
-    let x = m.preprocess(&m.load_raw(&args.images)?)?;
-    let probs = m.model.predict(&x, 8)?;
-    for (path, lines) in args.images.iter().zip(m.describe(&probs, args.top)?) {
-        println!("{}:", path.display());
-        for line in lines {
-            println!("  {line}");
+    let inputs = inputs(&args.images)?;
+    let mut records = Vec::new();
+    let mut csv = format!("file,{}\n", csv_field(&args.csv_label));
+    for chunk in inputs.chunks(args.batch_size) {
+        let paths: Vec<PathBuf> = chunk.iter().map(|i| i.path.clone()).collect();
+        let x = m.preprocess(&m.load_raw(&paths)?)?;
+        let outputs = m.model.predict(&x, args.batch_size)?;
+        let tops = m.top_classes(&outputs, args.top)?;
+        for (k, (input, top)) in chunk.iter().zip(&tops).enumerate() {
+            println!("{}:", input.path.display());
+            for c in top {
+                println!("  {} ({}) {:.4}", c.class, c.index, c.probability);
+            }
+            if let Some(best) = top.first() {
+                csv += &format!("{},{}\n", csv_field(&input.name), csv_field(&best.class));
+            }
+            if args.json.is_some() {
+                let raw: Vec<f64> = Vec::try_from(outputs.f_get(k as i64)?.f_reshape([-1])?)?;
+                records.push(json!({
+                    "image": input.path.to_string_lossy(),
+                    "output": raw,
+                    "top": top.iter().map(top_json).collect::<Vec<_>>(),
+                }));
+            }
         }
     }
+    if let Some(path) = &args.json {
+        write_json(path, &serde_json::Value::Array(records))?;
+        println!("Wrote {}", path.display());
+    }
+    if let Some(path) = &args.csv {
+        convkit_tensor::atomic::write_bytes_atomic(path, csv.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("Wrote {} ({} rows)", path.display(), inputs.len());
+    }
     Ok(())
+}
+
+fn top_json(c: &TopClass) -> serde_json::Value {
+    json!({"index": c.index, "class": c.class, "probability": c.probability})
 }

@@ -25,7 +25,7 @@ use crate::{Error, Result};
 /// Decoding, resizing and augmentation run on a thread pool, a few batches ahead of the
 /// consumer; memory stays bounded by `prefetch` batches. Sample `i` of epoch `e` draws its
 /// augmentation from a stream derived from (seed, e, i), so batches are bit-identical for any
-/// number of threads.
+/// number of threads. Clones share the files, options, cache and skipped-file record.
 ///
 /// # Example
 /// ```no_run
@@ -41,6 +41,7 @@ use crate::{Error, Result};
 /// println!("{}", train.description()); // Found 2000 images belonging to 2 classes.
 /// # Ok::<(), convkit_data::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct ImageFolder {
     pub(super) shared: Arc<Shared>,
     pub(super) pool: Arc<rayon::ThreadPool>,
