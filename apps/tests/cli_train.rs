@@ -1,0 +1,376 @@
+//! `convkit train` on users' own folders, and `convkit predict` on what it saves: the layouts,
+//! class names with spaces, dots and non-ASCII letters, binary and softmax tops, the output
+//! files, class weights, background removal at prediction, continued training, and every bad
+//! input of issue 14 item 10 (each a clear error naming the class, never a panic).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::run_limited;
+use convkit::classifier_info::ClassifierInfo;
+use convkit_augment::ops::BackgroundRemoval;
+use convkit_data::image_folder::{ColorMode, ImageDecoder, ResizeFilter};
+use convkit_layers::prelude::*;
+use convkit_tensor::tch::{Device, Kind, Tensor};
+use rand::{Rng, SeedableRng};
+
+const LIMIT: Duration = Duration::from_secs(300);
+
+/// Writes `n` 40x40 PNGs of class colour `rgb` (with noise) into `dir`.
+fn images(dir: &Path, rgb: [u8; 3], n: usize, seed: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    for i in 0..n {
+        let img = image::RgbImage::from_fn(40, 40, |_, _| {
+            image::Rgb(rgb.map(|c| c.saturating_add(rng.gen_range(0..40))))
+        });
+        img.save(dir.join(format!("img {i}.png"))).unwrap();
+    }
+}
+
+/// One tree of class folders: `(name, colour, count)`.
+fn tree(root: &Path, classes: &[(&str, [u8; 3], usize)]) -> PathBuf {
+    for (k, (name, rgb, n)) in classes.iter().enumerate() {
+        images(&root.join(name), *rgb, *n, k as u64);
+    }
+    root.to_path_buf()
+}
+
+const ODD_NAMES: [(&str, [u8; 3], usize); 3] = [
+    ("a b", [200, 30, 30], 12),
+    ("x.y", [30, 200, 30], 12),
+    ("épicéa", [30, 30, 200], 12),
+];
+
+fn train(args: &[&str]) -> (Option<i32>, String) {
+    let mut all = vec!["train"];
+    all.extend_from_slice(args);
+    run_limited(&all, &[("CONVKIT_THREADS", "1")], LIMIT)
+}
+
+/// A short run of the logistic baseline at 32x32.
+fn quick<'a>(dir: &'a str, out: &'a str) -> Vec<&'a str> {
+    let mut args = vec![dir, "--out", out, "--model", "logistic"];
+    args.extend(SHORT);
+    args
+}
+
+const SHORT: [&str; 8] = [
+    "--size", "32", "--epochs", "2", "--batch-size", "8", "--loader-threads", "1",
+];
+
+#[test]
+fn one_tree_with_odd_class_names_trains_reports_and_predicts_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tree(&tmp.path().join("data"), &ODD_NAMES);
+    let out = tmp.path().join("out");
+    let (d, o) = (dir.to_str().unwrap(), out.to_str().unwrap());
+    let (code, text) = train(&quick(d, o));
+    assert_eq!(code, Some(0), "{text}");
+    // 12 per class: round(0.2 * 12) = 2 to validation and 2 to test, 8 to training.
+    assert!(text.contains("Found 24 images belonging to 3 classes. (training)"), "{text}");
+    assert!(text.contains("Found 6 images belonging to 3 classes. (validation)"), "{text}");
+    assert!(text.contains("Found 6 images belonging to 3 classes. (test)"), "{text}");
+    assert!(text.contains("precision    recall  f1-score   support"), "{text}");
+    for f in [
+        "model/model.json",
+        "model/info.json",
+        "history.json",
+        "metrics.json",
+        "report.json",
+        "split.json",
+        "curves.png",
+        "confusion.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let info = ClassifierInfo::load(&out.join("model")).unwrap().unwrap();
+    assert_eq!(info.class_names, ["a b", "x.y", "épicéa"]);
+    assert_eq!(info.label_mode, "sparse");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["épicéa"]["support"], 2.0);
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    assert!(metrics["test_accuracy"].as_f64().unwrap() >= 0.0);
+    assert!(metrics.get("test_top_5_accuracy").is_none(), "3 classes: no top-5");
+    let split: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("split.json")).unwrap()).unwrap();
+    assert_eq!(split["test"].as_array().unwrap().len(), 6);
+
+    // The same seed gives the same split; another seed another.
+    let again = tmp.path().join("again");
+    let (code, text) = train(&quick(d, again.to_str().unwrap()));
+    assert_eq!(code, Some(0), "{text}");
+    let split2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(again.join("split.json")).unwrap()).unwrap();
+    assert_eq!(split["test"], split2["test"]);
+
+    // predict: names, --json with raw outputs, --csv over a folder.
+    let json = tmp.path().join("p.json");
+    let csv = tmp.path().join("p.csv");
+    let folder = dir.join("x.y");
+    let (code, text) = run_limited(
+        &[
+            "predict",
+            "--model",
+            o,
+            "--top",
+            "2",
+            "--json",
+            json.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+            "--csv-label",
+            "species",
+            folder.to_str().unwrap(),
+        ],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("épicéa (2)") || text.contains("x.y (1)"), "{text}");
+    let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 12);
+    assert_eq!(rows[0]["output"].as_array().unwrap().len(), 3);
+    assert_eq!(rows[0]["top"].as_array().unwrap().len(), 2);
+    let sum: f64 = rows[0]["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-5, "softmax outputs sum to 1: {sum}");
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "file,species");
+    assert_eq!(lines.len(), 13);
+    assert!(lines[1].starts_with("img 0.png,"), "{csv}");
+    let best = rows[0]["top"][0]["class"].as_str().unwrap();
+    assert_eq!(lines[1], format!("img 0.png,{best}"));
+}
+
+#[test]
+fn split_folders_with_two_classes_train_a_sigmoid_unit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    for (split, n) in [("train", 10), ("validation", 4), ("test", 4)] {
+        images(&root.join(split).join("cat"), [180, 120, 60], n, 1);
+        images(&root.join(split).join("dog"), [60, 120, 180], n, 2);
+    }
+    let out = tmp.path().join("out");
+    let (code, text) = train(&quick(root.to_str().unwrap(), out.to_str().unwrap()));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("Using the split folders"), "{text}");
+    assert!(text.contains("Found 20 images belonging to 2 classes. (training)"), "{text}");
+    assert!(text.contains("(None, 1)"), "one sigmoid unit: {text}");
+    let info = ClassifierInfo::load(&out.join("model")).unwrap().unwrap();
+    assert_eq!(info.label_mode, "binary");
+    let (code, text) = run_limited(
+        &[
+            "predict",
+            "--model",
+            out.to_str().unwrap(),
+            root.join("test/dog/img 0.png").to_str().unwrap(),
+        ],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("dog (1)") && text.contains("cat (0)"), "{text}");
+    // --label-mode categorical gives two softmax units instead.
+    let cat = tmp.path().join("categorical");
+    let mut args = quick(root.to_str().unwrap(), cat.to_str().unwrap());
+    args.extend(["--label-mode", "categorical"]);
+    let (code, text) = train(&args);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("(None, 2)"), "{text}");
+}
+
+#[test]
+fn class_weights_and_continued_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tree(
+        &tmp.path().join("data"),
+        &[("big", [200, 30, 30], 30), ("small", [30, 200, 30], 10)],
+    );
+    let out = tmp.path().join("out");
+    let (d, o) = (dir.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = quick(d, o);
+    args.extend(["--class-weight", "balanced"]);
+    let (code, text) = train(&args);
+    assert_eq!(code, Some(0), "{text}");
+    // 18 + 6 training images: 24 / (2 * 18) and 24 / (2 * 6).
+    assert!(text.contains("Class weights: big 0.667, small 2.000"), "{text}");
+    let mut args = quick(d, o);
+    args.extend(["--class-weight", "1,2,3"]);
+    let (code, text) = train(&args);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("one weight per class (2: big, small), got 3"), "{text}");
+
+    // Continue training the saved model on the same classes.
+    let more = tmp.path().join("more");
+    let (code, text) = train(&[
+        d, "--out", more.to_str().unwrap(), "--model", o, "--epochs", "1",
+        "--loader-threads", "1",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(more.join("model/info.json").is_file());
+}
+
+#[test]
+fn background_removal_is_recorded_and_applied_at_prediction() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Leaf green near (60, 110, 40) kept; the brown soil blacked out.
+    let dir = tree(
+        &tmp.path().join("data"),
+        &[("leaf", [50, 100, 30], 10), ("soil", [120, 80, 50], 10)],
+    );
+    let out = tmp.path().join("out");
+    let mut args = quick(dir.to_str().unwrap(), out.to_str().unwrap());
+    args.push("--background-removal");
+    let (code, text) = train(&args);
+    assert_eq!(code, Some(0), "{text}");
+    let info = ClassifierInfo::load(&out.join("model")).unwrap().unwrap();
+    assert!(info.background_removal);
+    let image = dir.join("soil/img 0.png");
+    let json = tmp.path().join("p.json");
+    let (code, text) = run_limited(
+        &[
+            "predict",
+            "--model",
+            out.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            image.to_str().unwrap(),
+        ],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let predicted = rows[0]["output"][0].as_f64().unwrap();
+
+    // What the model gives on the masked image, computed here from the parts.
+    let decoder = ImageDecoder {
+        target_size: (32, 32),
+        color_mode: ColorMode::Rgb,
+        filter: ResizeFilter::Bilinear,
+        max_pixels: 1 << 30,
+        dct_scaling: true,
+    };
+    let masked = BackgroundRemoval::plant_greens().apply(decoder.load(&image).unwrap());
+    let x = Tensor::from_slice(masked.data())
+        .view([32, 32, 3])
+        .permute([2, 0, 1])
+        .unsqueeze(0)
+        .to_kind(Kind::Float)
+        / 255.0;
+    let model = load_model(&out.join("model"), Device::Cpu).unwrap();
+    let expected = model.predict(&x, 1).unwrap().double_value(&[0, 0]);
+    assert!(
+        (predicted - expected).abs() < 1e-5,
+        "predict {predicted} vs the model on the masked image {expected}"
+    );
+    let unmasked = Tensor::from_slice(decoder.load(&image).unwrap().data())
+        .view([32, 32, 3])
+        .permute([2, 0, 1])
+        .unsqueeze(0)
+        .to_kind(Kind::Float)
+        / 255.0;
+    let without = model.predict(&unmasked, 1).unwrap().double_value(&[0, 0]);
+    assert!(
+        (predicted - without).abs() > 1e-4,
+        "the mask must change the prediction for this test to mean anything"
+    );
+}
+
+/// Runs `train` on `dir` and expects a clear error containing `expected`.
+fn refused(dir: &Path, extra: &[&str], expected: &str) {
+    let out = dir.parent().unwrap().join(format!(
+        "out-{}",
+        dir.file_name().unwrap().to_string_lossy()
+    ));
+    let mut args = vec![dir.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    if !extra.contains(&"--model") {
+        args.extend(["--model", "logistic"]);
+    }
+    if !extra.contains(&"--size") && !extra.iter().any(|a| a.contains('/')) {
+        args.extend(SHORT);
+    } else {
+        args.extend(["--epochs", "1", "--loader-threads", "1"]);
+    }
+    args.extend_from_slice(extra);
+    let (code, text) = train(&args);
+    assert_eq!(code, Some(1), "{args:?} should fail: {text}");
+    assert!(text.contains(expected), "{args:?}: expected '{expected}' in: {text}");
+    assert!(
+        !out.join("model").exists(),
+        "{args:?}: no model is saved from bad data"
+    );
+}
+
+#[test]
+fn bad_folders_are_clear_errors_naming_the_class() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // One class.
+    let one = tree(&t.join("one"), &[("only", [1, 2, 3], 10)]);
+    refused(&one, &[], "found 1 class folder(s) (only)");
+    // An empty class.
+    let empty = tree(&t.join("empty"), &[("a", [200, 0, 0], 10), ("b", [0, 200, 0], 10)]);
+    std::fs::create_dir_all(empty.join("ghost")).unwrap();
+    refused(&empty, &[], "class folder(s) without any image: 'ghost'");
+    // A 1-image class, and a split that leaves a class without validation images.
+    let tiny = tree(&t.join("tiny"), &[("a", [200, 0, 0], 10), ("rare", [0, 200, 0], 1)]);
+    refused(&tiny, &[], "class 'rare' has 1 image(s)");
+    let few = tree(&t.join("few"), &[("a", [200, 0, 0], 20), ("b", [0, 200, 0], 2)]);
+    refused(&few, &["--test-split", "0"], "class 'b' has 2 image(s)");
+    refused(&few, &["--validation-split", "0.1", "--test-split", "0"], "no validation image");
+    // Split folders: a class present in train/ but missing from validation/ or test/.
+    let split = t.join("split");
+    for s in ["train", "validation", "test"] {
+        images(&split.join(s).join("a"), [200, 0, 0], 4, 1);
+    }
+    images(&split.join("train/b"), [0, 200, 0], 4, 2);
+    images(&split.join("test/b"), [0, 200, 0], 4, 2);
+    refused(&split, &[], "validation/ has other classes than train/: missing 'b'");
+    std::fs::create_dir_all(split.join("validation/b")).unwrap();
+    refused(&split, &[], "validation/: class(es) without any image: 'b'");
+    images(&split.join("validation/b"), [0, 200, 0], 4, 2);
+    std::fs::remove_dir_all(split.join("test/b")).unwrap();
+    refused(&split, &[], "test/ has other classes than train/: missing 'b'");
+    // --label-mode binary with three classes.
+    let three = tree(&t.join("three"), &ODD_NAMES);
+    refused(&three, &["--label-mode", "binary"], "needs exactly two classes, the folder has 3");
+    refused(&three, &["--model", "efficientnet-lite0", "--mode", "features", "--augment", "book"],
+        "cannot be augmented");
+}
+
+#[test]
+fn continuing_on_other_classes_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tree(&tmp.path().join("data"), &ODD_NAMES);
+    let out = tmp.path().join("out");
+    let (code, text) = train(&quick(dir.to_str().unwrap(), out.to_str().unwrap()));
+    assert_eq!(code, Some(0), "{text}");
+    let other = tree(
+        &tmp.path().join("other"),
+        &[("a b", [200, 30, 30], 12), ("zzz", [30, 200, 30], 12)],
+    );
+    refused(
+        &other,
+        &["--model", out.to_str().unwrap()],
+        "it was trained on the classes [a b, x.y, épicéa], the folder has [a b, zzz]",
+    );
+    // A model directory saved without classifier info cannot be continued.
+    let bare = tmp.path().join("bare");
+    let mut m = Sequential::new();
+    m.add(Flatten::new().input_shape([3, 32, 32])).unwrap();
+    m.add(Dense::new(2)).unwrap();
+    save_model(&m, &bare).unwrap();
+    refused(&other, &["--model", bare.to_str().unwrap()], "has no info.json");
+}
