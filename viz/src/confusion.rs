@@ -140,6 +140,28 @@ fn draw<DB: DrawingBackend>(
     root.present()
 }
 
+fn check_square(counts: &[Vec<u64>]) -> Result<usize> {
+    let n = counts.len();
+    if n == 0 || counts.iter().any(|r| r.len() != n) {
+        return Err(Error::Invalid(
+            "confusion matrix: expected a square, non-empty matrix".into(),
+        ));
+    }
+    Ok(n)
+}
+
+/// The matrix as a picture (what [`save_confusion_matrix`] writes as PNG).
+pub fn confusion_matrix_image(counts: &[Vec<u64>], labels: &[String], title: &str) -> Result<RgbImage> {
+    let n = check_square(counts)?;
+    font::register_with_plotters();
+    let at = layout(labels, n, title);
+    let mut img = RgbImage::new(at.width, at.height);
+    let root = RasterBackend::new(&mut img).into_drawing_area();
+    draw(&root, counts, labels, title, &at).map_err(plot_error)?;
+    drop(root);
+    Ok(img)
+}
+
 /// Saves the matrix as PNG, or SVG when `path` ends in `.svg`.
 pub fn save_confusion_matrix(
     counts: &[Vec<u64>],
@@ -147,12 +169,7 @@ pub fn save_confusion_matrix(
     title: &str,
     path: &Path,
 ) -> Result<()> {
-    let n = counts.len();
-    if n == 0 || counts.iter().any(|r| r.len() != n) {
-        return Err(Error::Invalid(
-            "confusion matrix: expected a square, non-empty matrix".into(),
-        ));
-    }
+    let n = check_square(counts)?;
     font::register_with_plotters();
     let at = layout(labels, n, title);
     if path.extension().is_some_and(|e| e == "svg") {
@@ -163,11 +180,7 @@ pub fn save_confusion_matrix(
         }
         save_text(&svg, path)
     } else {
-        let mut img = RgbImage::new(at.width, at.height);
-        let root = RasterBackend::new(&mut img).into_drawing_area();
-        draw(&root, counts, labels, title, &at).map_err(plot_error)?;
-        drop(root);
-        save_png(&img, path)
+        save_png(&confusion_matrix_image(counts, labels, title)?, path)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use convkit::classifier_info::Preprocessing;
+use convkit::classifier_info::{ClassifierInfo, Preprocessing};
 use convkit_data::feature_cache::{CacheKey, FeatureCache};
 use convkit_data::image_folder::{DecodedCache, ImageFolder, ImageFolderOptions, Listing};
 use convkit_layers::prelude::*;
@@ -152,16 +152,7 @@ impl Engine<'_> {
 
     /// `folder` as the model's input: the base's preprocessing applied batch by batch.
     fn source(&self, folder: ImageFolder) -> Box<dyn BatchSource> {
-        let info = self.plan.info.clone();
-        match info.preprocessing {
-            Preprocessing::Base { .. } => Box::new(MapBatches::new(folder, move |b: Batch| {
-                let inputs = info
-                    .preprocess(&b.inputs)
-                    .map_err(convkit_tensor::Error::other)?;
-                Ok(Batch { inputs, ..b })
-            })),
-            Preprocessing::Rescale { .. } => Box::new(folder),
-        }
+        preprocessed(folder, self.plan.info.clone())
     }
 
     fn optimizer(&self, lr: f64) -> anyhow::Result<Box<dyn Optimizer>> {
@@ -178,6 +169,37 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// A TensorBoard callback for `--tensorboard`, its confusion image drawn from the
+    /// batches `validation` makes.
+    fn tensorboard(
+        &self,
+        validation: impl FnMut() -> anyhow::Result<Box<dyn BatchSource>> + Send + 'static,
+    ) -> Option<TensorBoard> {
+        let dir = self.args.tensorboard.as_ref()?;
+        let render = report::confusion_renderer(
+            validation,
+            self.splits.class_names.clone(),
+            self.plan.label_mode,
+        );
+        Some(
+            TensorBoard::new(dir)
+                .update_freq(self.args.tensorboard_freq)
+                .epoch_image("confusion_matrix", render),
+        )
+    }
+
+    /// The validation images as the model's input, made anew by each call (for TensorBoard's
+    /// confusion image).
+    fn validation_maker(
+        &self,
+    ) -> anyhow::Result<impl FnMut() -> anyhow::Result<Box<dyn BatchSource>> + Send + 'static> {
+        let folder = self.folder(&self.splits.validation, false)?;
+        let info = self.plan.info.clone();
+        Ok(move || -> anyhow::Result<Box<dyn BatchSource>> {
+            Ok(preprocessed(folder.clone(), info.clone()))
+        })
+    }
+
     /// The options of one phase's `fit`: validation, backup, best-model checkpoint.
     fn fit_options(
         &self,
@@ -187,6 +209,7 @@ impl Engine<'_> {
         first_epoch: usize,
         epochs: usize,
         initial_best: Option<f64>,
+        tensorboard: Option<TensorBoard>,
     ) -> FitOptions {
         let a = self.args;
         let mut checkpoint = ModelCheckpoint::new(checkpoint_dir.to_string_lossy().into_owned())
@@ -213,6 +236,9 @@ impl Engine<'_> {
             .callback(checkpoint)
             .callback(TerminateOnNaN::new());
         options.validation = Validation::Source(validation);
+        if let Some(tb) = tensorboard {
+            options = options.callback(tb);
+        }
         if let Some(w) = &self.class_weight {
             options = options.class_weight(w.clone());
         }
@@ -247,6 +273,7 @@ impl Engine<'_> {
             0,
             self.plan.epochs,
             None,
+            self.tensorboard(self.validation_maker()?),
         );
         let mut train = self.source(self.folder(&self.splits.train, true)?);
         let mut history = model.fit_source(train.as_mut(), options)?;
@@ -274,6 +301,7 @@ impl Engine<'_> {
             first,
             a.finetune_epochs,
             best,
+            self.tensorboard(self.validation_maker()?),
         );
         let mut train = self.source(self.folder(&self.splits.train, true)?);
         let second = model.fit_source(train.as_mut(), options)?;
@@ -425,6 +453,13 @@ impl Engine<'_> {
             0,
             self.plan.epochs,
             None,
+            self.tensorboard({
+                let val = val.clone();
+                let batch = a.batch_size;
+                move || -> anyhow::Result<Box<dyn BatchSource>> {
+                    Ok(Box::new(val.batches(batch, false, 0)))
+                }
+            }),
         );
         let mut batches = train.batches(a.batch_size, true, a.rt.seed);
         let history = head_model.fit_source(&mut batches, options)?;
@@ -453,6 +488,20 @@ impl Engine<'_> {
             test,
             frozen_test: None,
         })
+    }
+}
+
+/// `folder` with the preprocessing of `info` applied batch by batch (the folder rescales
+/// itself; a base's preprocessing runs here).
+fn preprocessed(folder: ImageFolder, info: ClassifierInfo) -> Box<dyn BatchSource> {
+    match info.preprocessing {
+        Preprocessing::Base { .. } => Box::new(MapBatches::new(folder, move |b: Batch| {
+            let inputs = info
+                .preprocess(&b.inputs)
+                .map_err(convkit_tensor::Error::other)?;
+            Ok(Batch { inputs, ..b })
+        })),
+        Preprocessing::Rescale { .. } => Box::new(folder),
     }
 }
 

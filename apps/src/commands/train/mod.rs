@@ -105,6 +105,13 @@ pub struct TrainArgs {
     /// Images per class of the stand-in (without DIR).
     #[arg(long, default_value_t = 200, value_parser = ranges::count(10, 5_000))]
     pub stand_in_per_class: usize,
+    /// Write TensorBoard event files here (train/ and validation/ runs: epoch scalars, the
+    /// learning rate, batch scalars, a validation confusion image per epoch).
+    #[arg(long)]
+    pub tensorboard: Option<PathBuf>,
+    /// Batches between TensorBoard's batch scalars.
+    #[arg(long, default_value_t = 10, value_parser = ranges::count(1, 1_000_000))]
+    pub tensorboard_freq: usize,
     /// Decoded-image cache: auto (in memory when the decoded images fit in 1 GiB), memory
     /// or none.
     #[arg(long, default_value = "auto")]

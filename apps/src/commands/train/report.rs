@@ -79,6 +79,37 @@ fn predictions(probs: &Tensor, label_mode: LabelMode) -> anyhow::Result<Vec<(i64
     Ok(i.into_iter().zip(v).collect())
 }
 
+/// Renders the confusion matrix of `model` on the batches `make_source` gives, as the PNG a
+/// `TensorBoard` callback writes after each epoch.
+pub fn confusion_renderer(
+    mut make_source: impl FnMut() -> anyhow::Result<Box<dyn BatchSource>> + Send + 'static,
+    class_names: Vec<String>,
+    label_mode: LabelMode,
+) -> convkit_layers::training::callbacks::tensorboard::EpochImage {
+    Box::new(move |epoch, model| {
+        let mut render = || -> anyhow::Result<EncodedImage> {
+            let mut source = make_source()?;
+            let (probs, labels) = predict_source(model, source.as_mut())?;
+            let predicted: Vec<i64> = predictions(&probs, label_mode)?.iter().map(|p| p.0).collect();
+            let counts =
+                convkit_layers::training::confusion_matrix(&labels, &predicted, class_names.len())?;
+            let title = format!("Confusion matrix (validation), epoch {}", epoch + 1);
+            let img = convkit_viz::confusion::confusion_matrix_image(&counts, &class_names, &title)?;
+            let mut png = Vec::new();
+            img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+            Ok(EncodedImage {
+                width: img.width(),
+                height: img.height(),
+                png,
+            })
+        };
+        render().map(Some).map_err(|e| convkit_layers::Error::Model {
+            model: "TensorBoard".into(),
+            problem: format!("confusion image: {e:#}"),
+        })
+    })
+}
+
 /// Writes the test results of phase `label` (`test`, or `frozen` for the first phase of a
 /// fine-tuning, whose files get a `frozen_` prefix) and prints the report.
 pub fn write(

@@ -1,5 +1,5 @@
 //! Callbacks of `fit`, as in Keras: [`ModelCheckpoint`], [`BackupAndRestore`],
-//! [`EarlyStopping`], [`CSVLogger`], [`TerminateOnNaN`], [`ReduceLROnPlateau`].
+//! [`EarlyStopping`], [`CSVLogger`], [`TerminateOnNaN`], [`ReduceLROnPlateau`], [`TensorBoard`].
 
 mod backup_and_restore;
 mod csv_logger;
@@ -7,6 +7,7 @@ mod early_stopping;
 mod model_checkpoint;
 mod monitor;
 mod reduce_lr_on_plateau;
+pub mod tensorboard;
 mod terminate_on_nan;
 
 pub use backup_and_restore::BackupAndRestore;
@@ -15,6 +16,7 @@ pub use early_stopping::EarlyStopping;
 pub use model_checkpoint::ModelCheckpoint;
 pub use monitor::{Mode, Monitor};
 pub use reduce_lr_on_plateau::ReduceLROnPlateau;
+pub use tensorboard::{EncodedImage, TensorBoard};
 pub use terminate_on_nan::TerminateOnNaN;
 
 use crate::models::model::Model;
