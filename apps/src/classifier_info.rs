@@ -78,7 +78,59 @@ impl ClassifierInfo {
                 info.format
             )));
         }
+        info.validate().map_err(|problem| {
+            Error::Invalid(format!("{}: info.json: {problem}", dir.display()))
+        })?;
         Ok(Some(info))
+    }
+
+    /// Checks what `load` read: sizes a decoder can make, a known resize filter and base.
+    fn validate(&self) -> std::result::Result<(), String> {
+        if self.class_names.len() < 2 {
+            return Err(format!(
+                "a classifier has at least two classes, got {:?}",
+                self.class_names
+            ));
+        }
+        if let Some(side) = self.image_size.iter().find(|s| !(1..=4096).contains(*s)) {
+            return Err(format!("image_size {side} is not in 1..=4096"));
+        }
+        ResizeFilter::parse(&self.interpolation).map_err(|e| e.to_string())?;
+        match &self.preprocessing {
+            Preprocessing::Rescale { scale } if !(scale.is_finite() && *scale > 0.0) => Err(
+                format!("preprocessing scale must be finite and positive, got {scale}"),
+            ),
+            Preprocessing::Base { base, .. } => {
+                base.parse::<Base>().map(|_| ()).map_err(|e| e.to_string())
+            }
+            Preprocessing::Rescale { .. } => Ok(()),
+        }
+    }
+
+    /// Checks that `model` is the classifier this info describes: it takes
+    /// `(3, height, width)` images and gives one output per class (one unit for binary
+    /// labels).
+    pub fn check_model(&self, model: &dyn Model, dir: &Path) -> Result<()> {
+        let [h, w] = self.image_size.map(|s| s as i64);
+        let input = model.input_shape().map(|s| s.to_vec());
+        let units = if self.label_mode == "binary" {
+            1
+        } else {
+            self.class_names.len() as i64
+        };
+        let output = model.output_shape().unwrap_or_default();
+        if input.as_deref() != Some(&[3, h, w][..]) || output.last() != Some(&units) {
+            return Err(Error::Invalid(format!(
+                "{}: info.json describes {} classes ({} labels) on 3x{h}x{w} images, but the \
+                 model takes {:?} and gives {:?}",
+                dir.display(),
+                self.class_names.len(),
+                self.label_mode,
+                input.unwrap_or_default(),
+                output
+            )));
+        }
+        Ok(())
     }
 
     /// As JSON, for [`save_model_with_info`] and `ModelCheckpoint::info`.
@@ -128,7 +180,11 @@ impl ClassifierInfo {
                 Some(r) => r.apply(img),
                 None => img,
             };
-            let (h, w, c) = (img.height() as i64, img.width() as i64, img.channels() as i64);
+            let (h, w, c) = (
+                img.height() as i64,
+                img.width() as i64,
+                img.channels() as i64,
+            );
             let hwc = Tensor::f_from_slice(img.data())?.f_view([h, w, c])?;
             items.push(hwc.f_permute([2, 0, 1])?);
         }

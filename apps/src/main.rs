@@ -26,7 +26,7 @@ struct Cli {
 enum Command {
     /// Train an image classifier on a folder of class subfolders (from scratch or from a
     /// pretrained base), with its report, pictures and best model.
-    Train(commands::train::TrainArgs),
+    Train(Box<commands::train::TrainArgs>),
     /// Train and evaluate the book's MNIST convnet.
     Mnist(commands::mnist::MnistArgs),
     /// The book's small-dataset experiment: a convnet from scratch, then with augmentation.
@@ -61,7 +61,7 @@ fn main() {
     runtime::init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => commands::train::run(args),
+        Command::Train(args) => commands::train::run(*args),
         Command::Mnist(args) => commands::mnist::run(args),
         Command::Fetch(args) => commands::fetch::run(args),
         Command::Split(args) => commands::split::run(args),

@@ -30,10 +30,15 @@ pub struct ModelArgs {
 /// Where the model came from.
 enum Origin {
     /// A model directory without classifier info: `--rescale` scales its pixels.
-    Saved { rescale: f64 },
+    Saved {
+        rescale: f64,
+    },
     /// A classifier saved by `convkit train`: its info says how images reach it.
     Classifier(ClassifierInfo),
-    Application { base: Base, weights: PathBuf },
+    Application {
+        base: Base,
+        weights: PathBuf,
+    },
 }
 
 /// One of the top classes of an image.
@@ -65,6 +70,9 @@ impl LoadedModel {
         if let Some(dir) = model_dir(dir).as_deref() {
             let model = load_model(dir, device)?;
             let info = ClassifierInfo::load(dir)?;
+            if let Some(info) = &info {
+                info.check_model(model.as_ref(), dir)?;
+            }
             let shape = model
                 .input_shape()
                 .context("the saved model has no input shape")?
@@ -143,7 +151,7 @@ impl LoadedModel {
                     preds
                         .into_iter()
                         .map(|p| TopClass {
-                            index: p.index as i64,
+                            index: p.index,
                             class: p.name.to_string(),
                             probability: p.probability,
                         })
@@ -169,7 +177,10 @@ impl LoadedModel {
                 let mut scored: Vec<(i64, f64)> = if row.len() == 1 {
                     vec![(0, 1.0 - row[0]), (1, row[0])]
                 } else {
-                    row.iter().enumerate().map(|(k, &p)| (k as i64, p)).collect()
+                    row.iter()
+                        .enumerate()
+                        .map(|(k, &p)| (k as i64, p))
+                        .collect()
                 };
                 scored.sort_by(|a, b| b.1.total_cmp(&a.1));
                 scored.truncate(top);

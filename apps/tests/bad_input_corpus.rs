@@ -1,7 +1,7 @@
 //! A bad-input corpus through every command that reads user files (issue 13, item 12). The
 //! corpus is generated here, file by file (empty, random bytes, text, cut PNG and JPEG, pixel
 //! bombs, directories and FIFOs named like files, symlink loops, corrupt model directories and
-//! weights, bad histories and IDX files), and each case must end within a time limit with exit
+//! weights, broken classifier info, bad histories and IDX files), and each case must end within a time limit with exit
 //! code 1 and a message naming the file, never a panic, an abort or a C++ backtrace, and leave
 //! no half-written file in the output folder.
 
@@ -281,6 +281,61 @@ fn bad_mnist(dir: &Path) -> Vec<Case> {
 }
 
 /// Runs one command on one case and checks the outcome.
+/// Classifiers saved by `train` whose `info.json` is broken (cut, not an object, another
+/// format, sizes no decoder should make, an unknown filter or base, classes that do not match
+/// the model's outputs).
+fn bad_classifiers(dir: &Path) -> Vec<Case> {
+    let mut m = Sequential::new();
+    m.add(Flatten::new().input_shape([3, 32, 32])).unwrap();
+    m.add(Dense::new(2).activation(Activation::Softmax))
+        .unwrap();
+    let info = serde_json::json!({
+        "format": "convkit-classifier", "class_names": ["a", "b"], "label_mode": "sparse",
+        "image_size": [32, 32], "interpolation": "bilinear", "background_removal": false,
+        "preprocessing": {"kind": "rescale", "scale": 1.0 / 255.0},
+    });
+    let text = serde_json::to_string(&info).unwrap();
+    let edit = |key: &str, value: serde_json::Value| {
+        let mut v = info.clone();
+        v[key] = value;
+        serde_json::to_vec(&v).unwrap()
+    };
+    let variants: Vec<(&str, Vec<u8>)> = vec![
+        ("info-cut", text.as_bytes()[..text.len() / 2].to_vec()),
+        ("info-array", b"[]".to_vec()),
+        ("info-format", edit("format", "keras".into())),
+        (
+            "info-huge",
+            edit("image_size", serde_json::json!([1_000_000, 1_000_000])),
+        ),
+        ("info-zero", edit("image_size", serde_json::json!([0, 32]))),
+        ("info-filter", edit("interpolation", "sinc".into())),
+        (
+            "info-base",
+            edit(
+                "preprocessing",
+                serde_json::json!({"kind": "base", "base": "resnet99", "weights": "x.pth"}),
+            ),
+        ),
+        (
+            "info-classes",
+            edit("class_names", serde_json::json!(["a", "b", "c"])),
+        ),
+        ("info-size", edit("image_size", serde_json::json!([64, 64]))),
+    ];
+    let mut cases = Vec::new();
+    for (name, bytes) in variants {
+        let d = dir.join(name);
+        save_model_with_info(&m, &d, Some(&info)).unwrap();
+        std::fs::write(d.join("info.json"), bytes).unwrap();
+        cases.push(Case {
+            path: d,
+            named: name.to_owned(),
+        });
+    }
+    cases
+}
+
 fn check(args: &[String], c: &Case, out: &Path) {
     let (code, text) =
         common::run_limited(args, &[("CONVKIT_THREADS", "1")], Duration::from_secs(90));
@@ -403,5 +458,26 @@ fn every_command_refuses_every_bad_file_cleanly() {
         );
         runs += 1;
     }
-    assert_eq!(runs, 86, "every case ran");
+    let photos = root.join("photos");
+    for (class, value) in [("a", 40u8), ("b", 200u8)] {
+        std::fs::create_dir_all(photos.join(class)).unwrap();
+        for i in 0..5 {
+            image::RgbImage::from_pixel(32, 32, image::Rgb([value, 90, 30]))
+                .save(photos.join(class).join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let ph = photos.to_str().unwrap().to_owned();
+    let rgb = photos.join("a/0.png").to_str().unwrap().to_owned();
+    for c in bad_classifiers(&root.join("classifiers")) {
+        let m = c.path.to_str().unwrap().to_owned();
+        check(&strings(&["predict", "--model", &m, &rgb]), &c, &out);
+        check(
+            &strings(&["train", &ph, "--model", &m, "--epochs", "1", "--out", &o]),
+            &c,
+            &out,
+        );
+        runs += 2;
+    }
+    assert_eq!(runs, 104, "every case ran");
 }

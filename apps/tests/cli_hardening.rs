@@ -136,6 +136,49 @@ fn options_out_of_range_are_refused_before_any_work() {
             vec!["mnist", "--threads", "4096", "--out", o],
             "4096 is not in 0..=1024",
         ),
+        (
+            vec!["train", "--validation-split", "1", "--out", o],
+            "1 is not in [0, 1)",
+        ),
+        (
+            vec!["train", "--test-split", "-0.1", "--out", o],
+            "-0.1 is not in [0, 1)",
+        ),
+        (
+            vec!["train", "--size", "8", "--out", o],
+            "8 is not in 32..=1024",
+        ),
+        (
+            vec!["train", "--lr", "nan", "--out", o],
+            "NaN is not in (0, 10]",
+        ),
+        (
+            vec!["train", "--finetune-epochs", "100001", "--out", o],
+            "100001 is not in 0..=100000",
+        ),
+        (
+            vec!["train", "--tensorboard-freq", "0", "--out", o],
+            "0 is not in 1..=1000000",
+        ),
+        (
+            vec!["train", "--stand-in-per-class", "5", "--out", o],
+            "5 is not in 10..=5000",
+        ),
+        (
+            vec!["train", "--extract-batch-size", "0", "--out", o],
+            "0 is not in 1..=65536",
+        ),
+        (
+            vec![
+                "predict",
+                "--model",
+                "efficientnet-lite0",
+                "--batch-size",
+                "0",
+                img,
+            ],
+            "0 is not in 1..=65536",
+        ),
     ];
     for (args, expected) in cases {
         let (code, text) = run(&args, Duration::from_secs(30));

@@ -58,7 +58,14 @@ fn quick<'a>(dir: &'a str, out: &'a str) -> Vec<&'a str> {
 }
 
 const SHORT: [&str; 8] = [
-    "--size", "32", "--epochs", "2", "--batch-size", "8", "--loader-threads", "1",
+    "--size",
+    "32",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "8",
+    "--loader-threads",
+    "1",
 ];
 
 #[test]
@@ -70,10 +77,22 @@ fn one_tree_with_odd_class_names_trains_reports_and_predicts_by_name() {
     let (code, text) = train(&quick(d, o));
     assert_eq!(code, Some(0), "{text}");
     // 12 per class: round(0.2 * 12) = 2 to validation and 2 to test, 8 to training.
-    assert!(text.contains("Found 24 images belonging to 3 classes. (training)"), "{text}");
-    assert!(text.contains("Found 6 images belonging to 3 classes. (validation)"), "{text}");
-    assert!(text.contains("Found 6 images belonging to 3 classes. (test)"), "{text}");
-    assert!(text.contains("precision    recall  f1-score   support"), "{text}");
+    assert!(
+        text.contains("Found 24 images belonging to 3 classes. (training)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Found 6 images belonging to 3 classes. (validation)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Found 6 images belonging to 3 classes. (test)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("precision    recall  f1-score   support"),
+        "{text}"
+    );
     for f in [
         "model/model.json",
         "model/info.json",
@@ -95,7 +114,10 @@ fn one_tree_with_odd_class_names_trains_reports_and_predicts_by_name() {
     let metrics: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
     assert!(metrics["test_accuracy"].as_f64().unwrap() >= 0.0);
-    assert!(metrics.get("test_top_5_accuracy").is_none(), "3 classes: no top-5");
+    assert!(
+        metrics.get("test_top_5_accuracy").is_none(),
+        "3 classes: no top-5"
+    );
     let split: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("split.json")).unwrap()).unwrap();
     assert_eq!(split["test"].as_array().unwrap().len(), 6);
@@ -131,7 +153,10 @@ fn one_tree_with_odd_class_names_trains_reports_and_predicts_by_name() {
         LIMIT,
     );
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("épicéa (2)") || text.contains("x.y (1)"), "{text}");
+    assert!(
+        text.contains("épicéa (2)") || text.contains("x.y (1)"),
+        "{text}"
+    );
     let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 12);
@@ -165,7 +190,10 @@ fn split_folders_with_two_classes_train_a_sigmoid_unit() {
     let (code, text) = train(&quick(root.to_str().unwrap(), out.to_str().unwrap()));
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("Using the split folders"), "{text}");
-    assert!(text.contains("Found 20 images belonging to 2 classes. (training)"), "{text}");
+    assert!(
+        text.contains("Found 20 images belonging to 2 classes. (training)"),
+        "{text}"
+    );
     assert!(text.contains("(None, 1)"), "one sigmoid unit: {text}");
     let info = ClassifierInfo::load(&out.join("model")).unwrap().unwrap();
     assert_eq!(info.label_mode, "binary");
@@ -180,7 +208,10 @@ fn split_folders_with_two_classes_train_a_sigmoid_unit() {
         LIMIT,
     );
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("dog (1)") && text.contains("cat (0)"), "{text}");
+    assert!(
+        text.contains("dog (1)") && text.contains("cat (0)"),
+        "{text}"
+    );
     // --label-mode categorical gives two softmax units instead.
     let cat = tmp.path().join("categorical");
     let mut args = quick(root.to_str().unwrap(), cat.to_str().unwrap());
@@ -204,18 +235,31 @@ fn class_weights_and_continued_training() {
     let (code, text) = train(&args);
     assert_eq!(code, Some(0), "{text}");
     // 18 + 6 training images: 24 / (2 * 18) and 24 / (2 * 6).
-    assert!(text.contains("Class weights: big 0.667, small 2.000"), "{text}");
+    assert!(
+        text.contains("Class weights: big 0.667, small 2.000"),
+        "{text}"
+    );
     let mut args = quick(d, o);
     args.extend(["--class-weight", "1,2,3"]);
     let (code, text) = train(&args);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("one weight per class (2: big, small), got 3"), "{text}");
+    assert!(
+        text.contains("one weight per class (2: big, small), got 3"),
+        "{text}"
+    );
 
     // Continue training the saved model on the same classes.
     let more = tmp.path().join("more");
     let (code, text) = train(&[
-        d, "--out", more.to_str().unwrap(), "--model", o, "--epochs", "1",
-        "--loader-threads", "1",
+        d,
+        "--out",
+        more.to_str().unwrap(),
+        "--model",
+        o,
+        "--epochs",
+        "1",
+        "--loader-threads",
+        "1",
     ]);
     assert_eq!(code, Some(0), "{text}");
     assert!(more.join("model/info.json").is_file());
@@ -306,7 +350,10 @@ fn refused(dir: &Path, extra: &[&str], expected: &str) {
     args.extend_from_slice(extra);
     let (code, text) = train(&args);
     assert_eq!(code, Some(1), "{args:?} should fail: {text}");
-    assert!(text.contains(expected), "{args:?}: expected '{expected}' in: {text}");
+    assert!(
+        text.contains(expected),
+        "{args:?}: expected '{expected}' in: {text}"
+    );
     assert!(
         !out.join("model").exists(),
         "{args:?}: no model is saved from bad data"
@@ -321,15 +368,28 @@ fn bad_folders_are_clear_errors_naming_the_class() {
     let one = tree(&t.join("one"), &[("only", [1, 2, 3], 10)]);
     refused(&one, &[], "found 1 class folder(s) (only)");
     // An empty class.
-    let empty = tree(&t.join("empty"), &[("a", [200, 0, 0], 10), ("b", [0, 200, 0], 10)]);
+    let empty = tree(
+        &t.join("empty"),
+        &[("a", [200, 0, 0], 10), ("b", [0, 200, 0], 10)],
+    );
     std::fs::create_dir_all(empty.join("ghost")).unwrap();
     refused(&empty, &[], "class folder(s) without any image: 'ghost'");
     // A 1-image class, and a split that leaves a class without validation images.
-    let tiny = tree(&t.join("tiny"), &[("a", [200, 0, 0], 10), ("rare", [0, 200, 0], 1)]);
+    let tiny = tree(
+        &t.join("tiny"),
+        &[("a", [200, 0, 0], 10), ("rare", [0, 200, 0], 1)],
+    );
     refused(&tiny, &[], "class 'rare' has 1 image(s)");
-    let few = tree(&t.join("few"), &[("a", [200, 0, 0], 20), ("b", [0, 200, 0], 2)]);
+    let few = tree(
+        &t.join("few"),
+        &[("a", [200, 0, 0], 20), ("b", [0, 200, 0], 2)],
+    );
     refused(&few, &["--test-split", "0"], "class 'b' has 2 image(s)");
-    refused(&few, &["--validation-split", "0.1", "--test-split", "0"], "no validation image");
+    refused(
+        &few,
+        &["--validation-split", "0.1", "--test-split", "0"],
+        "no validation image",
+    );
     // Split folders: a class present in train/ but missing from validation/ or test/.
     let split = t.join("split");
     for s in ["train", "validation", "test"] {
@@ -337,17 +397,39 @@ fn bad_folders_are_clear_errors_naming_the_class() {
     }
     images(&split.join("train/b"), [0, 200, 0], 4, 2);
     images(&split.join("test/b"), [0, 200, 0], 4, 2);
-    refused(&split, &[], "validation/ has other classes than train/: missing 'b'");
+    refused(
+        &split,
+        &[],
+        "validation/ has other classes than train/: missing 'b'",
+    );
     std::fs::create_dir_all(split.join("validation/b")).unwrap();
     refused(&split, &[], "validation/: class(es) without any image: 'b'");
     images(&split.join("validation/b"), [0, 200, 0], 4, 2);
     std::fs::remove_dir_all(split.join("test/b")).unwrap();
-    refused(&split, &[], "test/ has other classes than train/: missing 'b'");
+    refused(
+        &split,
+        &[],
+        "test/ has other classes than train/: missing 'b'",
+    );
     // --label-mode binary with three classes.
     let three = tree(&t.join("three"), &ODD_NAMES);
-    refused(&three, &["--label-mode", "binary"], "needs exactly two classes, the folder has 3");
-    refused(&three, &["--model", "efficientnet-lite0", "--mode", "features", "--augment", "book"],
-        "cannot be augmented");
+    refused(
+        &three,
+        &["--label-mode", "binary"],
+        "needs exactly two classes, the folder has 3",
+    );
+    refused(
+        &three,
+        &[
+            "--model",
+            "efficientnet-lite0",
+            "--mode",
+            "features",
+            "--augment",
+            "book",
+        ],
+        "cannot be augmented",
+    );
 }
 
 #[test]
@@ -372,7 +454,11 @@ fn continuing_on_other_classes_is_refused() {
     m.add(Flatten::new().input_shape([3, 32, 32])).unwrap();
     m.add(Dense::new(2)).unwrap();
     save_model(&m, &bare).unwrap();
-    refused(&other, &["--model", bare.to_str().unwrap()], "has no info.json");
+    refused(
+        &other,
+        &["--model", bare.to_str().unwrap()],
+        "has no info.json",
+    );
 }
 
 #[test]
@@ -382,7 +468,12 @@ fn tensorboard_reads_the_event_files() {
     let out = tmp.path().join("out");
     let logs = tmp.path().join("logs");
     let mut args = quick(dir.to_str().unwrap(), out.to_str().unwrap());
-    args.extend(["--tensorboard", logs.to_str().unwrap(), "--tensorboard-freq", "1"]);
+    args.extend([
+        "--tensorboard",
+        logs.to_str().unwrap(),
+        "--tensorboard-freq",
+        "1",
+    ]);
     let (code, text) = train(&args);
     assert_eq!(code, Some(0), "{text}");
     // TensorBoard's own reader (the PyPI package `tensorboard`), against history.json.

@@ -281,9 +281,14 @@ pub fn export_scenes_flat(
     backgrounds: &Backgrounds,
     out: &Path,
 ) -> Result<usize> {
-    export_scenes(mnist, classes, per_class, canvas, backgrounds, &|name, k| {
-        out.join(format!("{name}.{k}.png"))
-    })
+    export_scenes(
+        mnist,
+        classes,
+        per_class,
+        canvas,
+        backgrounds,
+        &|name, k| out.join(format!("{name}.{k}.png")),
+    )
 }
 
 /// Writes `per_class` scenes of each `(digit, name)` as `out/<name>/<name>.<i>.png` (one
@@ -297,9 +302,14 @@ pub fn export_scenes_class_folders(
     backgrounds: &Backgrounds,
     out: &Path,
 ) -> Result<usize> {
-    export_scenes(mnist, classes, per_class, canvas, backgrounds, &|name, k| {
-        out.join(name).join(format!("{name}.{k}.png"))
-    })
+    export_scenes(
+        mnist,
+        classes,
+        per_class,
+        canvas,
+        backgrounds,
+        &|name, k| out.join(name).join(format!("{name}.{k}.png")),
+    )
 }
 
 /// Writes the scenes of each class to `path(name, k)`; the same scene for the same

@@ -17,7 +17,10 @@ fn fixtures() -> HashMap<String, Tensor> {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/keras_class_weight.safetensors"
     );
-    Tensor::read_safetensors(path).unwrap().into_iter().collect()
+    Tensor::read_safetensors(path)
+        .unwrap()
+        .into_iter()
+        .collect()
 }
 
 fn assert_close(actual: &Tensor, expected: &Tensor, what: &str) {
@@ -65,8 +68,16 @@ fn run_case(case: &str, activation: Activation, loss: &str) {
         )
         .unwrap();
     let w: HashMap<String, Tensor> = model.get_weights().unwrap().into_iter().collect();
-    assert_close(&w[&format!("{dense}/kernel")], &get("kernel"), &format!("{case} kernel"));
-    assert_close(&w[&format!("{dense}/bias")], &get("bias"), &format!("{case} bias"));
+    assert_close(
+        &w[&format!("{dense}/kernel")],
+        &get("kernel"),
+        &format!("{case} kernel"),
+    );
+    assert_close(
+        &w[&format!("{dense}/bias")],
+        &get("bias"),
+        &format!("{case} bias"),
+    );
     for key in ["loss", "accuracy"] {
         let ours = Tensor::from_slice(&history.history[key]).to_kind(Kind::Float);
         assert_close(&ours, &get(key), &format!("{case} history {key}"));

@@ -19,7 +19,11 @@ fn cases() -> Vec<Value> {
 }
 
 fn ints(v: &Value) -> Vec<i64> {
-    v.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect()
 }
 
 fn assert_scores(ours: &ClassScores, theirs: &Value, what: &str) {
@@ -70,15 +74,26 @@ fn report_and_confusion_equal_scikit_learn() {
         for (name, scores) in names.iter().zip(&report.classes) {
             assert_scores(scores, &dict[name], &format!("{what}/{name}"));
         }
-        assert_scores(&report.macro_avg, &dict["macro avg"], &format!("{what} macro"));
+        assert_scores(
+            &report.macro_avg,
+            &dict["macro avg"],
+            &format!("{what} macro"),
+        );
         assert_scores(
             &report.weighted_avg,
             &dict["weighted avg"],
             &format!("{what} weighted"),
         );
         let accuracy = dict["accuracy"].as_f64().unwrap();
-        assert!((report.accuracy - accuracy).abs() < 1e-12, "{what} accuracy");
-        assert_eq!(report.to_text(), case["text"].as_str().unwrap(), "{what}: text");
+        assert!(
+            (report.accuracy - accuracy).abs() < 1e-12,
+            "{what} accuracy"
+        );
+        assert_eq!(
+            report.to_text(),
+            case["text"].as_str().unwrap(),
+            "{what}: text"
+        );
     }
 }
 

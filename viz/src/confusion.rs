@@ -151,7 +151,11 @@ fn check_square(counts: &[Vec<u64>]) -> Result<usize> {
 }
 
 /// The matrix as a picture (what [`save_confusion_matrix`] writes as PNG).
-pub fn confusion_matrix_image(counts: &[Vec<u64>], labels: &[String], title: &str) -> Result<RgbImage> {
+pub fn confusion_matrix_image(
+    counts: &[Vec<u64>],
+    labels: &[String],
+    title: &str,
+) -> Result<RgbImage> {
     let n = check_square(counts)?;
     font::register_with_plotters();
     let at = layout(labels, n, title);

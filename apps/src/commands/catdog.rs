@@ -9,15 +9,11 @@
 //! flat layout.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::catdog_data::{per_class_counts, prepare_split};
-use anyhow::Context;
+use super::train::{train, TrainArgs};
 use clap::Args;
-use convkit_augment::ImageDataGenerator;
-use convkit_data::image_folder::{DecodedCache, ImageFolder, ImageFolderOptions, LabelMode};
 use convkit_layers::prelude::*;
-use convkit_optim::RMSprop;
 use serde_json::json;
 
 use crate::ranges;
@@ -106,34 +102,6 @@ fn prepare_data(args: &CatdogArgs, plan: &Plan) -> anyhow::Result<PathBuf> {
     )
 }
 
-fn folder(
-    dir: &Path,
-    plan: &Plan,
-    batch_size: usize,
-    augment: bool,
-    repeat: usize,
-    threads: usize,
-) -> anyhow::Result<ImageFolder> {
-    let size = plan.size as usize;
-    let mut opts = ImageFolderOptions::flow_from_directory()
-        .target_size(size, size)
-        .batch_size(batch_size)
-        .label_mode(LabelMode::Binary)
-        .threads(threads)
-        .shuffle(augment || dir.ends_with("train"))
-        .cache(DecodedCache::Memory);
-    // The book's generator carries rescale 1/255; the other folders set it themselves.
-    opts = if augment {
-        opts.augment(Arc::new(ImageDataGenerator::book()))
-            .repeat(repeat)
-    } else {
-        opts.rescale(1.0 / 255.0)
-    };
-    let f = ImageFolder::open(dir, opts).with_context(|| format!("opening {}", dir.display()))?;
-    println!("{}: {}", dir.display(), f.description());
-    Ok(f)
-}
-
 struct RunResult {
     name: &'static str,
     history: History,
@@ -141,78 +109,47 @@ struct RunResult {
     test_accuracy: f64,
 }
 
+/// One of the two runs, as a `train` run: the small convnet from scratch on the split
+/// folders, without augmentation or with the book's ImageDataGenerator and Dropout(0.5).
 fn train_run(
     args: &CatdogArgs,
     plan: &Plan,
     data: &Path,
-    device: convkit_tensor::tch::Device,
     name: &'static str,
     augmented: bool,
 ) -> anyhow::Result<RunResult> {
-    let out = args.out.join(name);
     println!("\n=== {name} ===");
-    convkit_tensor::seed::set_seed(args.rt.seed);
-    let (epochs, batch) = if augmented {
-        (plan.aug_epochs, args.aug_batch_size)
+    let mut t = TrainArgs::defaults(&args.out.join(name));
+    t.dir = Some(data.to_path_buf());
+    t.model = "small-convnet".into();
+    t.size = Some(plan.size);
+    // flow_from_directory, as the book: nearest resize, decoded images kept in memory.
+    t.interpolation = "nearest".into();
+    t.cache = "memory".into();
+    t.loader_threads = args.loader_threads;
+    t.rt = args.rt.clone();
+    if augmented {
+        t.augment = "book".into();
+        t.epochs = Some(plan.aug_epochs);
+        t.batch_size = args.aug_batch_size;
+        t.repeat = args.aug_repeat;
     } else {
-        (plan.epochs, args.batch_size)
-    };
-    let dropout = augmented.then_some(0.5);
-    let mut model = convkit_layers::applications::small_convnet(plan.size, dropout, device)?;
-    println!("{}", model.summary());
-    model.compile(
-        RMSprop::new().learning_rate(1e-4),
-        Loss::BinaryCrossentropy { from_logits: false },
-        &[Metric::Accuracy],
-    )?;
-    let mut train = folder(
-        &data.join("train"),
-        plan,
-        batch,
-        augmented,
-        args.aug_repeat,
-        args.loader_threads,
-    )?;
-    let val = folder(
-        &data.join("validation"),
-        plan,
-        batch,
-        false,
-        1,
-        args.loader_threads,
-    )?;
-    let options = FitOptions::new()
-        .epochs(epochs)
-        .validation_source(val)
-        .callback(
-            BackupAndRestore::new(out.join("backup"))
-                .setting("size", plan.size)
-                .setting("batch_size", batch)
-                .setting("aug_repeat", args.aug_repeat),
-        )
-        .callback(TerminateOnNaN::new())
-        .save_model_to(out.join(RUN_MODEL_DIR));
-    let history = model.fit_source(&mut train, options)?;
-    let mut test = folder(&data.join("test"), plan, 50, false, 1, args.loader_threads)?;
-    let logs = model.evaluate_source(&mut test)?;
-    let test_loss = logs.get("loss").unwrap_or(f64::NAN);
-    let test_accuracy = logs.get("accuracy").unwrap_or(f64::NAN);
-    println!("{name}: test loss {test_loss:.4} - test accuracy {test_accuracy:.4}");
-    history.save(&out.join("history.json"))?;
-    convkit_viz::save_training_curves(&history.history, &out.join("curves.png"))?;
-    write_json(
-        &out.join("metrics.json"),
-        &json!({"test_loss": test_loss, "test_accuracy": test_accuracy}),
-    )?;
+        t.epochs = Some(plan.epochs);
+        t.batch_size = args.batch_size;
+    }
+    let outcome = train(&t)?;
+    let test = outcome
+        .test
+        .ok_or_else(|| anyhow::anyhow!("{}: no test/ images", data.display()))?;
     println!(
-        "Saved model, history.json, curves.png and metrics.json in {}",
-        out.display()
+        "{name}: test loss {:.4} - test accuracy {:.4}",
+        test.loss, test.accuracy
     );
     Ok(RunResult {
         name,
-        history,
-        test_loss,
-        test_accuracy,
+        history: outcome.history,
+        test_loss: test.loss,
+        test_accuracy: test.accuracy,
     })
 }
 
@@ -239,8 +176,8 @@ pub fn run(args: CatdogArgs) -> anyhow::Result<()> {
     let _lock = claim_out_dir(&args.out)?;
     let plan = plan(&args, device.is_cuda())?;
     let data = prepare_data(&args, &plan)?;
-    let plain = train_run(&args, &plan, &data, device, "no_augmentation", false)?;
-    let augmented = train_run(&args, &plan, &data, device, "augmentation_dropout", true)?;
+    let plain = train_run(&args, &plan, &data, "no_augmentation", false)?;
+    let augmented = train_run(&args, &plan, &data, "augmentation_dropout", true)?;
 
     println!("\n=== The lesson ===");
     let mut summary = serde_json::Map::new();

@@ -1,19 +1,15 @@
-//! What `convkit features` and `convkit finetune` share: the pretrained base, the
-//! cats-vs-dogs folders (as `catdog`), and the preprocessing of batches.
+//! What the presets `convkit features` and `convkit finetune` share: the pretrained base
+//! options and the cats-vs-dogs folders (as `catdog`), turned into a `train` run.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Args;
-use convkit_data::image_folder::{ImageFolder, ImageFolderOptions, LabelMode};
-use convkit_layers::applications::Pooling;
-use convkit_tensor::{Batch, BatchSource, MapBatches};
 
+use super::train::TrainArgs;
 use crate::ranges;
 use crate::runtime::RuntimeArgs;
-use convkit::pretrained::{weights_path, Base};
 
-/// Options of the transfer-learning commands.
+/// Options of the transfer-learning presets.
 #[derive(Args, Debug, Clone)]
 pub struct TransferArgs {
     /// Pretrained base: efficientnet-lite0, vgg16 or xception.
@@ -44,27 +40,10 @@ pub struct TransferArgs {
     pub rt: RuntimeArgs,
 }
 
-/// Resolved settings.
-pub struct Transfer {
-    pub base: Base,
-    pub weights: PathBuf,
-    pub pooling: Pooling,
-    pub data: PathBuf,
-    pub device: convkit_tensor::tch::Device,
-}
-
 impl TransferArgs {
-    /// Resolves the base, its weights and the data folders (`out/data` when split here).
-    pub fn resolve(&self, out: &Path) -> anyhow::Result<Transfer> {
-        let device = self.rt.setup()?;
-        let base: Base = self.base.parse()?;
-        let weights = weights_path(base, self.weights.as_deref())?;
-        let pooling = match self.pooling.as_str() {
-            "avg" => Pooling::Avg,
-            "max" => Pooling::Max,
-            "flatten" => Pooling::None,
-            other => anyhow::bail!("--pooling must be avg, max or flatten, got '{other}'"),
-        };
+    /// The `train` run of this preset: the base in `mode` on the cats-vs-dogs folders (split
+    /// into `out/data` when needed), the book's dense head.
+    pub fn train_args(&self, out: &Path, mode: &str) -> anyhow::Result<TrainArgs> {
         let per_class =
             super::catdog_data::per_class_counts(self.per_class.as_deref(), self.data.is_some())?;
         let data = super::catdog_data::prepare_split(
@@ -73,54 +52,15 @@ impl TransferArgs {
             per_class,
             &self.rt.data_dir,
         )?;
-        Ok(Transfer {
-            base,
-            weights,
-            pooling,
-            data,
-            device,
-        })
-    }
-}
-
-impl Transfer {
-    /// A split folder as RGB `[0, 255]` batches at the base's input size (Keras'
-    /// `image_dataset_from_directory`: bilinear resize), binary labels.
-    pub fn folder(
-        &self,
-        split: &str,
-        size: i64,
-        batch_size: usize,
-        shuffle: bool,
-        threads: usize,
-        seed: u64,
-    ) -> anyhow::Result<ImageFolder> {
-        let dir = self.data.join(split);
-        let opts = ImageFolderOptions::image_dataset_from_directory()
-            .target_size(size as usize, size as usize)
-            .batch_size(batch_size)
-            .label_mode(LabelMode::Binary)
-            .shuffle(shuffle)
-            .seed(seed)
-            .threads(threads);
-        let f =
-            ImageFolder::open(&dir, opts).with_context(|| format!("opening {}", dir.display()))?;
-        println!("{}: {}", dir.display(), f.description());
-        Ok(f)
-    }
-
-    /// `source` with the base's preprocessing applied to every batch.
-    pub fn preprocessed<S: BatchSource>(
-        &self,
-        source: S,
-    ) -> MapBatches<S, impl FnMut(Batch) -> convkit_tensor::Result<Batch>> {
-        let base = self.base;
-        let weights = self.weights.clone();
-        MapBatches::new(source, move |b: Batch| {
-            let inputs = base
-                .preprocess(Some(&weights), &b.inputs)
-                .map_err(|e| convkit_tensor::Error::Other(e.into()))?;
-            Ok(Batch { inputs, ..b })
-        })
+        let mut t = TrainArgs::defaults(out);
+        t.dir = Some(data);
+        t.model = self.base.clone();
+        t.weights = self.weights.clone();
+        t.mode = mode.into();
+        t.pooling = Some(self.pooling.clone());
+        t.size = Some(self.size);
+        t.loader_threads = self.loader_threads;
+        t.rt = self.rt.clone();
+        Ok(t)
     }
 }

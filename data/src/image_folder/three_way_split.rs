@@ -83,7 +83,10 @@ pub fn split_three_ways(
         return Err(Error::option(
             "split",
             "validation_split + test_split",
-            format!("must be below 1 to leave training images, got {}", validation + test),
+            format!(
+                "must be below 1 to leave training images, got {}",
+                validation + test
+            ),
         ));
     }
     let classes = listing.class_names.len();
@@ -102,9 +105,13 @@ pub fn split_three_ways(
                 let mut files = by_class(label);
                 let n = files.len() as f64;
                 let (n_val, n_test) = if rule == ThreeWaySplit::Stratified {
-                    let stream = convkit_tensor::seed::derive(seed, "stratified-split", label as u64);
+                    let stream =
+                        convkit_tensor::seed::derive(seed, "stratified-split", label as u64);
                     files.shuffle(&mut ChaCha8Rng::seed_from_u64(stream));
-                    ((validation * n).round() as usize, (test * n).round() as usize)
+                    (
+                        (validation * n).round() as usize,
+                        (test * n).round() as usize,
+                    )
                 } else {
                     ((validation * n) as usize, (test * n) as usize)
                 };
@@ -190,11 +197,30 @@ mod tests {
     fn stratified_keeps_proportions_and_is_reproducible() {
         let l = listing(&[50, 20, 7]);
         let s = split_three_ways(&l, 0.2, 0.1, ThreeWaySplit::Stratified, 5).unwrap();
-        assert_eq!([count(&s.validation, 0), count(&s.validation, 1), count(&s.validation, 2)], [10, 4, 1]);
-        assert_eq!([count(&s.test, 0), count(&s.test, 1), count(&s.test, 2)], [5, 2, 1]);
-        assert_eq!(s.train.samples.len() + s.validation.samples.len() + s.test.samples.len(), 77);
-        assert_eq!(s, split_three_ways(&l, 0.2, 0.1, ThreeWaySplit::Stratified, 5).unwrap());
-        assert_ne!(s, split_three_ways(&l, 0.2, 0.1, ThreeWaySplit::Stratified, 6).unwrap());
+        assert_eq!(
+            [
+                count(&s.validation, 0),
+                count(&s.validation, 1),
+                count(&s.validation, 2)
+            ],
+            [10, 4, 1]
+        );
+        assert_eq!(
+            [count(&s.test, 0), count(&s.test, 1), count(&s.test, 2)],
+            [5, 2, 1]
+        );
+        assert_eq!(
+            s.train.samples.len() + s.validation.samples.len() + s.test.samples.len(),
+            77
+        );
+        assert_eq!(
+            s,
+            split_three_ways(&l, 0.2, 0.1, ThreeWaySplit::Stratified, 5).unwrap()
+        );
+        assert_ne!(
+            s,
+            split_three_ways(&l, 0.2, 0.1, ThreeWaySplit::Stratified, 6).unwrap()
+        );
         let mut all: Vec<_> = [&s.train, &s.validation, &s.test]
             .iter()
             .flat_map(|p| p.samples.iter().map(|x| x.path.clone()))
@@ -208,8 +234,14 @@ mod tests {
     fn flow_rule_takes_the_first_files_of_each_class() {
         let l = listing(&[10, 10]);
         let s = split_three_ways(&l, 0.2, 0.3, ThreeWaySplit::FlowFromDirectory, 0).unwrap();
-        assert_eq!(s.validation.samples[0].path, std::path::PathBuf::from("c0/000.png"));
-        assert_eq!(s.test.samples[0].path, std::path::PathBuf::from("c0/002.png"));
+        assert_eq!(
+            s.validation.samples[0].path,
+            std::path::PathBuf::from("c0/000.png")
+        );
+        assert_eq!(
+            s.test.samples[0].path,
+            std::path::PathBuf::from("c0/002.png")
+        );
         assert_eq!(count(&s.train, 1), 5);
     }
 
@@ -219,7 +251,10 @@ mod tests {
         let e = split_three_ways(&l, 0.2, 0.0, ThreeWaySplit::Stratified, 0)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("class 'c1' has 1 image(s)") && e.contains("no validation image"), "{e}");
+        assert!(
+            e.contains("class 'c1' has 1 image(s)") && e.contains("no validation image"),
+            "{e}"
+        );
         assert!(split_three_ways(&l, 0.5, 0.5, ThreeWaySplit::Stratified, 0).is_err());
         assert!(split_three_ways(&l, f64::NAN, 0.0, ThreeWaySplit::Stratified, 0).is_err());
     }

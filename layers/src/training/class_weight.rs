@@ -120,14 +120,20 @@ mod tests {
         let w = ClassWeight::new(vec![0.5, 2.0, 3.0]).unwrap();
         let sparse = Tensor::from_slice(&[0i64, 2, 1, 7]);
         let got: Vec<f32> = w.sample_weights(&sparse).unwrap().try_into().unwrap();
-        assert_eq!(got, vec![0.5, 3.0, 2.0, 1.0], "class 7 is not listed: weight 1");
+        assert_eq!(
+            got,
+            vec![0.5, 3.0, 2.0, 1.0],
+            "class 7 is not listed: weight 1"
+        );
         let onehot = Tensor::from_slice(&[0f32, 1., 0., 1., 0., 0.]).view([2, 3]);
         let got: Vec<f32> = w.sample_weights(&onehot).unwrap().try_into().unwrap();
         assert_eq!(got, vec![2.0, 0.5]);
         let binary = Tensor::from_slice(&[1f32, 0.]).view([2, 1]);
         let got: Vec<f32> = w.sample_weights(&binary).unwrap().try_into().unwrap();
         assert_eq!(got, vec![2.0, 0.5]);
-        assert!(w.sample_weights(&Tensor::zeros([2, 3, 4], (Kind::Float, Device::Cpu))).is_err());
+        assert!(w
+            .sample_weights(&Tensor::zeros([2, 3, 4], (Kind::Float, Device::Cpu)))
+            .is_err());
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub fn fit_source(
     if options.class_weight.is_some() && compiled_of(model)?.is_multi_output() {
         return Err(Error::Model {
             model: model.name().into(),
-            problem: "fit: class_weight is only supported for models with one output (as in                       Keras)"
+            problem: "fit: class_weight is only supported for models with one output (as in Keras)"
                 .into(),
         });
     }
@@ -250,13 +250,7 @@ impl FitLoop<'_> {
             Some(cw) => Some(cw.sample_weights(&batch.targets)?),
             None => None,
         };
-        let (loss, preds) = total_loss(
-            self.model,
-            compiled,
-            batch,
-            true,
-            sample_weight.as_ref(),
-        )?;
+        let (loss, preds) = total_loss(self.model, compiled, batch, true, sample_weight.as_ref())?;
         for h in self.hooks.iter_mut() {
             h.before_backward(self.model, &loss.total)?;
         }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use convkit::classifier_info::{ClassifierInfo, Preprocessing};
 use convkit_data::feature_cache::{CacheKey, FeatureCache};
-use convkit_data::image_folder::{DecodedCache, ImageFolder, ImageFolderOptions, Listing};
+use convkit_data::image_folder::{
+    DecodedCache, ImageFolder, ImageFolderOptions, Listing, ResizeFilter,
+};
 use convkit_layers::prelude::*;
 use convkit_layers::saving::{fingerprint::model_fingerprint, WEIGHTS_FILE};
 use convkit_layers::training::ClassWeight;
@@ -101,6 +103,16 @@ fn class_weight(args: &TrainArgs, splits: &Splits) -> anyhow::Result<Option<Clas
     Ok(Some(weights))
 }
 
+/// One `fit` of a run: its name (the backup folder), where its best model goes, its epochs,
+/// and the best `val_loss` of an earlier phase to beat.
+struct Phase<'a> {
+    name: &'a str,
+    checkpoint_dir: &'a Path,
+    first_epoch: usize,
+    epochs: usize,
+    initial_best: Option<f64>,
+}
+
 struct Engine<'a> {
     args: &'a TrainArgs,
     splits: &'a Splits,
@@ -112,6 +124,16 @@ struct Engine<'a> {
 impl Engine<'_> {
     /// A loader over `listing`: shuffled and augmented for training, plain otherwise.
     fn folder(&self, listing: &Listing, training: bool) -> anyhow::Result<ImageFolder> {
+        self.folder_batched(listing, training, self.args.batch_size)
+    }
+
+    /// [`Self::folder`] with another batch size.
+    fn folder_batched(
+        &self,
+        listing: &Listing,
+        training: bool,
+        batch_size: usize,
+    ) -> anyhow::Result<ImageFolder> {
         let size = self.plan.size as usize;
         let n = listing.samples.len() as u64;
         let cache = match self.args.cache.as_str() {
@@ -123,7 +145,8 @@ impl Engine<'_> {
         };
         let mut opts = ImageFolderOptions::image_dataset_from_directory()
             .target_size(size, size)
-            .batch_size(self.args.batch_size)
+            .interpolation(ResizeFilter::parse(&self.plan.info.interpolation)?)
+            .batch_size(batch_size)
             .label_mode(self.plan.label_mode)
             .shuffle(training)
             .seed(self.args.rt.seed)
@@ -203,15 +226,18 @@ impl Engine<'_> {
     /// The options of one phase's `fit`: validation, backup, best-model checkpoint.
     fn fit_options(
         &self,
-        phase: &str,
+        phase: Phase<'_>,
         validation: Box<dyn BatchSource>,
-        checkpoint_dir: &Path,
-        first_epoch: usize,
-        epochs: usize,
-        initial_best: Option<f64>,
         tensorboard: Option<TensorBoard>,
     ) -> FitOptions {
         let a = self.args;
+        let Phase {
+            name: phase,
+            checkpoint_dir,
+            first_epoch,
+            epochs,
+            initial_best,
+        } = phase;
         let mut checkpoint = ModelCheckpoint::new(checkpoint_dir.to_string_lossy().into_owned())
             .monitor("val_loss")
             .save_best_only(true)
@@ -267,12 +293,14 @@ impl Engine<'_> {
         );
         let phase = if finetune { "frozen" } else { "training" };
         let options = self.fit_options(
-            phase,
+            Phase {
+                name: phase,
+                checkpoint_dir: &best_dir,
+                first_epoch: 0,
+                epochs: self.plan.epochs,
+                initial_best: None,
+            },
             self.source(self.folder(&self.splits.validation, false)?),
-            &best_dir,
-            0,
-            self.plan.epochs,
-            None,
             self.tensorboard(self.validation_maker()?),
         );
         let mut train = self.source(self.folder(&self.splits.train, true)?);
@@ -295,12 +323,14 @@ impl Engine<'_> {
         println!("{}", model.summary());
         let first = history.epoch.len();
         let options = self.fit_options(
-            "finetune",
+            Phase {
+                name: "finetune",
+                checkpoint_dir: &best_dir,
+                first_epoch: first,
+                epochs: a.finetune_epochs,
+                initial_best: best,
+            },
             self.source(self.folder(&self.splits.validation, false)?),
-            &best_dir,
-            first,
-            a.finetune_epochs,
-            best,
             self.tensorboard(self.validation_maker()?),
         );
         let mut train = self.source(self.folder(&self.splits.train, true)?);
@@ -340,9 +370,14 @@ impl Engine<'_> {
         let base_name = model
             .layers()
             .iter()
-            .find(|l| l.as_model().is_some())
+            .find(|l| l.as_model().is_some_and(|m| m.get_layer(&from).is_ok()))
             .map(|l| l.name().to_string())
-            .ok_or_else(|| anyhow::anyhow!("the classifier holds no base model"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--unfreeze-from {from}: no layer of that name in the base {}",
+                    base.name()
+                )
+            })?;
         let inner = model
             .get_layer_mut(&base_name)?
             .as_model_mut()
@@ -406,35 +441,43 @@ impl Engine<'_> {
         base.load_weights(&mut conv_base, weights)?;
         conv_base.set_trainable(false);
         let base_key = model_fingerprint(&conv_base)?;
-        let cached = |split: &str, listing: &Listing| -> anyhow::Result<(FeatureCache, Vec<PathBuf>)> {
-            let folder = self.folder(listing, false)?;
-            let key = CacheKey {
-                model: base_key.clone(),
-                data: format!("{}-{}", folder.fingerprint(), json!(self.plan.info.preprocessing)),
+        let cached =
+            |split: &str, listing: &Listing| -> anyhow::Result<(FeatureCache, Vec<PathBuf>)> {
+                let folder = self.folder_batched(listing, false, a.extract_batch_size)?;
+                let key = CacheKey {
+                    model: base_key.clone(),
+                    data: format!(
+                        "{}-{}",
+                        folder.fingerprint(),
+                        json!(self.plan.info.preprocessing)
+                    ),
+                };
+                let dir = a.out.join("cache").join(split);
+                if let Some(c) = FeatureCache::open(&dir, &key)? {
+                    println!(
+                        "{split}: reusing {} cached features",
+                        c.manifest().num_samples
+                    );
+                    let paths = folder.samples().iter().map(|s| s.path.clone()).collect();
+                    return Ok((c, paths));
+                }
+                let started = std::time::Instant::now();
+                let mut source = self.source(folder.clone());
+                let mut extract = |x: &Tensor| -> convkit_data::Result<Tensor> {
+                    conv_base
+                        .forward(x, false)
+                        .map_err(|e| convkit_data::Error::Tensor(convkit_tensor::Error::other(e)))
+                };
+                let c = FeatureCache::build(&dir, key, source.as_mut(), &mut extract, 512)?;
+                println!(
+                    "{split}: extracted features {:?} of {} images in {:.1} s",
+                    c.manifest().feature_shape,
+                    c.manifest().num_samples,
+                    started.elapsed().as_secs_f64()
+                );
+                drop(source);
+                Ok((c, served_paths(&folder)))
             };
-            let dir = a.out.join("cache").join(split);
-            if let Some(c) = FeatureCache::open(&dir, &key)? {
-                println!("{split}: reusing {} cached features", c.manifest().num_samples);
-                let paths = folder.samples().iter().map(|s| s.path.clone()).collect();
-                return Ok((c, paths));
-            }
-            let started = std::time::Instant::now();
-            let mut source = self.source(folder.clone());
-            let mut extract = |x: &Tensor| -> convkit_data::Result<Tensor> {
-                conv_base
-                    .forward(x, false)
-                    .map_err(|e| convkit_data::Error::Tensor(convkit_tensor::Error::other(e)))
-            };
-            let c = FeatureCache::build(&dir, key, source.as_mut(), &mut extract, 512)?;
-            println!(
-                "{split}: extracted features {:?} of {} images in {:.1} s",
-                c.manifest().feature_shape,
-                c.manifest().num_samples,
-                started.elapsed().as_secs_f64()
-            );
-            drop(source);
-            Ok((c, served_paths(&folder)))
-        };
         let (train, _) = cached("train", &self.splits.train)?;
         let (val, _) = cached("validation", &self.splits.validation)?;
         convkit_tensor::seed::set_seed(a.rt.seed);
@@ -447,12 +490,14 @@ impl Engine<'_> {
         println!("{}", head_model.summary());
         let head_dir = a.out.join("features_head");
         let options = self.fit_options(
-            "features",
+            Phase {
+                name: "features",
+                checkpoint_dir: &head_dir,
+                first_epoch: 0,
+                epochs: self.plan.epochs,
+                initial_best: None,
+            },
             Box::new(val.batches(a.batch_size, false, 0)),
-            &head_dir,
-            0,
-            self.plan.epochs,
-            None,
             self.tensorboard({
                 let val = val.clone();
                 let batch = a.batch_size;
@@ -482,7 +527,9 @@ impl Engine<'_> {
         let x = g.apply(conv_base, images)?;
         let x = g.apply(head_model, x)?;
         let full = g.model("classifier", &[images], &[x])?;
-        self.plan.info.save_with(&full, &a.out.join(RUN_MODEL_DIR))?;
+        self.plan
+            .info
+            .save_with(&full, &a.out.join(RUN_MODEL_DIR))?;
         Ok(TrainOutcome {
             history,
             test,

@@ -22,6 +22,7 @@ use crate::ranges;
 use crate::runtime::{claim_out_dir, RuntimeArgs};
 
 pub use engine::TrainOutcome;
+pub use report::TestResult;
 
 /// Arguments of `convkit train`.
 #[derive(Args, Debug, Clone)]
@@ -116,6 +117,13 @@ pub struct TrainArgs {
     /// or none.
     #[arg(long, default_value = "auto")]
     pub cache: String,
+    /// Resize filter of the loaders: bilinear (image_dataset_from_directory's), nearest
+    /// (flow_from_directory's), bicubic, area or lanczos.
+    #[arg(long, default_value = "bilinear")]
+    pub interpolation: String,
+    /// Batch size of the feature extraction pass (--mode features).
+    #[arg(long, default_value_t = 16, value_parser = ranges::batch_size())]
+    pub extract_batch_size: usize,
     /// Image-loading threads.
     #[arg(long, default_value_t = 2, value_parser = ranges::loader_threads())]
     pub loader_threads: usize,
@@ -123,15 +131,42 @@ pub struct TrainArgs {
     pub rt: RuntimeArgs,
 }
 
+impl TrainArgs {
+    /// The command's defaults with `--out out` (what `convkit train --out OUT` gets), for the
+    /// presets to adjust.
+    pub fn defaults(out: &std::path::Path) -> TrainArgs {
+        use clap::{CommandFactory, FromArgMatches};
+        // Parsing an empty command line through the derived parser keeps one source of
+        // truth for every default.
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            args: TrainArgs,
+        }
+        let matches = Only::command().get_matches_from(["train", "--out", &out.to_string_lossy()]);
+        match Only::from_arg_matches(&matches) {
+            Ok(only) => only.args,
+            // The defaults above always parse; clap would have exited otherwise.
+            Err(e) => e.exit(),
+        }
+    }
+}
+
 /// Runs the command.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     train(&args).map(|_| ())
 }
 
-/// Trains as `args` says and returns what came out (the presets read it).
+/// Trains as `args` says and returns what came out, holding the lock of `--out`.
 pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
-    let device = args.rt.setup()?;
     let _lock = claim_out_dir(&args.out)?;
+    train_locked(args)
+}
+
+/// [`train`] for a caller that already holds the lock of `args.out` (a preset that prepared
+/// its data there).
+pub fn train_locked(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
+    let device = args.rt.setup()?;
     let splits = dataset::resolve(args)?;
     let plan = network::Plan::new(args, &splits, device)?;
     let outcome = engine::run(args, &splits, plan, device)?;

@@ -10,7 +10,7 @@ use convkit::pretrained::{weights_path, Base};
 use convkit_augment::ops::BackgroundRemoval;
 use convkit_augment::pipeline::Sequential as AugmentSequence;
 use convkit_augment::{Augmenter, ImageDataGenerator};
-use convkit_data::image_folder::LabelMode;
+use convkit_data::image_folder::{LabelMode, ResizeFilter};
 use convkit_layers::applications::{
     book_augmentation, mini_xception_classifier, small_convnet_classifier, ClassifierTop, Pooling,
 };
@@ -199,9 +199,9 @@ impl Plan {
                     "features" => BaseMode::Features,
                     "frozen" => BaseMode::Frozen,
                     "finetune" => BaseMode::Finetune,
-                    other => anyhow::bail!(
-                        "--mode must be features, frozen or finetune, got '{other}'"
-                    ),
+                    other => {
+                        anyhow::bail!("--mode must be features, frozen or finetune, got '{other}'")
+                    }
                 };
                 let head = match args.head.as_str() {
                     "dense256-dropout" => Head::Dense256Dropout,
@@ -273,9 +273,7 @@ impl Plan {
             },
             // mini-Xception rescales in the model.
             (None, Network::MiniXception) => Preprocessing::Rescale { scale: 1.0 },
-            (None, _) => Preprocessing::Rescale {
-                scale: 1.0 / 255.0,
-            },
+            (None, _) => Preprocessing::Rescale { scale: 1.0 / 255.0 },
         };
         let background_removal = match &saved_info {
             Some(info) => {
@@ -292,7 +290,10 @@ impl Plan {
             class_names: splits.class_names.clone(),
             label_mode: label_mode_name(label_mode).into(),
             image_size: [size as usize, size as usize],
-            interpolation: "bilinear".into(),
+            interpolation: {
+                ResizeFilter::parse(&args.interpolation)?;
+                args.interpolation.clone()
+            },
             background_removal,
             preprocessing,
         };
@@ -382,7 +383,11 @@ impl Plan {
                 m.add(self.top.dense())?;
                 Box::new(m)
             }
-            Network::Saved(dir) => load_model(dir, device)?,
+            Network::Saved(dir) => {
+                let model = load_model(dir, device)?;
+                self.info.check_model(model.as_ref(), dir)?;
+                model
+            }
             Network::Pretrained {
                 base,
                 weights,

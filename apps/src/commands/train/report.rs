@@ -25,8 +25,6 @@ pub struct TestResult {
     pub loss: f64,
     /// Test accuracy.
     pub accuracy: f64,
-    /// Top-5 accuracy (more than 5 classes).
-    pub top5: Option<f64>,
     /// The report.
     pub report: ClassificationReport,
 }
@@ -43,7 +41,11 @@ pub fn predict_source(
     tch::no_grad(|| -> anyhow::Result<()> {
         for batch in source.epoch(0)? {
             let batch = batch?.to_device(device)?;
-            outputs.push(model.forward(&batch.inputs, false)?.f_to_device(tch::Device::Cpu)?);
+            outputs.push(
+                model
+                    .forward(&batch.inputs, false)?
+                    .f_to_device(tch::Device::Cpu)?,
+            );
             labels.extend(class_indices(&batch.targets)?);
         }
         Ok(())
@@ -90,11 +92,15 @@ pub fn confusion_renderer(
         let mut render = || -> anyhow::Result<EncodedImage> {
             let mut source = make_source()?;
             let (probs, labels) = predict_source(model, source.as_mut())?;
-            let predicted: Vec<i64> = predictions(&probs, label_mode)?.iter().map(|p| p.0).collect();
+            let predicted: Vec<i64> = predictions(&probs, label_mode)?
+                .iter()
+                .map(|p| p.0)
+                .collect();
             let counts =
                 convkit_layers::training::confusion_matrix(&labels, &predicted, class_names.len())?;
             let title = format!("Confusion matrix (validation), epoch {}", epoch + 1);
-            let img = convkit_viz::confusion::confusion_matrix_image(&counts, &class_names, &title)?;
+            let img =
+                convkit_viz::confusion::confusion_matrix_image(&counts, &class_names, &title)?;
             let mut png = Vec::new();
             img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
             Ok(EncodedImage {
@@ -103,10 +109,12 @@ pub fn confusion_renderer(
                 png,
             })
         };
-        render().map(Some).map_err(|e| convkit_layers::Error::Model {
-            model: "TensorBoard".into(),
-            problem: format!("confusion image: {e:#}"),
-        })
+        render()
+            .map(Some)
+            .map_err(|e| convkit_layers::Error::Model {
+                model: "TensorBoard".into(),
+                problem: format!("confusion image: {e:#}"),
+            })
     })
 }
 
@@ -142,9 +150,17 @@ pub fn write(
         top5.map(|t| format!(" - top-5 accuracy {t:.4}"))
             .unwrap_or_default()
     );
-    println!("\nClassification report ({} test images):\n{}", labels.len(), report.to_text());
-    println!("Confusion matrix (rows: true class, columns: predicted):\n{}", confusion_text(&report));
-    let mut metrics = json!({"test_loss": loss, "test_accuracy": accuracy, "test_images": labels.len()});
+    println!(
+        "\nClassification report ({} test images):\n{}",
+        labels.len(),
+        report.to_text()
+    );
+    println!(
+        "Confusion matrix (rows: true class, columns: predicted):\n{}",
+        confusion_text(&report)
+    );
+    let mut metrics =
+        json!({"test_loss": loss, "test_accuracy": accuracy, "test_images": labels.len()});
     if let Some(t) = top5 {
         metrics["test_top_5_accuracy"] = json!(t);
     }
@@ -168,7 +184,6 @@ pub fn write(
     Ok(TestResult {
         loss,
         accuracy,
-        top5,
         report,
     })
 }
@@ -213,7 +228,9 @@ fn misclassified(
     preds: &[(i64, f64)],
     paths: &[PathBuf],
 ) -> anyhow::Result<()> {
-    let mut wrong: Vec<usize> = (0..labels.len()).filter(|&i| preds[i].0 != labels[i]).collect();
+    let mut wrong: Vec<usize> = (0..labels.len())
+        .filter(|&i| preds[i].0 != labels[i])
+        .collect();
     wrong.sort_by(|&a, &b| preds[b].1.total_cmp(&preds[a].1));
     wrong.truncate(MISCLASSIFIED_SHOWN);
     let path = out.join(format!("{prefix}misclassified.png"));

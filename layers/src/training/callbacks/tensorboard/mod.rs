@@ -100,7 +100,7 @@ impl Callback for TensorBoard {
             return Ok(());
         };
         let global = state.total_steps;
-        if global % freq != 0 {
+        if !global.is_multiple_of(freq) {
             return Ok(());
         }
         for (name, value) in &logs.0 {
