@@ -27,6 +27,9 @@ enum Command {
     /// Train an image classifier on a folder of class subfolders (from scratch or from a
     /// pretrained base), with its report, pictures and best model.
     Train(Box<commands::train::TrainArgs>),
+    /// The finance chapter's plant-seedlings workflow: baseline, pretrained base with
+    /// imgaug, cached features, background removal, and the Kaggle submission.
+    Plants(commands::plants::PlantsArgs),
     /// Train and evaluate the book's MNIST convnet.
     Mnist(commands::mnist::MnistArgs),
     /// The book's small-dataset experiment: a convnet from scratch, then with augmentation.
@@ -63,6 +66,7 @@ fn main() {
     let result = match cli.command {
         Command::Train(args) => commands::train::run(*args),
         Command::Mnist(args) => commands::mnist::run(args),
+        Command::Plants(args) => commands::plants::run(args),
         Command::Fetch(args) => commands::fetch::run(args),
         Command::Split(args) => commands::split::run(args),
         Command::Augment(args) => commands::augment_preview::run(args),

@@ -1,7 +1,7 @@
 //! The transfer-learning and segmentation commands end to end on small inputs: `predict`,
 //! `features`, `finetune` (EfficientNet-Lite0's real ImageNet weights from the project venv,
-//! which scripts/test installs) and `segment` (synthetic MNIST and backgrounds), plus their
-//! bad-input errors.
+//! which scripts/test installs), `plants` and `train` on their stand-ins, and `segment`
+//! (synthetic MNIST and backgrounds), plus their bad-input errors.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -23,7 +23,7 @@ fn data_dir(dir: &Path) -> PathBuf {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         (state >> 24) as u8
     };
-    for (prefix, n) in [("train", 400u32), ("t10k", 10)] {
+    for (prefix, n) in [("train", 600u32), ("t10k", 10)] {
         // Labels cycle 0..9 so every digit has n / 10 images; pixels are a bright bar.
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
         let images: Vec<u8> = (0..n * 784)
@@ -289,4 +289,108 @@ fn features_and_finetune_run_on_the_offline_stand_in() {
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(m["phases"].as_array().unwrap().len(), 2, "{m}");
+}
+
+#[test]
+fn plants_runs_the_chapter_on_its_stand_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_dir(tmp.path());
+    let out = tmp.path().join("plants");
+    let o = run(
+        &[
+            "plants",
+            "--stand-in-per-class",
+            "20",
+            "--validation-per-class",
+            "4",
+            "--size",
+            "32",
+            "--epochs",
+            "1",
+            "--augmented-epochs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &data,
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("No --data given"), "{t}");
+    assert!(
+        t.contains("VGG16 base (frozen) + Flatten + Dense(10) at 32x32"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Found 160 images belonging to 10 classes. (training)"),
+        "{t}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let runs = summary["runs"].as_array().unwrap();
+    let names: Vec<&str> = runs.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "logistic",
+            "pretrained_imgaug",
+            "pretrained_features",
+            "background_removal"
+        ]
+    );
+    let acc = summary["submission"]["stand_in_test_accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!((0.0..=1.0).contains(&acc), "{summary}");
+    let csv = std::fs::read_to_string(out.join("submission.csv")).unwrap();
+    assert_eq!(csv.lines().next(), Some("file,species"));
+    assert_eq!(csv.lines().count(), 1 + 10 * 30, "one row per test image");
+    // Background removal is recorded with its model.
+    let info = std::fs::read_to_string(out.join("background_removal/model/info.json")).unwrap();
+    assert!(info.contains("\"background_removal\": true"), "{info}");
+    // The validation images were linked, the stand-in's files stay where they were.
+    let split = out.join("data/validation/zero");
+    assert_eq!(std::fs::read_dir(split).unwrap().count(), 4);
+    assert!(data
+        .join("plants-stand-in-20/train/zero/zero.0.png")
+        .is_file());
+}
+
+#[test]
+fn train_without_a_folder_uses_the_ten_class_stand_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_dir(tmp.path());
+    let out = tmp.path().join("train");
+    let o = run(
+        &[
+            "train",
+            "--stand-in-per-class",
+            "20",
+            "--epochs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &data,
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("No DIR given: this run uses an offline stand-in with ten classes"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Found 120 images belonging to 10 classes. (training)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("sparse_top_k_categorical_accuracy"),
+        "top-5 with ten classes: {t}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    assert!(m["test_top_5_accuracy"].as_f64().is_some(), "{m}");
+    assert!(
+        out.join("misclassified.png").is_file() || t.contains("No test image is misclassified")
+    );
 }

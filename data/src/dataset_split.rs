@@ -32,6 +32,15 @@ pub enum SplitLayout {
         /// Shuffle seed (`None`: keep the sorted order).
         seed: Option<u64>,
     },
+    /// Class subfolders: `validation` files of each class (sorted, then shuffled with
+    /// `seed` unless `None`) go to validation, the rest to train (the finance chapter's 12
+    /// plant images per species); no test split.
+    HoldOut {
+        /// Validation files per class.
+        validation: usize,
+        /// Shuffle seed (`None`: the first files by name).
+        seed: Option<u64>,
+    },
 }
 
 /// Copy the files or hard-link them (links fall back to copies across file systems).
@@ -124,36 +133,7 @@ fn plan(original: &Path, layout: &SplitLayout) -> Result<Vec<(usize, String, Pat
                     format!("must each lie in [0, 1] and sum to at most 1, got {fractions:?}"),
                 ));
             }
-            let mut classes: Vec<PathBuf> = std::fs::read_dir(original)
-                .map_err(|e| Error::io(original, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir())
-                .collect();
-            classes.sort();
-            if classes.is_empty() {
-                return Err(Error::Missing {
-                    dataset: "class-folder dataset".into(),
-                    dir: original.to_path_buf(),
-                    missing: "class subfolders".into(),
-                    hint: "use the flat layout for Kaggle-style <class>.<index>.<ext> files".into(),
-                });
-            }
-            for dir in classes {
-                let class = dir
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-                    .map_err(|e| Error::io(&dir, e))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.is_file() && is_image(p))
-                    .collect();
-                files.sort();
-                if let Some(s) = seed {
-                    let mut rng =
-                        ChaCha8Rng::seed_from_u64(convkit_tensor::seed::derive(*s, &class, 0));
-                    files.shuffle(&mut rng);
-                }
+            for (class, files) in class_files(original, *seed)? {
                 let n = files.len();
                 let a = (fractions[0] * n as f64).round() as usize;
                 let b = ((fractions[0] + fractions[1]) * n as f64).round() as usize;
@@ -172,6 +152,63 @@ fn plan(original: &Path, layout: &SplitLayout) -> Result<Vec<(usize, String, Pat
                 }
             }
         }
+        SplitLayout::HoldOut { validation, seed } => {
+            for (class, files) in class_files(original, *seed)? {
+                if files.len() <= *validation {
+                    return Err(Error::option(
+                        "split",
+                        "validation",
+                        format!(
+                            "class '{class}' has {} image(s): holding out {validation} for \
+                             validation leaves none to train on",
+                            files.len()
+                        ),
+                    ));
+                }
+                for (i, path) in files.into_iter().enumerate() {
+                    let split = if i < *validation { 1 } else { 0 };
+                    out.push((split, class.clone(), path));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The class subfolders of `original` in name order, each with its image files sorted by
+/// name, then shuffled from (`seed`, class) when a seed is given.
+fn class_files(original: &Path, seed: Option<u64>) -> Result<Vec<(String, Vec<PathBuf>)>> {
+    let mut classes: Vec<PathBuf> = std::fs::read_dir(original)
+        .map_err(|e| Error::io(original, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    classes.sort();
+    if classes.is_empty() {
+        return Err(Error::Missing {
+            dataset: "class-folder dataset".into(),
+            dir: original.to_path_buf(),
+            missing: "class subfolders".into(),
+            hint: "use the flat layout for Kaggle-style <class>.<index>.<ext> files".into(),
+        });
+    }
+    let mut out = Vec::new();
+    for dir in classes {
+        let class = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| Error::io(&dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && is_image(p))
+            .collect();
+        files.sort();
+        if let Some(s) = seed {
+            let mut rng = ChaCha8Rng::seed_from_u64(convkit_tensor::seed::derive(s, &class, 0));
+            files.shuffle(&mut rng);
+        }
+        out.push((class, files));
     }
     Ok(out)
 }

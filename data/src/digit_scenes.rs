@@ -272,13 +272,15 @@ fn save_atomic(img: &image::DynamicImage, path: &Path, format: image::ImageForma
 }
 
 /// Writes `per_class` scenes of each `(digit, name)` as `out/<name>.<i>.png` (the Kaggle
-/// dogs-vs-cats layout); files already there are kept. Returns the number written.
+/// dogs-vs-cats layout) drawn in `style`; files already there are kept. Returns the number
+/// written.
 pub fn export_scenes_flat(
     mnist: &Mnist,
     classes: &[(i64, &str)],
     per_class: usize,
     canvas: u32,
     backgrounds: &Backgrounds,
+    style: &SceneStyle,
     out: &Path,
 ) -> Result<usize> {
     export_scenes(
@@ -287,6 +289,7 @@ pub fn export_scenes_flat(
         per_class,
         canvas,
         backgrounds,
+        style,
         &|name, k| out.join(format!("{name}.{k}.png")),
     )
 }
@@ -308,6 +311,7 @@ pub fn export_scenes_class_folders(
         per_class,
         canvas,
         backgrounds,
+        &SceneStyle::CLASSIFICATION,
         &|name, k| out.join(name).join(format!("{name}.{k}.png")),
     )
 }
@@ -320,13 +324,57 @@ fn export_scenes(
     per_class: usize,
     canvas: u32,
     backgrounds: &Backgrounds,
+    style: &SceneStyle,
     path: &dyn Fn(&str, usize) -> std::path::PathBuf,
 ) -> Result<usize> {
-    let digits: Vec<i64> = classes.iter().map(|c| c.0).collect();
-    let picks = mnist.first_train_indices(&digits, per_class, "digit scenes")?;
+    let groups: Vec<(&[i64], &str)> = classes
+        .iter()
+        .map(|(d, name)| (std::slice::from_ref(d), *name))
+        .collect();
+    export_grouped(mnist, &groups, per_class, canvas, backgrounds, style, path)
+}
+
+/// Writes `per_class` scenes of each class, a class being several digits (`(digits,
+/// name)`), as `out/<name>.<i>.png` in the Kaggle layout: scene `i` of a class shows its
+/// digit `i % digits.len()`, so each class mixes its digits evenly — as a class of cats
+/// mixes breeds. Files already there are kept. Returns the number written.
+pub fn export_grouped_scenes_flat(
+    mnist: &Mnist,
+    groups: &[(&[i64], &str)],
+    per_class: usize,
+    canvas: u32,
+    backgrounds: &Backgrounds,
+    style: &SceneStyle,
+    out: &Path,
+) -> Result<usize> {
+    export_grouped(
+        mnist,
+        groups,
+        per_class,
+        canvas,
+        backgrounds,
+        style,
+        &|name, k| out.join(format!("{name}.{k}.png")),
+    )
+}
+
+/// Writes the scenes of each group to `path(name, k)`; scene `k` of a group draws digit
+/// `k % m` of its `m` digits, that digit's `k / m`-th training image, from seed (name, k) —
+/// the same scene whatever the layout.
+fn export_grouped(
+    mnist: &Mnist,
+    groups: &[(&[i64], &str)],
+    per_class: usize,
+    canvas: u32,
+    backgrounds: &Backgrounds,
+    style: &SceneStyle,
+    path: &dyn Fn(&str, usize) -> std::path::PathBuf,
+) -> Result<usize> {
     let mut written = 0;
-    for ((_, name), indices) in classes.iter().zip(&picks) {
-        for (k, &i) in indices.iter().enumerate() {
+    for (digits, name) in groups {
+        let m = digits.len().max(1);
+        let picks = mnist.first_train_indices(digits, per_class.div_ceil(m), "digit scenes")?;
+        for k in 0..per_class {
             let path = path(name, k);
             if path.exists() {
                 continue;
@@ -334,8 +382,9 @@ fn export_scenes(
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }
+            let i = picks[k % m][k / m];
             let seed = convkit_tensor::seed::derive(11, name, k as u64);
-            let scene = compose(&mnist.train_digit(i)?, backgrounds, canvas, seed);
+            let scene = compose_styled(&mnist.train_digit(i)?, backgrounds, canvas, seed, style);
             save_atomic(&scene.image.into(), &path, image::ImageFormat::Png)?;
             written += 1;
         }

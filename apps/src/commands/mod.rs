@@ -11,6 +11,7 @@ pub mod filters;
 pub mod finetune;
 pub mod gradcam;
 pub mod mnist;
+pub mod plants;
 pub mod plot;
 pub mod predict;
 pub mod segment;

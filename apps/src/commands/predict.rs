@@ -118,44 +118,100 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// One classified image: its input, top classes and raw output.
+pub struct Classified {
+    input: Input,
+    top: Vec<TopClass>,
+    output: Vec<f64>,
+}
+
+/// Classifies `inputs` with `m`, `batch_size` at a time.
+fn classify(
+    m: &LoadedModel,
+    inputs: Vec<Input>,
+    batch_size: usize,
+    top: usize,
+) -> anyhow::Result<Vec<Classified>> {
+    let mut out = Vec::with_capacity(inputs.len());
+    let mut pending = inputs.into_iter().peekable();
+    while pending.peek().is_some() {
+        let chunk: Vec<Input> = pending.by_ref().take(batch_size).collect();
+        let paths: Vec<PathBuf> = chunk.iter().map(|i| i.path.clone()).collect();
+        let x = m.preprocess(&m.load_raw(&paths)?)?;
+        let outputs = m.model.predict(&x, batch_size)?;
+        let tops = m.top_classes(&outputs, top)?;
+        for (k, (input, top)) in chunk.into_iter().zip(tops).enumerate() {
+            let output = Vec::try_from(outputs.f_get(k as i64)?.f_reshape([-1])?)?;
+            out.push(Classified { input, top, output });
+        }
+    }
+    Ok(out)
+}
+
+/// `file,<label>` rows of the top class of each image (a Kaggle submission).
+fn submission_csv(results: &[Classified], label: &str) -> String {
+    let mut csv = format!("file,{}\n", csv_field(label));
+    for r in results {
+        if let Some(best) = r.top.first() {
+            csv += &format!("{},{}\n", csv_field(&r.input.name), csv_field(&best.class));
+        }
+    }
+    csv
+}
+
+/// Classifies every image of `folder` with the model directory `model` and writes the
+/// submission CSV `csv` (header `file,<label>`); returns the rows written.
+pub fn write_submission(
+    model: &Path,
+    folder: &Path,
+    csv: &Path,
+    label: &str,
+    device: convkit_tensor::tch::Device,
+) -> anyhow::Result<usize> {
+    let args = ModelArgs {
+        model: model.to_string_lossy().into_owned(),
+        weights: None,
+        rescale: 1.0 / 255.0,
+    };
+    let m = LoadedModel::load(&args, device)?;
+    let results = classify(&m, inputs(&[folder.to_path_buf()])?, 32, 1)?;
+    convkit_tensor::atomic::write_bytes_atomic(csv, submission_csv(&results, label).as_bytes())
+        .with_context(|| format!("writing {}", csv.display()))?;
+    Ok(results.len())
+}
+
 /// Runs the command.
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = args.rt.setup()?;
     let m = LoadedModel::load(&args.model, device)?;
-    let inputs = inputs(&args.images)?;
-    let mut records = Vec::new();
-    let mut csv = format!("file,{}\n", csv_field(&args.csv_label));
-    for chunk in inputs.chunks(args.batch_size) {
-        let paths: Vec<PathBuf> = chunk.iter().map(|i| i.path.clone()).collect();
-        let x = m.preprocess(&m.load_raw(&paths)?)?;
-        let outputs = m.model.predict(&x, args.batch_size)?;
-        let tops = m.top_classes(&outputs, args.top)?;
-        for (k, (input, top)) in chunk.iter().zip(&tops).enumerate() {
-            println!("{}:", input.path.display());
-            for c in top {
-                println!("  {} ({}) {:.4}", c.class, c.index, c.probability);
-            }
-            if let Some(best) = top.first() {
-                csv += &format!("{},{}\n", csv_field(&input.name), csv_field(&best.class));
-            }
-            if args.json.is_some() {
-                let raw: Vec<f64> = Vec::try_from(outputs.f_get(k as i64)?.f_reshape([-1])?)?;
-                records.push(json!({
-                    "image": input.path.to_string_lossy(),
-                    "output": raw,
-                    "top": top.iter().map(top_json).collect::<Vec<_>>(),
-                }));
-            }
+    let results = classify(&m, inputs(&args.images)?, args.batch_size, args.top)?;
+    for r in &results {
+        println!("{}:", r.input.path.display());
+        for c in &r.top {
+            println!("  {} ({}) {:.4}", c.class, c.index, c.probability);
         }
     }
     if let Some(path) = &args.json {
+        let records: Vec<serde_json::Value> = results
+            .iter()
+            .map(|r| {
+                json!({
+                    "image": r.input.path.to_string_lossy(),
+                    "output": r.output,
+                    "top": r.top.iter().map(top_json).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
         write_json(path, &serde_json::Value::Array(records))?;
         println!("Wrote {}", path.display());
     }
     if let Some(path) = &args.csv {
-        convkit_tensor::atomic::write_bytes_atomic(path, csv.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("Wrote {} ({} rows)", path.display(), inputs.len());
+        convkit_tensor::atomic::write_bytes_atomic(
+            path,
+            submission_csv(&results, &args.csv_label).as_bytes(),
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
+        println!("Wrote {} ({} rows)", path.display(), results.len());
     }
     Ok(())
 }

@@ -51,6 +51,7 @@ impl TransferArgs {
             &out.join("data"),
             per_class,
             &self.rt.data_dir,
+            super::catdog_data::StandIn::FourNine,
         )?;
         let mut t = TrainArgs::defaults(out);
         t.dir = Some(data);

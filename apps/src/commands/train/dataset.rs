@@ -110,7 +110,12 @@ pub fn resolve(args: &TrainArgs) -> anyhow::Result<Splits> {
             stand_in,
         }
     };
-    check_classes(&splits.train, &root.join("train"))?;
+    let mut splits = splits;
+    if splits.test.samples.is_empty() && args.score_validation {
+        println!("No labeled test set: scoring and reporting on the validation images.");
+        splits.test = splits.validation.clone();
+    }
+    check_classes(&splits.train, &root)?;
     for (name, l) in [
         ("training", &splits.train),
         ("validation", &splits.validation),

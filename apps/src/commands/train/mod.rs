@@ -21,6 +21,7 @@ use clap::Args;
 use crate::ranges;
 use crate::runtime::{claim_out_dir, RuntimeArgs};
 
+pub use dataset::STAND_IN_CLASSES;
 pub use engine::TrainOutcome;
 pub use report::TestResult;
 
@@ -113,6 +114,10 @@ pub struct TrainArgs {
     /// Batches between TensorBoard's batch scalars.
     #[arg(long, default_value_t = 10, value_parser = ranges::count(1, 1_000_000))]
     pub tensorboard_freq: usize,
+    /// Without a labeled test set, score and report on the validation images (the finance
+    /// chapter scores its 12 held-out images per species; Kaggle's test/ is unlabeled).
+    #[arg(long)]
+    pub score_validation: bool,
     /// Decoded-image cache: auto (in memory when the decoded images fit in 1 GiB), memory
     /// or none.
     #[arg(long, default_value = "auto")]
