@@ -146,7 +146,7 @@ ensure_data_for() {
     case "${1:-}" in
         mnist) ensure_mnist ;;
         catdog | segment) ensure_mnist; ensure_backgrounds ;;
-        features | finetune) ensure_mnist; ensure_backgrounds; ensure_pretrained ;;
+        features | finetune | train | plants) ensure_mnist; ensure_backgrounds; ensure_pretrained ;;
         predict) ensure_pretrained ;;
     esac
 }
