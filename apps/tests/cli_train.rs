@@ -514,3 +514,48 @@ print("tensorboard ok", len(steps), "batch steps")
     assert!(result.status.success(), "{said}");
     assert!(said.contains("tensorboard ok"), "{said}");
 }
+
+#[test]
+fn gradcam_and_activations_name_the_classes_of_a_trained_convnet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tree(&tmp.path().join("data"), &ODD_NAMES);
+    let out = tmp.path().join("out");
+    let (code, text) = train(&[
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--model",
+        "small-convnet",
+        "--size",
+        "48",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--loader-threads",
+        "1",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    let image = dir.join("x.y/img 0.png");
+    let pictures = tmp.path().join("pictures");
+    for command in ["gradcam", "activations"] {
+        let (code, text) = run_limited(
+            &[
+                command,
+                "--model",
+                out.to_str().unwrap(),
+                "--out",
+                pictures.join(command).to_str().unwrap(),
+                image.to_str().unwrap(),
+            ],
+            &[],
+            LIMIT,
+        );
+        assert_eq!(code, Some(0), "{command}: {text}");
+        let named = ["a b", "x.y", "épicéa"]
+            .iter()
+            .filter(|n| text.contains(&format!("{n} ")))
+            .count();
+        assert!(named >= 2, "{command} names the classes: {text}");
+    }
+}

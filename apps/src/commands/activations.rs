@@ -10,6 +10,7 @@ use convkit_viz::activations::{channel_image, layer_activations, save_activation
 use crate::model_arg::{LoadedModel, ModelArgs};
 use crate::ranges;
 use crate::runtime::{claim_out_dir, RuntimeArgs};
+use convkit_layers::ModelApi;
 
 /// Arguments of `convkit activations`.
 #[derive(Args, Debug)]
@@ -40,6 +41,10 @@ pub fn run(args: ActivationsArgs) -> anyhow::Result<()> {
     let _lock = claim_out_dir(&args.out)?;
     let m = LoadedModel::load(&args.model, device)?;
     let x = m.preprocess(&m.load_raw(std::slice::from_ref(&args.image))?)?;
+    let predicted = m.describe(&m.model.predict(&x, 1)?, 3)?;
+    if let Some(top) = predicted.first() {
+        println!("{}: predicted {}", args.image.display(), top.join(", "));
+    }
     let acts = layer_activations(m.model.as_ref(), &x, args.layers.as_deref())?;
     let (first, act) = acts
         .first()

@@ -58,8 +58,27 @@ pub struct TrainArgs {
     /// Loader threads.
     #[arg(long, default_value_t = 2, value_parser = ranges::loader_threads())]
     loader_threads: usize,
+    /// Runs: streaming,preloaded (both, compared), or streaming alone — which also
+    /// validates from the folder, so that nothing of the dataset is held in memory and the
+    /// growth of the resident memory measures the loader.
+    #[arg(long, value_delimiter = ',', default_value = "streaming,preloaded")]
+    modes: Vec<String>,
     #[command(flatten)]
     rt: RuntimeArgs,
+}
+
+/// Resident and peak resident memory of this process in MiB (`VmRSS`, `VmHWM`), Linux only.
+fn resident_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// Arguments of `convkit bench loader`.
@@ -231,7 +250,17 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
             .validation_split(0.2, subset, SplitRule::FlowFromDirectory)
     };
     let mut results = serde_json::Map::new();
+    for m in &a.modes {
+        anyhow::ensure!(
+            m == "streaming" || m == "preloaded",
+            "--modes takes streaming and preloaded, got '{m}'"
+        );
+    }
+    let streaming_only = !a.modes.iter().any(|m| m == "preloaded");
     for mode in ["streaming", "preloaded"] {
+        if !a.modes.iter().any(|m| m == mode) {
+            continue;
+        }
         convkit_tensor::seed::set_seed(a.rt.seed);
         let mut model = convkit_layers::applications::small_convnet(a.size as i64, None, device)?;
         model.compile(
@@ -239,12 +268,17 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
             Loss::BinaryCrossentropy { from_logits: false },
             &[Metric::Accuracy],
         )?;
+        let (rss_start, _) = resident_mib();
         let val = ImageFolder::open(&a.dir, opts(Subset::Validation).shuffle(false))?;
-        let (vx, vy) = val.preload()?;
         let options = FitOptions::new()
             .epochs(a.epochs)
-            .validation_data(vx, vy)
             .verbose(Verbosity::Silent);
+        let options = if streaming_only {
+            options.validation_source(val)
+        } else {
+            let (vx, vy) = val.preload()?;
+            options.validation_data(vx, vy)
+        };
         let train_folder =
             ImageFolder::open(&a.dir, opts(Subset::Training).cache(cache_kind(&a.cache)?))?;
         println!("{mode}: {}", train_folder.description());
@@ -279,12 +313,23 @@ fn train(a: TrainArgs) -> anyhow::Result<()> {
             .get("val_accuracy")
             .cloned()
             .unwrap_or_default();
+        let (rss_end, peak) = resident_mib();
         println!("{mode}: epoch seconds {secs:.2?}, val_accuracy {val_acc:.4?}");
+        println!(
+            "{mode}: resident memory {rss_start:.0} MiB before the folders, {rss_end:.0} MiB \
+             after training, peak {peak:.0} MiB: grew by {:.0} MiB",
+            peak - rss_start
+        );
         results.insert(
             mode.into(),
             json!({"epoch_seconds": secs, "mean_epoch_seconds_after_first": mean,
-                   "val_accuracy": val_acc}),
+                   "val_accuracy": val_acc, "rss_start_mib": rss_start, "rss_end_mib": rss_end,
+                   "rss_peak_mib": peak, "rss_growth_mib": peak - rss_start}),
         );
+    }
+    if streaming_only {
+        println!("{}", serde_json::Value::Object(results));
+        return Ok(());
     }
     let s = results["streaming"]["mean_epoch_seconds_after_first"]
         .as_f64()
