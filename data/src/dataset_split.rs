@@ -347,4 +347,35 @@ mod tests {
             assert_eq!(counts["test"][class], 2);
         }
     }
+
+    #[test]
+    fn hold_out_takes_a_count_per_class_and_refuses_a_class_too_small() {
+        let src = tempfile::tempdir().unwrap();
+        for (class, n) in [("a", 15), ("b", 13)] {
+            std::fs::create_dir_all(src.path().join(class)).unwrap();
+            for i in 0..n {
+                std::fs::write(src.path().join(class).join(format!("{i}.png")), b"x").unwrap();
+            }
+        }
+        let dst = tempfile::tempdir().unwrap();
+        let layout = SplitLayout::HoldOut {
+            validation: 12,
+            seed: Some(1),
+        };
+        let counts =
+            split_dataset(src.path(), dst.path(), &layout, Transfer::HardLink, false).unwrap();
+        assert_eq!(counts["validation"]["a"], 12);
+        assert_eq!(counts["train"]["a"], 3);
+        assert_eq!(counts["train"]["b"], 1);
+        assert!(!counts.contains_key("test"));
+        assert!(src.path().join("a/0.png").is_file(), "the originals stay");
+        let layout = SplitLayout::HoldOut {
+            validation: 13,
+            seed: None,
+        };
+        let e = split_dataset(src.path(), dst.path(), &layout, Transfer::Copy, true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("class 'b' has 13 image(s)"), "{e}");
+    }
 }
