@@ -3,6 +3,8 @@
 // Each test binary compiles this module and uses only some of its helpers.
 #![allow(dead_code)]
 
+pub mod class_folders;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

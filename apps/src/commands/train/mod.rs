@@ -95,7 +95,8 @@ pub struct TrainArgs {
     /// Optimizer: rmsprop or adam.
     #[arg(long, default_value = "rmsprop")]
     pub optimizer: String,
-    /// Learning rate (default: 1e-4 for the book's convnets from scratch, else 1e-3).
+    /// Learning rate (default: 1e-4 for the book's convnets from scratch and the logistic
+    /// baseline, else 1e-3).
     #[arg(long, allow_hyphen_values = true, value_parser = ranges::learning_rate())]
     pub lr: Option<f64>,
     /// Learning rate after unfreezing (finetune; the book's 1e-5).

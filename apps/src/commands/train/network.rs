@@ -252,7 +252,12 @@ impl Plan {
             network != Network::SmallConvnet || size >= 46,
             "--size must be at least 46 for the small convnet's four conv/pool blocks"
         );
-        let from_scratch = matches!(network, Network::SmallConvnet | Network::MiniXception);
+        // Models trained from the pixels up: the book's convnets, and the logistic baseline, whose
+        // thousands of inputs per unit saturate the softmax within an epoch at RMSprop's 1e-3.
+        let from_scratch = matches!(
+            network,
+            Network::SmallConvnet | Network::MiniXception | Network::Logistic
+        );
         let epochs = args.epochs.unwrap_or(match network {
             Network::Pretrained {
                 mode: BaseMode::Features,
