@@ -6,6 +6,8 @@
 //! samples with `class_weight`; the script's docstring gives each case's snippet. Keras'
 //! Dense kernel is (in, out), as convkit's.
 
+mod common;
+
 use std::collections::HashMap;
 
 use convkit_layers::prelude::*;
@@ -13,14 +15,10 @@ use convkit_layers::training::ClassWeight;
 use convkit_tensor::tch::{Kind, Tensor};
 
 fn fixtures() -> HashMap<String, Tensor> {
-    let path = concat!(
+    common::read_tensors(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/keras_class_weight.safetensors"
-    );
-    Tensor::read_safetensors(path)
-        .unwrap()
-        .into_iter()
-        .collect()
+    ))
 }
 
 fn assert_close(actual: &Tensor, expected: &Tensor, what: &str) {

@@ -19,7 +19,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use convkit_layers::applications::{
@@ -30,28 +29,11 @@ use convkit_layers::saving::import::keras_h5::load_keras_h5;
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
 fn exported(only: &str) -> PathBuf {
-    // One export at a time: two tests asking for the same files must not write them twice.
-    static EXPORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = EXPORT.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keras-h5-models");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../scripts/fixtures/export_keras_h5_models.py");
-    let status = std::process::Command::new(common::venv_python())
-        .arg(&script)
-        .arg(&dir)
-        .args(["--only", only])
-        .env("KERAS_BACKEND", "torch")
-        .status()
-        .expect("run the export script with the venv's python (scripts/test installs keras)");
-    assert!(status.success(), "{} failed", script.display());
-    dir
-}
-
-fn io(path: PathBuf) -> HashMap<String, Tensor> {
-    Tensor::read_safetensors(path)
-        .unwrap()
-        .into_iter()
-        .collect()
+    common::export_fixtures(
+        "export_keras_h5_models.py",
+        "keras-h5-models",
+        &["--only", only],
+    )
 }
 
 /// Every element within 1e-5 relative or 1e-6 absolute of Keras'.
@@ -104,52 +86,43 @@ fn flatten_then_dense_convnets_match_keras() {
     let dir = exported("mnist_convnet");
     let mut m = mnist_convnet(Device::Cpu).unwrap();
     load(&mut m, &dir.join("mnist_convnet.h5"));
-    let t = io(dir.join("mnist_convnet_io.safetensors"));
+    let t = common::read_tensors(dir.join("mnist_convnet_io.safetensors"));
     assert_close(&m.predict(&t["x"], 2).unwrap(), &t["y"], "mnist convnet");
 
     let dir = exported("cats_convnet");
     let mut m = small_convnet(64, Some(0.5), Device::Cpu).unwrap();
     load(&mut m, &dir.join("cats_convnet.h5"));
-    let t = io(dir.join("cats_convnet_io.safetensors"));
+    let t = common::read_tensors(dir.join("cats_convnet_io.safetensors"));
     assert_close(&m.predict(&t["x"], 2).unwrap(), &t["y"], "cats convnet");
+}
+
+/// `NAME_notop.h5` into the application without its top (average pooling) and
+/// `NAME_top.h5` into the one with it (logits): both give Keras' outputs.
+fn application_matches_keras(
+    name: &str,
+    build: fn(&ApplicationConfig, Device) -> convkit_layers::Result<Functional>,
+) {
+    let dir = exported(name);
+    let t = common::read_tensors(dir.join(format!("{name}_io.safetensors")));
+    for (config, file, output) in [
+        (notop_avg(), "notop", "notop_avg"),
+        (logits(), "top", "top"),
+    ] {
+        let mut model = build(&config, Device::Cpu).unwrap();
+        load(&mut model, &dir.join(format!("{name}_{file}.h5")));
+        let y = model.predict(&t["x"], 1).unwrap();
+        assert_close(&y, &t[output], &format!("{name} {output}"));
+    }
 }
 
 #[test]
 fn vgg16_files_match_keras_with_and_without_top() {
-    let dir = exported("vgg16");
-    let t = io(dir.join("vgg16_io.safetensors"));
-    let mut base = vgg16(&notop_avg(), Device::Cpu).unwrap();
-    load(&mut base, &dir.join("vgg16_notop.h5"));
-    assert_close(
-        &base.predict(&t["x"], 1).unwrap(),
-        &t["notop_avg"],
-        "vgg16 notop avg",
-    );
-    drop(base);
-    let mut full = vgg16(&logits(), Device::Cpu).unwrap();
-    load(&mut full, &dir.join("vgg16_top.h5"));
-    assert_close(&full.predict(&t["x"], 1).unwrap(), &t["top"], "vgg16 top");
+    application_matches_keras("vgg16", vgg16);
 }
 
 #[test]
 fn xception_files_match_keras_with_and_without_top() {
-    let dir = exported("xception");
-    let t = io(dir.join("xception_io.safetensors"));
-    let mut base = xception(&notop_avg(), Device::Cpu).unwrap();
-    load(&mut base, &dir.join("xception_notop.h5"));
-    assert_close(
-        &base.predict(&t["x"], 1).unwrap(),
-        &t["notop_avg"],
-        "xception notop avg",
-    );
-    drop(base);
-    let mut full = xception(&logits(), Device::Cpu).unwrap();
-    load(&mut full, &dir.join("xception_top.h5"));
-    assert_close(
-        &full.predict(&t["x"], 1).unwrap(),
-        &t["top"],
-        "xception top",
-    );
+    application_matches_keras("xception", xception);
 }
 
 /// Loads `file` into `model`, which must fail, and returns the error's text.
@@ -203,26 +176,12 @@ fn bad_files_are_clear_errors() {
             && e.contains("my_dense_1"),
         "{e}"
     );
-    // A weight of the wrong shape: the book's net with Dense(32) instead of Dense(64).
-    let mut m = Sequential::new();
-    m.add(
-        Conv2D::new(32, 3)
-            .activation(Activation::Relu)
-            .input_shape([1, 28, 28]),
-    )
-    .unwrap();
-    m.add(MaxPooling2D::new(2)).unwrap();
-    m.add(Conv2D::new(64, 3).activation(Activation::Relu))
-        .unwrap();
-    m.add(MaxPooling2D::new(2)).unwrap();
-    m.add(Conv2D::new(64, 3).activation(Activation::Relu))
-        .unwrap();
-    m.add(Flatten::new()).unwrap();
-    m.add(Dense::new(32).activation(Activation::Relu)).unwrap();
-    m.add(Dense::new(10)).unwrap();
-    let e = refused(&mut m, &good);
+    // A weight of the wrong shape: the cats convnet built for 80x80 instead of 64x64, so
+    // its first Dense takes 1,152 features, not 512.
+    let mut m = small_convnet(80, Some(0.5), Device::Cpu).unwrap();
+    let e = refused(&mut m, &cats);
     assert!(
-        e.contains("dense/dense/kernel:0") && e.contains("[576, 64]") && e.contains("[576, 32]"),
+        e.contains("dense/dense/kernel:0") && e.contains("[512, 512]") && e.contains("[1152, 512]"),
         "{e}"
     );
     // A Keras 3 .weights.h5 is recognised and named.

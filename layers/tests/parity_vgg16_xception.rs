@@ -15,7 +15,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use convkit_layers::applications::{vgg16, xception, ApplicationConfig};
@@ -24,24 +23,7 @@ use convkit_layers::saving::import::{keras::load_keras_weights, torchvision::loa
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
 fn exported() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("parity-models");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../scripts/fixtures/export_parity_models.py");
-    let status = std::process::Command::new(common::venv_python())
-        .arg(&script)
-        .arg(&dir)
-        .env("KERAS_BACKEND", "torch")
-        .status()
-        .expect("run the export script with the venv's python (scripts/test installs torchvision and keras)");
-    assert!(status.success(), "{} failed", script.display());
-    dir
-}
-
-fn io(path: PathBuf) -> HashMap<String, Tensor> {
-    Tensor::read_safetensors(path)
-        .unwrap()
-        .into_iter()
-        .collect()
+    common::export_fixtures("export_parity_models.py", "parity-models", &[])
 }
 
 fn assert_close_rel(actual: &Tensor, expected: &Tensor, what: &str) {
@@ -69,7 +51,7 @@ fn vgg16_matches_torchvision_and_xception_matches_keras() {
     let report = load_vgg16(&mut vgg, &dir.join("vgg16_torchvision.pth")).unwrap();
     assert_eq!(report.loaded, 32);
     assert!(report.unused.is_empty(), "{:?}", report.unused);
-    let t = io(dir.join("vgg16_io.safetensors"));
+    let t = common::read_tensors(dir.join("vgg16_io.safetensors"));
     let y = vgg.predict(&t["x"], 1).unwrap();
     assert_close_rel(&y, &t["y"], "vgg16 logits");
     drop(vgg);
@@ -81,7 +63,7 @@ fn vgg16_matches_torchvision_and_xception_matches_keras() {
     let mut xc = xception(&config, Device::Cpu).unwrap();
     let report = load_keras_weights(&mut xc, &dir.join("xception_keras.safetensors")).unwrap();
     assert!(report.unused.is_empty(), "{:?}", report.unused);
-    let t = io(dir.join("xception_io.safetensors"));
+    let t = common::read_tensors(dir.join("xception_io.safetensors"));
     let y = xc.predict(&t["x"], 1).unwrap();
     assert_close_rel(&y, &t["y"], "xception logits");
     let features = SubModel::outputs(&xc, &["block14_sepconv2_act"])

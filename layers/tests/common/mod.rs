@@ -69,3 +69,34 @@ pub fn python_path(snippet: &str, package: &str) -> std::path::PathBuf {
     );
     std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
+
+/// Every tensor of a safetensors file, by name.
+pub fn read_tensors(
+    path: impl AsRef<std::path::Path>,
+) -> std::collections::HashMap<String, Tensor> {
+    Tensor::read_safetensors(path.as_ref())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
+        .into_iter()
+        .collect()
+}
+
+/// Runs `scripts/fixtures/SCRIPT OUTDIR ARGS...` with the venv's Python (`KERAS_BACKEND=torch`)
+/// into `target/tmp/DIR` and returns that folder. The scripts skip what is already there, and
+/// one export runs at a time, so tests asking for the same files never write them twice.
+pub fn export_fixtures(script: &str, dir: &str, args: &[&str]) -> std::path::PathBuf {
+    static EXPORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = EXPORT.lock().unwrap_or_else(|e| e.into_inner());
+    let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts/fixtures")
+        .join(script);
+    let status = std::process::Command::new(venv_python())
+        .arg(&script)
+        .arg(&out)
+        .args(args)
+        .env("KERAS_BACKEND", "torch")
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run the venv's python ({e}); run scripts/test"));
+    assert!(status.success(), "{} failed", script.display());
+    out
+}
