@@ -19,9 +19,17 @@ pub struct ModelArgs {
     /// xception.
     #[arg(long)]
     pub model: String,
-    /// Weights file of an application (.pth or .safetensors; default: the one found offline).
+    /// Weights file of an application (Keras' .h5, .pth or .safetensors; default: the one
+    /// found offline).
     #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// With an application: keep its ImageNet classifier (`false`: the convolutional base,
+    /// whose features `--json` writes; Keras' `include_top`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub include_top: bool,
+    /// With `--include-top false`: what follows the base (avg, max or none; Keras' `pooling`).
+    #[arg(long, default_value = "avg", value_parser = ["avg", "max", "none"])]
+    pub pooling: String,
     /// Scale applied to [0, 255] pixels before a saved model (convkit's trainings use 1/255).
     #[arg(long, allow_hyphen_values = true, default_value_t = 1.0 / 255.0, value_parser = crate::ranges::FloatRange::above(0.0, 1e6).parser())]
     pub rescale: f64,
@@ -30,14 +38,14 @@ pub struct ModelArgs {
 /// Where the model came from.
 enum Origin {
     /// A model directory without classifier info: `--rescale` scales its pixels.
-    Saved {
-        rescale: f64,
-    },
+    Saved { rescale: f64 },
     /// A classifier saved by `convkit train`: its info says how images reach it.
     Classifier(ClassifierInfo),
     Application {
         base: Base,
         weights: PathBuf,
+        /// With the ImageNet classifier (else the base's features).
+        include_top: bool,
     },
 }
 
@@ -107,13 +115,23 @@ impl LoadedModel {
             )
         })?;
         let weights = weights_path(base, args.weights.as_deref())?;
-        let mut model = base.build(true, base.imagenet_size(), Pooling::None, device)?;
-        base.load_weights(&mut model, &weights)?;
+        let pooling = match args.pooling.as_str() {
+            "max" => Pooling::Max,
+            "none" => Pooling::None,
+            _ => Pooling::Avg,
+        };
+        let mut model = base.build(args.include_top, base.imagenet_size(), pooling, device)?;
+        base.load_weights(&mut model, &weights)
+            .map_err(|e| without_top_hint(e, args.include_top))?;
         Ok(LoadedModel {
             model: Box::new(model),
             channels: 3,
             side: base.imagenet_size(),
-            origin: Origin::Application { base, weights },
+            origin: Origin::Application {
+                base,
+                weights,
+                include_top: args.include_top,
+            },
         })
     }
 
@@ -136,7 +154,7 @@ impl LoadedModel {
         match &self.origin {
             Origin::Saved { rescale } => Ok(x.f_mul_scalar(*rescale)?),
             Origin::Classifier(info) => Ok(info.preprocess(x)?),
-            Origin::Application { base, weights } => Ok(base.preprocess(Some(weights), x)?),
+            Origin::Application { base, weights, .. } => Ok(base.preprocess(Some(weights), x)?),
         }
     }
 
@@ -144,7 +162,10 @@ impl LoadedModel {
     /// application or a classifier saved by `train`; a single sigmoid unit gives both of its
     /// two classes.
     pub fn top_classes(&self, probs: &Tensor, top: usize) -> anyhow::Result<Vec<Vec<TopClass>>> {
-        if let Origin::Application { .. } = self.origin {
+        if let Origin::Application {
+            include_top: true, ..
+        } = self.origin
+        {
             return Ok(decode_predictions(probs, top)?
                 .into_iter()
                 .map(|preds| {
@@ -163,11 +184,15 @@ impl LoadedModel {
             Origin::Classifier(info) => Some(&info.class_names),
             _ => None,
         };
+        let unnamed = match self.origin {
+            Origin::Application { .. } => "feature",
+            _ => "class",
+        };
         let name = |i: i64| {
             names
                 .and_then(|n| n.get(i as usize))
                 .cloned()
-                .unwrap_or_else(|| format!("class {i}"))
+                .unwrap_or_else(|| format!("{unnamed} {i}"))
         };
         let rows = probs.f_to_kind(Kind::Double)?.f_to_device(Device::Cpu)?;
         let n = rows.size()[0];
@@ -223,4 +248,14 @@ pub fn stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "image".into())
+}
+
+/// A weights file without the classifier loaded into a model with it: say how to load it.
+fn without_top_hint(e: convkit::Error, include_top: bool) -> anyhow::Error {
+    let text = e.to_string();
+    if include_top && text.contains("'predictions'") && text.contains("no weights for a layer") {
+        anyhow::anyhow!("{text}\n(the file has no ImageNet classifier: add --include-top false)")
+    } else {
+        e.into()
+    }
 }

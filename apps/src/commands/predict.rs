@@ -171,6 +171,8 @@ pub fn write_submission(
     let args = ModelArgs {
         model: model.to_string_lossy().into_owned(),
         weights: None,
+        include_top: true,
+        pooling: "avg".into(),
         rescale: 1.0 / 255.0,
     };
     let m = LoadedModel::load(&args, device)?;

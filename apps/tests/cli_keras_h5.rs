@@ -1,0 +1,107 @@
+//! `convkit predict --model xception --weights FILE.h5` on Keras' HDF5 weight files (as
+//! `keras.applications` downloads them; here Xception with random weights written in that
+//! layout by `scripts/fixtures/export_keras_h5_models.py`, whose outputs
+//! `layers/tests/keras_h5_import.rs` checks against Keras): the ImageNet classifier by name,
+//! the base's features with `--include-top false --pooling`, and a clear hint when a file
+//! without the top meets a model with it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{run_limited, skimage_photos, venv};
+
+const LIMIT: Duration = Duration::from_secs(300);
+
+fn exported() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keras-h5-models");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fixtures/export_keras_h5_models.py");
+    let status = std::process::Command::new(venv().join("bin/python"))
+        .arg(&script)
+        .arg(&dir)
+        .args(["--only", "xception"])
+        .env("KERAS_BACKEND", "torch")
+        .status()
+        .expect("the venv's python (scripts/test installs keras)");
+    assert!(status.success(), "{} failed", script.display());
+    dir
+}
+
+/// The `output` and `top` of the one image of a `predict --json` file.
+fn record(json: &Path) -> (Vec<f64>, Vec<serde_json::Value>) {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    let r = &v.as_array().unwrap()[0];
+    let output = r["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    (output, r["top"].as_array().unwrap().clone())
+}
+
+#[test]
+fn predict_reads_keras_hdf5_weights_with_and_without_top() {
+    let dir = exported();
+    let photo = skimage_photos().join("chelsea.png");
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("out.json");
+    let top = dir.join("xception_top.h5");
+    let notop = dir.join("xception_notop.h5");
+    let predict = |extra: &[&str]| {
+        let mut args = vec!["predict", "--model", "xception", "--top", "3"];
+        args.extend_from_slice(extra);
+        args.extend(["--json", json.to_str().unwrap(), photo.to_str().unwrap()]);
+        run_limited(&args, &[("CONVKIT_THREADS", "1")], LIMIT)
+    };
+
+    let (code, text) = predict(&["--weights", top.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+    let (output, classes) = record(&json);
+    assert_eq!(output.len(), 1000);
+    let sum: f64 = output.iter().sum();
+    assert!(
+        (sum - 1.0).abs() < 1e-4,
+        "softmax probabilities sum to {sum}"
+    );
+    assert_eq!(classes.len(), 3);
+    let best = classes[0]["index"].as_u64().unwrap() as usize;
+    let max = output.iter().cloned().fold(f64::MIN, f64::max);
+    assert_eq!(
+        output[best], max,
+        "the first top class is the largest output"
+    );
+    assert!(classes[0]["class"].as_str().unwrap().len() > 2);
+
+    // A file without the classifier: the hint names the flag; with it, 2048 features.
+    let (code, text) = predict(&["--weights", notop.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("add --include-top false"), "{text}");
+    let mut features = std::collections::HashMap::new();
+    for (pooling, len) in [("avg", 2048), ("max", 2048), ("none", 2048 * 10 * 10)] {
+        let (code, text) = predict(&[
+            "--weights",
+            notop.to_str().unwrap(),
+            "--include-top",
+            "false",
+            "--pooling",
+            pooling,
+        ]);
+        assert_eq!(code, Some(0), "{text}");
+        let (output, classes) = record(&json);
+        assert_eq!(output.len(), len, "--pooling {pooling}");
+        assert!(
+            classes[0]["class"]
+                .as_str()
+                .unwrap()
+                .starts_with("feature "),
+            "{classes:?}"
+        );
+        features.insert(pooling, output);
+    }
+    // Max pooling is at least average pooling, feature by feature.
+    let (avg, max) = (&features["avg"], &features["max"]);
+    assert!(avg.iter().zip(max).all(|(a, m)| m + 1e-6 >= *a));
+}
