@@ -46,7 +46,7 @@ pub struct PlantsArgs {
     /// Validation images held out per species (the chapter's 12).
     #[arg(long, default_value_t = 12, value_parser = ranges::count(1, 10_000))]
     validation_per_class: usize,
-    /// Input side (the chapter's 150; the stand-in's default 128, as `train`'s for a base).
+    /// Input side (the chapter's 150; the stand-in's default 96).
     #[arg(long, value_parser = ranges::input_side(32))]
     size: Option<i64>,
     /// Epochs of the logistic baseline and the feature heads.
@@ -90,7 +90,7 @@ pub fn run(args: PlantsArgs) -> anyhow::Result<()> {
     };
     let size = args
         .size
-        .unwrap_or(if args.data.is_some() { 150 } else { 128 });
+        .unwrap_or(if args.data.is_some() { 150 } else { 96 });
     let data = args.out.join("data");
     println!(
         "Holding out {} images per species of {} for validation (hard links in {})",
@@ -158,7 +158,6 @@ pub fn run(args: PlantsArgs) -> anyhow::Result<()> {
     let rows = vec![
         run("logistic", "Flatten + Dense (the baseline)".into(), &|t| {
             t.model = "logistic".into();
-            t.lr = Some(1e-3);
         })?,
         run(
             "pretrained_imgaug",

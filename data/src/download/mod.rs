@@ -1,4 +1,9 @@
-//! Downloads with mirrors, MD5 verification and atomic writes.
+//! Downloads with mirrors, MD5 verification and atomic writes; large files streamed to
+//! disk and resumed after a cut ([`resumable`]).
+
+pub mod resumable;
+
+pub use resumable::{download_file, FileHash};
 
 use std::io::Read;
 use std::path::Path;
