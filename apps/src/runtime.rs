@@ -26,6 +26,9 @@ pub struct RuntimeArgs {
 impl RuntimeArgs {
     /// Applies threads and seed, resolves the device.
     pub fn setup(&self) -> anyhow::Result<convkit_tensor::tch::Device> {
+        // What finds fetched files (`pretrained::weights_path`) reads the data folder from
+        // the environment: make it the one given here.
+        std::env::set_var("CONVKIT_DATA", &self.data_dir);
         threads::set_num_threads(self.threads);
         seed::set_seed(self.seed);
         let device: Device = self.device.parse()?;

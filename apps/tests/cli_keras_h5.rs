@@ -3,7 +3,9 @@
 //! layout by `scripts/fixtures/export_keras_h5_models.py`, whose outputs
 //! `layers/tests/keras_h5_import.rs` checks against Keras): the ImageNet classifier by name,
 //! the base's features with `--include-top false --pooling`, and a clear hint when a file
-//! without the top meets a model with it.
+//! without the top meets a model with it; `convkit fetch` against local servers (a wrong
+//! digest, a 404, no server: clear errors, nothing left behind), and a file placed where
+//! fetch puts it used as the default weights.
 
 mod common;
 
@@ -15,6 +17,9 @@ use common::{run_limited, skimage_photos, venv};
 const LIMIT: Duration = Duration::from_secs(300);
 
 fn exported() -> PathBuf {
+    // One export at a time: the tests run in parallel and ask for the same files.
+    static EXPORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = EXPORT.lock().unwrap_or_else(|e| e.into_inner());
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keras-h5-models");
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fixtures/export_keras_h5_models.py");
@@ -104,4 +109,125 @@ fn predict_reads_keras_hdf5_weights_with_and_without_top() {
     // Max pooling is at least average pooling, feature by feature.
     let (avg, max) = (&features["avg"], &features["max"]);
     assert!(avg.iter().zip(max).all(|(a, m)| m + 1e-6 >= *a));
+}
+
+/// Answers every request with `status` and `body`, until the test ends.
+fn serve(status: &'static str, body: &'static [u8]) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(body);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn fetch_refuses_bad_downloads_and_fetched_files_are_the_default_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let target = data.join("weights/xception_weights_tf_dim_ordering_tf_kernels.h5");
+    let fetch = |base_url: &str| {
+        run_limited(
+            &[
+                "fetch",
+                "xception",
+                "--base-url",
+                base_url,
+                "--timeout",
+                "5",
+                "--data-dir",
+                data.to_str().unwrap(),
+            ],
+            &[],
+            LIMIT,
+        )
+    };
+    let weights_dir = |what: &str| {
+        let names: Vec<String> = std::fs::read_dir(data.join("weights"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            names.is_empty(),
+            "{what}: nothing may be left behind: {names:?}"
+        );
+    };
+    // Served bytes with another digest: refused, nothing kept.
+    let (code, text) = fetch(&serve("200 OK", b"not Keras' weights"));
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("0a58e3b7378bc2990ea3b43d5981f1f6") && text.contains("MD5"),
+        "{text}"
+    );
+    weights_dir("wrong digest");
+    // A 404, and no server at all: the URL that failed and how to place the file by hand.
+    let (code, text) = fetch(&serve("404 Not Found", b""));
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("404") && text.contains("xception/xception_weights"),
+        "{text}"
+    );
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let (code, text) = fetch(&closed);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!("{closed}/xception/")) && text.contains("place it at"),
+        "{text}"
+    );
+    assert!(text.contains(target.to_str().unwrap()), "{text}");
+    weights_dir("no server");
+    // Unknown names list the known ones.
+    let (code, text) = run_limited(&["fetch", "resnet18"], &[], LIMIT);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("xception-notop") && text.contains("resnet50"),
+        "{text}"
+    );
+
+    // A file where fetch puts it is what `--model xception` uses without --weights.
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::copy(exported().join("xception_top.h5"), &target).unwrap();
+    let photo = skimage_photos().join("chelsea.png");
+    let predict_default = || {
+        run_limited(
+            &[
+                "predict",
+                "--model",
+                "xception",
+                "--data-dir",
+                data.to_str().unwrap(),
+                photo.to_str().unwrap(),
+            ],
+            &[("CONVKIT_THREADS", "1")],
+            LIMIT,
+        )
+    };
+    let (code, text) = predict_default();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("Using Keras' ImageNet weights fetched into")
+            && text.contains("xception_weights_tf_dim_ordering_tf_kernels.h5"),
+        "{text}"
+    );
+    // Without the file the error says how to get it.
+    std::fs::remove_file(&target).unwrap();
+    let (code, text) = predict_default();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("convkit fetch xception"), "{text}");
 }

@@ -124,7 +124,7 @@ pub fn run(args: PlantsArgs) -> anyhow::Result<()> {
             (Base::EfficientNetLite0, None)
         }
     };
-    weights_path(base, base_weights.as_deref())?;
+    weights_path(base, base_weights.as_deref(), false)?;
     let run =
         |name: &'static str, what: String, edit: &dyn Fn(&mut TrainArgs)| -> anyhow::Result<Row> {
             println!("\n=== {name}: {what} ===");

@@ -226,7 +226,7 @@ impl Plan {
                 );
                 Network::Pretrained {
                     base,
-                    weights: weights_path(base, args.weights.as_deref())?,
+                    weights: weights_path(base, args.weights.as_deref(), false)?,
                     mode,
                     head,
                     pooling,
