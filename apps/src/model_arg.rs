@@ -16,7 +16,7 @@ use convkit::pretrained::{load_images, weights_path, Base};
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     /// A saved model directory (model.json), or an application: efficientnet-lite0, vgg16,
-    /// xception.
+    /// xception, resnet50.
     #[arg(long)]
     pub model: String,
     /// Weights file of an application (Keras' .h5, .pth or .safetensors; default: the one

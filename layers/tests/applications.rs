@@ -5,10 +5,24 @@
 //! etc.) and the book's tables; the frozen VGG16 + Flatten + Dense(12) is the figure.
 
 use convkit_layers::applications::{
-    efficientnet_lite0, vgg16, xception, ApplicationConfig, Pooling,
+    efficientnet_lite0, resnet50, vgg16, xception, ApplicationConfig, Pooling,
 };
 use convkit_layers::prelude::*;
 use convkit_tensor::tch::{Device, Kind};
+
+#[test]
+fn resnet50_counts_equal_keras() {
+    // keras.applications.ResNet50(weights=None).count_params(): 25,636,712 with the top,
+    // 23,587,712 without (Keras' documentation and resnet.py).
+    let full = resnet50(&ApplicationConfig::default(), Device::Cpu).unwrap();
+    assert_eq!(full.summary().total_params, 25_636_712);
+    let base = resnet50(&ApplicationConfig::base(224, 224), Device::Cpu).unwrap();
+    assert_eq!(base.summary().total_params, 23_587_712);
+    assert_eq!(base.output_shape(), Some(vec![2048, 7, 7]));
+    let names: Vec<&str> = base.layers().iter().map(|l| l.name()).collect();
+    assert_eq!(names[1..4], ["conv1_pad", "conv1_conv", "conv1_bn"]);
+    assert_eq!(*names.last().unwrap(), "conv5_block3_out");
+}
 
 #[test]
 fn vgg16_counts_equal_keras() {

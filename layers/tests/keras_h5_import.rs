@@ -7,7 +7,8 @@
 //! - `vgg16_notop.h5`, `vgg16_top.h5`: `keras.applications.VGG16(weights=None)` without and
 //!   with its top, Keras 1 weight names (`block1_conv1_W_1:0`) as in the 2016 files;
 //! - `xception_notop.h5`, `xception_top.h5`: `keras.applications.Xception(weights=None)`,
-//!   Keras 2 names (`block1_conv1/kernel:0`);
+//!   Keras 2 names (`block1_conv1/kernel:0`); `resnet50_notop.h5`, `resnet50_top.h5` the
+//!   same for `keras.applications.ResNet50(weights=None)`;
 //! - `mnist_convnet.h5` (the book's MNIST convnet: `Flatten -> Dense`) and `cats_convnet.h5`
 //!   (the cats-vs-dogs convnet at 64x64: `Flatten -> Dropout -> Dense`), where the first
 //!   Dense kernel's rows must be permuted from Keras' HWC flattening to convkit's CHW;
@@ -22,7 +23,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use convkit_layers::applications::{
-    mnist_convnet, small_convnet, vgg16, xception, ApplicationConfig, Pooling,
+    mnist_convnet, resnet50, small_convnet, vgg16, xception, ApplicationConfig, Pooling,
 };
 use convkit_layers::prelude::*;
 use convkit_layers::saving::import::keras_h5::load_keras_h5;
@@ -118,6 +119,11 @@ fn application_matches_keras(
 #[test]
 fn vgg16_files_match_keras_with_and_without_top() {
     application_matches_keras("vgg16", vgg16);
+}
+
+#[test]
+fn resnet50_files_match_keras_with_and_without_top() {
+    application_matches_keras("resnet50", resnet50);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use crate::runtime::RuntimeArgs;
 /// Options of the transfer-learning presets.
 #[derive(Args, Debug, Clone)]
 pub struct TransferArgs {
-    /// Pretrained base: efficientnet-lite0, vgg16 or xception.
+    /// Pretrained base: efficientnet-lite0, vgg16, xception or resnet50.
     #[arg(long, default_value = "efficientnet-lite0")]
     pub base: String,
     /// Weights file of the base (.pth or .safetensors); efficientnet-lite0 defaults to the

