@@ -59,23 +59,9 @@ impl FileHash {
 
     /// The digest of the file at `path`, read in blocks.
     pub fn of_file(&self, path: &Path) -> Result<String> {
-        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut md5 = Md5::new();
-        let mut sha = Sha256::new();
-        loop {
-            let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
-            if n == 0 {
-                break;
-            }
-            match self {
-                FileHash::Md5(_) => md5.update(&buf[..n]),
-                FileHash::Sha256(_) => sha.update(&buf[..n]),
-            }
-        }
-        let digest: Vec<u8> = match self {
-            FileHash::Md5(_) => md5.finalize().to_vec(),
-            FileHash::Sha256(_) => sha.finalize().to_vec(),
+        let digest = match self {
+            FileHash::Md5(_) => digest_file::<Md5>(path)?,
+            FileHash::Sha256(_) => digest_file::<Sha256>(path)?,
         };
         Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
     }
@@ -83,6 +69,20 @@ impl FileHash {
     /// Whether the file at `path` has this digest.
     pub fn matches(&self, path: &Path) -> Result<bool> {
         Ok(self.of_file(path)? == self.expected())
+    }
+}
+
+/// The `D` digest of the file at `path`, read a mebibyte at a time.
+fn digest_file<D: Digest>(path: &Path) -> Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut hasher = D::new();
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Ok(hasher.finalize().to_vec());
+        }
+        hasher.update(&buf[..n]);
     }
 }
 
