@@ -177,6 +177,13 @@ fn bad_weights(dir: &Path) -> Vec<Case> {
         ("empty.pth", vec![]),
         ("noise.pth", noise(10_000)),
         ("noise.safetensors", noise(10_000)),
+        ("empty.h5", vec![]),
+        ("noise.h5", noise(10_000)),
+        // HDF5's signature, then noise: a corrupt superblock.
+        (
+            "corrupt.h5",
+            [b"\x89HDF\r\n\x1a\n".as_slice(), &noise(4_000)].concat(),
+        ),
         (
             "tiny.pth",
             std::fs::read(fixtures.join("tiny_zip.pth")).unwrap(),
@@ -424,15 +431,14 @@ fn every_command_refuses_every_bad_file_cleanly() {
     }
     for c in bad_weights(&root.join("weights")) {
         let w = c.path.to_str().unwrap().to_owned();
+        // Keras' HDF5 files go to a Keras base (Lite0 refuses .h5 before reading it).
+        let base = if w.ends_with(".h5") {
+            "xception"
+        } else {
+            "efficientnet-lite0"
+        };
         check(
-            &strings(&[
-                "predict",
-                "--model",
-                "efficientnet-lite0",
-                "--weights",
-                &w,
-                &d,
-            ]),
+            &strings(&["predict", "--model", base, "--weights", &w, &d]),
             &c,
             &out,
         );
@@ -479,5 +485,5 @@ fn every_command_refuses_every_bad_file_cleanly() {
         );
         runs += 2;
     }
-    assert_eq!(runs, 104, "every case ran");
+    assert_eq!(runs, 107, "every case ran");
 }

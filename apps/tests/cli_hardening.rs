@@ -179,6 +179,22 @@ fn options_out_of_range_are_refused_before_any_work() {
             ],
             "0 is not in 1..=65536",
         ),
+        (
+            vec!["predict", "--model", "vgg16", "--include-top", "maybe", img],
+            "invalid value 'maybe' for '--include-top",
+        ),
+        (
+            vec!["predict", "--model", "vgg16", "--pooling", "sum", img],
+            "invalid value 'sum' for '--pooling",
+        ),
+        (
+            vec!["fetch", "vgg16", "--timeout", "0"],
+            "0 is not in 1..=3600",
+        ),
+        (
+            vec!["catdog", "--lr", "0", "--out", o],
+            "0 is not in (0, 10]",
+        ),
     ];
     for (args, expected) in cases {
         let (code, text) = run(&args, Duration::from_secs(30));
