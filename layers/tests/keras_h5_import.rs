@@ -27,7 +27,7 @@ use convkit_layers::applications::{
 };
 use convkit_layers::prelude::*;
 use convkit_layers::saving::import::keras_h5::load_keras_h5;
-use convkit_tensor::tch::{Device, Kind, Tensor};
+use convkit_tensor::tch::Device;
 
 fn exported(only: &str) -> PathBuf {
     common::export_fixtures(
@@ -35,25 +35,6 @@ fn exported(only: &str) -> PathBuf {
         "keras-h5-models",
         &["--only", only],
     )
-}
-
-/// Every element within 1e-5 relative or 1e-6 absolute of Keras'.
-fn assert_close(actual: &Tensor, expected: &Tensor, what: &str) {
-    assert_eq!(actual.size(), expected.size(), "{what}: shape");
-    let a = actual.to_kind(Kind::Double);
-    let b = expected.to_kind(Kind::Double);
-    let diff = (&a - &b).abs();
-    let allowed = (b.abs() * 1e-5).clamp_min(1e-6);
-    let worst = f64::try_from((&diff - &allowed).max()).unwrap();
-    eprintln!(
-        "{what}: max |diff| {:.3e}, max |value| {:.3e}",
-        f64::try_from(diff.max()).unwrap(),
-        f64::try_from(b.abs().max()).unwrap()
-    );
-    assert!(
-        worst <= 0.0,
-        "{what}: an element is off by {worst:.3e} more than allowed"
-    );
 }
 
 fn load(model: &mut dyn Model, path: &Path) {
@@ -88,13 +69,13 @@ fn flatten_then_dense_convnets_match_keras() {
     let mut m = mnist_convnet(Device::Cpu).unwrap();
     load(&mut m, &dir.join("mnist_convnet.h5"));
     let t = common::read_tensors(dir.join("mnist_convnet_io.safetensors"));
-    assert_close(&m.predict(&t["x"], 2).unwrap(), &t["y"], "mnist convnet");
+    common::assert_close(&m.predict(&t["x"], 2).unwrap(), &t["y"], "mnist convnet");
 
     let dir = exported("cats_convnet");
     let mut m = small_convnet(64, Some(0.5), Device::Cpu).unwrap();
     load(&mut m, &dir.join("cats_convnet.h5"));
     let t = common::read_tensors(dir.join("cats_convnet_io.safetensors"));
-    assert_close(&m.predict(&t["x"], 2).unwrap(), &t["y"], "cats convnet");
+    common::assert_close(&m.predict(&t["x"], 2).unwrap(), &t["y"], "cats convnet");
 }
 
 /// `NAME_notop.h5` into the application without its top (average pooling) and
@@ -112,7 +93,7 @@ fn application_matches_keras(
         let mut model = build(&config, Device::Cpu).unwrap();
         load(&mut model, &dir.join(format!("{name}_{file}.h5")));
         let y = model.predict(&t["x"], 1).unwrap();
-        assert_close(&y, &t[output], &format!("{name} {output}"));
+        common::assert_close(&y, &t[output], &format!("{name} {output}"));
     }
 }
 

@@ -28,6 +28,9 @@ pub trait Optimizer: Send {
     fn load_state(&mut self, params: &[Tensor], state: Vec<(String, Tensor)>) -> Result<()>;
     /// JSON description of the configuration (Keras' `get_config`).
     fn config(&self) -> Value;
+    /// The per-weight slots of its state, in order (`["momentum", "velocity"]` for Adam);
+    /// [`Optimizer::state`] names them `<slot>_<weight index>`.
+    fn slot_names(&self) -> Vec<&'static str>;
 }
 
 /// Where an update happens: the learning rate of this step and the step's number, counted
@@ -278,6 +281,10 @@ impl<R: UpdateRule> Optimizer for KerasOptimizer<R> {
         };
         self.iterations = iterations;
         Ok(())
+    }
+
+    fn slot_names(&self) -> Vec<&'static str> {
+        self.rule.slot_names()
     }
 
     fn config(&self) -> Value {

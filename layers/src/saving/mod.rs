@@ -10,6 +10,7 @@
 pub mod fingerprint;
 pub mod h5;
 pub mod import;
+pub mod keras_archive;
 
 use std::path::Path;
 

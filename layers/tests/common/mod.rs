@@ -100,3 +100,22 @@ pub fn export_fixtures(script: &str, dir: &str, args: &[&str]) -> std::path::Pat
     assert!(status.success(), "{} failed", script.display());
     out
 }
+
+/// Every element within 1e-5 relative or 1e-6 absolute of Keras'.
+pub fn assert_close(actual: &Tensor, expected: &Tensor, what: &str) {
+    assert_eq!(actual.size(), expected.size(), "{what}: shape");
+    let a = actual.to_kind(Kind::Double);
+    let b = expected.to_kind(Kind::Double);
+    let diff = (&a - &b).abs();
+    let allowed = (b.abs() * 1e-5).clamp_min(1e-6);
+    let worst = f64::try_from((&diff - &allowed).max()).unwrap();
+    eprintln!(
+        "{what}: max |diff| {:.3e}, max |value| {:.3e}",
+        f64::try_from(diff.max()).unwrap(),
+        f64::try_from(b.abs().max()).unwrap()
+    );
+    assert!(
+        worst <= 0.0,
+        "{what}: an element is off by {worst:.3e} more than allowed"
+    );
+}

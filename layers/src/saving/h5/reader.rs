@@ -46,6 +46,45 @@ impl H5Reader {
         })
     }
 
+    /// Reads an HDF5 file held in memory (a `.keras` archive's `model.weights.h5`); `origin`
+    /// names it in errors.
+    pub fn from_bytes(bytes: Vec<u8>, origin: &Path) -> Result<H5Reader> {
+        let size = bytes.len() as u64;
+        let file = hdf5_pure::File::from_bytes(bytes).map_err(|e| {
+            Error::file(
+                origin,
+                format!("not a readable HDF5 file ({size} bytes): {e}"),
+            )
+        })?;
+        Ok(H5Reader {
+            path: origin.to_path_buf(),
+            file,
+            size,
+        })
+    }
+
+    /// A scalar (or one-element) numeric dataset, integer or float, as `f64` (an
+    /// optimizer's iteration count and learning rate).
+    pub fn scalar(&self, path: &str) -> Result<f64> {
+        let ds = self
+            .file
+            .dataset(path)
+            .map_err(|e| self.h5_err(path, "cannot open the dataset", e))?;
+        let values = match ds.read_f64() {
+            Ok(v) => v,
+            Err(_) => ds
+                .read_i64()
+                .map_err(|e| self.h5_err(path, "unreadable number", e))?
+                .into_iter()
+                .map(|v| v as f64)
+                .collect(),
+        };
+        match values.as_slice() {
+            [one] => Ok(*one),
+            other => Err(self.err(path, format!("holds {} values, expected one", other.len()))),
+        }
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path

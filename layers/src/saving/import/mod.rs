@@ -61,7 +61,7 @@ pub enum Layout {
 }
 
 impl Layout {
-    fn apply(self, t: &Tensor) -> Result<Tensor> {
+    pub(crate) fn apply(self, t: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Layout::Same => t.shallow_clone(),
             Layout::Transpose => t.f_tr()?.f_contiguous()?,

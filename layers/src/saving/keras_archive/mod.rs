@@ -1,0 +1,158 @@
+//! Keras 3's own model files: `.keras` archives (a zip of `config.json`, `metadata.json` and
+//! `model.weights.h5`) and `.weights.h5` weights, read into convkit models.
+//!
+//! The architecture is rebuilt from Keras' configuration through the layer catalogue
+//! ([`config_import`]), the weights are converted from Keras' channels-last layouts
+//! ([`weights_h5`]), and a compiled model gets its optimizer, loss, loss weights, metrics and
+//! optimizer state back ([`compile_import`]), so `fit` continues from where Keras stopped.
+//! Code-carrying layers (`Lambda`) are refused; nothing in a file is executed.
+//!
+//! # Example
+//! ```no_run
+//! use convkit_layers::saving::keras_archive::load_keras_model;
+//! let model = load_keras_model("mnist.keras".as_ref(), convkit_tensor::tch::Device::Cpu)?;
+//! # Ok::<(), convkit_layers::Error>(())
+//! ```
+
+pub mod compile_import;
+pub mod config_import;
+pub mod layer_args;
+pub mod weights_h5;
+
+use std::io::Read;
+use std::path::Path;
+
+use convkit_tensor::tch::Device;
+use serde_json::Value;
+
+pub use weights_h5::{load_keras_weights_h5, load_weights_h5};
+
+use crate::models::model::Model;
+use crate::saving::h5::H5Reader;
+use crate::{Error, Result};
+
+/// The architecture file of a `.keras` archive.
+pub const CONFIG_ENTRY: &str = "config.json";
+/// The metadata file of a `.keras` archive (`keras_version`, `date_saved`).
+pub const METADATA_ENTRY: &str = "metadata.json";
+/// The weights file of a `.keras` archive.
+pub const WEIGHTS_ENTRY: &str = "model.weights.h5";
+
+/// Largest `config.json` read (64 MiB).
+const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
+/// What a `.keras` archive holds.
+#[derive(Debug)]
+pub struct KerasArchive {
+    /// `config.json`: the model's class, configuration and compile configuration.
+    pub config: Value,
+    /// `metadata.json` (`{}` when absent).
+    pub metadata: Value,
+    /// `model.weights.h5`, opened.
+    pub weights: H5Reader,
+}
+
+/// Reads a `.keras` archive; a file that is not a zip, lacks an entry or holds invalid JSON
+/// is an error naming the file and the entry.
+pub fn read_archive(path: &Path) -> Result<KerasArchive> {
+    let archive_size = std::fs::metadata(path)
+        .map_err(|e| Error::file(path, format!("cannot open: {e}")))?
+        .len();
+    let bytes = convkit_tensor::files::read_regular_file(path, u64::MAX)?;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| {
+        Error::file(
+            path,
+            format!("not a .keras archive (a zip file; truncated or corrupt? {archive_size} bytes): {e}"),
+        )
+    })?;
+    let mut entry = |name: &str, limit: u64| -> Result<Option<Vec<u8>>> {
+        let mut file = match zip.by_name(name) {
+            Ok(f) => f,
+            Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+            Err(e) => return Err(Error::file(path, format!("{name}: unreadable entry: {e}"))),
+        };
+        let size = file.size();
+        if size > limit {
+            return Err(Error::file(
+                path,
+                format!("{name}: {size} bytes, more than the {limit} allowed"),
+            ));
+        }
+        convkit_tensor::memory::check_allocation(
+            &format!("{}: {name}", path.display()),
+            &[size as i64],
+            1,
+        )?;
+        let mut out = Vec::with_capacity(size as usize);
+        (&mut file)
+            .take(size + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| Error::file(path, format!("{name}: corrupt entry: {e}")))?;
+        if out.len() as u64 != size {
+            return Err(Error::file(
+                path,
+                format!("{name}: holds {} bytes, its header says {size}", out.len()),
+            ));
+        }
+        Ok(Some(out))
+    };
+    let json = |name: &str, bytes: &[u8]| -> Result<Value> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::file(path, format!("{name}: invalid JSON: {e}")))
+    };
+    let missing = |name: &str| Error::file(path, format!("not a .keras archive: it has no {name}"));
+    let config = entry(CONFIG_ENTRY, MAX_CONFIG_BYTES)?.ok_or_else(|| missing(CONFIG_ENTRY))?;
+    let config = json(CONFIG_ENTRY, &config)?;
+    let metadata = match entry(METADATA_ENTRY, MAX_CONFIG_BYTES)? {
+        Some(b) => json(METADATA_ENTRY, &b)?,
+        None => Value::Object(Default::default()),
+    };
+    let weights = entry(WEIGHTS_ENTRY, u64::MAX)?.ok_or_else(|| missing(WEIGHTS_ENTRY))?;
+    let weights = H5Reader::from_bytes(weights, &path.join(WEIGHTS_ENTRY))?;
+    Ok(KerasArchive {
+        config,
+        metadata,
+        weights,
+    })
+}
+
+/// Loads a `.keras` archive written by Keras 3 onto `device`: the architecture, the weights
+/// and, when the model was compiled, its compile configuration and optimizer state.
+pub fn load_keras_model(path: &Path, device: Device) -> Result<Box<dyn Model>> {
+    let archive = read_archive(path)?;
+    let in_file = |e: Error| Error::file(path, e);
+    let arch = config_import::architecture(&archive.config).map_err(in_file)?;
+    let mut model = crate::models::model_from_architecture(&arch, device).map_err(in_file)?;
+    load_weights_h5(model.as_mut(), &archive.weights)?;
+    if let Some(compile) = archive
+        .config
+        .get("compile_config")
+        .filter(|c| !c.is_null())
+    {
+        let outputs = output_names(&archive.config);
+        compile_import::apply_compile_config(model.as_mut(), path, compile, &outputs)?;
+        compile_import::restore_optimizer(model.as_mut(), &archive.weights, compile)?;
+    }
+    let version = archive
+        .metadata
+        .get("keras_version")
+        .and_then(Value::as_str);
+    tracing::info!(file = %path.display(), keras = version.unwrap_or("?"), "loaded a Keras model");
+    Ok(model)
+}
+
+/// The names of the layers that produce a Keras model's outputs, in order.
+fn output_names(config: &Value) -> Vec<String> {
+    let ends = config
+        .pointer("/config/output_layers")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let one = |v: &Value| v.get(0).and_then(Value::as_str).map(str::to_string);
+    match one(&ends) {
+        Some(n) => vec![n],
+        None => ends
+            .as_array()
+            .map(|a| a.iter().filter_map(one).collect())
+            .unwrap_or_default(),
+    }
+}
