@@ -11,12 +11,13 @@ use convkit_tensor::tch::{Device, Kind, Tensor};
 
 use convkit::classifier_info::ClassifierInfo;
 use convkit::pretrained::{load_images, weights_path, Base};
+use convkit_layers::saving::keras_archive::{is_keras_archive, load_keras_model};
 
 /// The `--model` / `--weights` / `--rescale` flags.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
-    /// A saved model directory (model.json), or an application: efficientnet-lite0, vgg16,
-    /// xception, resnet50.
+    /// A saved model directory (model.json), a Keras 3 `.keras` file, or an application:
+    /// efficientnet-lite0, vgg16, xception, resnet50.
     #[arg(long)]
     pub model: String,
     /// Weights file of an application (Keras' .h5, .pth or .safetensors; default: the one
@@ -30,9 +31,11 @@ pub struct ModelArgs {
     /// With `--include-top false`: what follows the base (avg, max or none; Keras' `pooling`).
     #[arg(long, default_value = "avg", value_parser = ["avg", "max", "none"])]
     pub pooling: String,
-    /// Scale applied to [0, 255] pixels before a saved model (convkit's trainings use 1/255).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 1.0 / 255.0, value_parser = crate::ranges::FloatRange::above(0.0, 1e6).parser())]
-    pub rescale: f64,
+    /// Scale applied to [0, 255] pixels before a saved model (default 1/255, as convkit's
+    /// trainings use; 1 for a `.keras` model that starts with a Rescaling layer, as the
+    /// book's do).
+    #[arg(long, allow_hyphen_values = true, value_parser = crate::ranges::FloatRange::above(0.0, 1e6).parser())]
+    pub rescale: Option<f64>,
 }
 
 /// Where the model came from.
@@ -81,26 +84,24 @@ impl LoadedModel {
             if let Some(info) = &info {
                 info.check_model(model.as_ref(), dir)?;
             }
-            let shape = model
-                .input_shape()
-                .context("the saved model has no input shape")?
-                .to_vec();
-            anyhow::ensure!(
-                shape.len() == 3 && shape[1] == shape[2] && (shape[0] == 1 || shape[0] == 3),
-                "this command takes square image models with 1 or 3 channels; {} takes {shape:?}",
-                dir.display()
-            );
-            return Ok(LoadedModel {
-                model,
-                channels: shape[0],
-                side: shape[1],
-                origin: match info {
-                    Some(info) => Origin::Classifier(info),
-                    None => Origin::Saved {
-                        rescale: args.rescale,
-                    },
+            let origin = match info {
+                Some(info) => Origin::Classifier(info),
+                None => Origin::Saved {
+                    rescale: args.rescale.unwrap_or(1.0 / 255.0),
                 },
-            });
+            };
+            return LoadedModel::square_image_model(model, dir, origin);
+        }
+        if is_keras_archive(dir) {
+            let model = load_keras_model(dir, device)?;
+            let rescale = args
+                .rescale
+                .unwrap_or(if starts_with_rescaling(model.as_ref()) {
+                    1.0
+                } else {
+                    1.0 / 255.0
+                });
+            return LoadedModel::square_image_model(model, dir, Origin::Saved { rescale });
         }
         if dir.exists() {
             anyhow::bail!(
@@ -132,6 +133,29 @@ impl LoadedModel {
                 weights,
                 include_top: args.include_top,
             },
+        })
+    }
+
+    /// A saved model that takes square images of 1 or 3 channels (what these commands take).
+    fn square_image_model(
+        model: Box<dyn Model>,
+        path: &Path,
+        origin: Origin,
+    ) -> anyhow::Result<LoadedModel> {
+        let shape = model
+            .input_shape()
+            .context("the saved model has no input shape")?
+            .to_vec();
+        anyhow::ensure!(
+            shape.len() == 3 && shape[1] == shape[2] && (shape[0] == 1 || shape[0] == 3),
+            "this command takes square image models with 1 or 3 channels; {} takes {shape:?}",
+            path.display()
+        );
+        Ok(LoadedModel {
+            model,
+            channels: shape[0],
+            side: shape[1],
+            origin,
         })
     }
 
@@ -258,4 +282,23 @@ fn without_top_hint(e: convkit::Error, include_top: bool) -> anyhow::Error {
     } else {
         e.into()
     }
+}
+
+/// Whether the model scales its own pixels: a `Rescaling` layer before any layer with
+/// weights (nested models, such as an augmentation block, are looked into).
+fn starts_with_rescaling(model: &dyn Model) -> bool {
+    for layer in model.layers() {
+        if layer.class_name() == "Rescaling" {
+            return true;
+        }
+        if let Some(inner) = layer.as_model() {
+            if starts_with_rescaling(inner) {
+                return true;
+            }
+        }
+        if !layer.named_params().is_empty() {
+            return false;
+        }
+    }
+    false
 }

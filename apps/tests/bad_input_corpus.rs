@@ -157,6 +157,59 @@ fn bad_models(dir: &Path) -> Vec<Case> {
             named: name.to_owned(),
         });
     }
+    // Keras 3 archives: not a zip, a zip without the model, and configurations convkit
+    // refuses (a Lambda layer, an unknown class) before any weight is read.
+    let lambda = r#"{"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [null, 28, 28, 1]}},
+        {"class_name": "Lambda", "config": {"name": "code", "function": "4wEAAAAA"}}]}}"#;
+    let gizmo = lambda.replace("Lambda", "Gizmo");
+    for (name, entries) in [
+        ("empty.keras", None),
+        ("noise.keras", Some(vec![])),
+        (
+            "no-config.keras",
+            Some(vec![("metadata.json", b"{}".to_vec())]),
+        ),
+        (
+            "bad-json.keras",
+            Some(vec![("config.json", b"{\"class_name\": ".to_vec())]),
+        ),
+        (
+            "lambda.keras",
+            Some(vec![
+                ("config.json", lambda.as_bytes().to_vec()),
+                ("model.weights.h5", noise(1_000)),
+            ]),
+        ),
+        (
+            "gizmo.keras",
+            Some(vec![
+                ("config.json", gizmo.into_bytes()),
+                ("model.weights.h5", noise(1_000)),
+            ]),
+        ),
+        (
+            "weights-noise.keras",
+            Some(vec![
+                (
+                    "config.json",
+                    lambda
+                        .replace("Lambda", "Flatten")
+                        .replace(r#", "function": "4wEAAAAA""#, "")
+                        .into_bytes(),
+                ),
+                ("model.weights.h5", noise(1_000)),
+            ]),
+        ),
+    ] {
+        let p = dir.join(name);
+        match entries {
+            None => std::fs::write(&p, b"").unwrap(),
+            Some(e) if e.is_empty() => std::fs::write(&p, noise(5_000)).unwrap(),
+            Some(e) => write_zip(&p, &e),
+        }
+        cases.push(case(p));
+    }
     let d = dir.join("weights-fifo");
     std::fs::create_dir_all(&d).unwrap();
     std::fs::copy(good.join("model.json"), d.join("model.json")).unwrap();
@@ -166,6 +219,17 @@ fn bad_models(dir: &Path) -> Vec<Case> {
         named: "weights-fifo".into(),
     });
     cases
+}
+
+/// A zip archive of `entries` at `path`.
+fn write_zip(path: &Path, entries: &[(&str, Vec<u8>)]) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in entries {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
 }
 
 /// Bad weights files for a pretrained application (`--weights`).
@@ -485,5 +549,5 @@ fn every_command_refuses_every_bad_file_cleanly() {
         );
         runs += 2;
     }
-    assert_eq!(runs, 107, "every case ran");
+    assert_eq!(runs, 121, "every case ran");
 }

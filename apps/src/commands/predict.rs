@@ -173,7 +173,7 @@ pub fn write_submission(
         weights: None,
         include_top: true,
         pooling: "avg".into(),
-        rescale: 1.0 / 255.0,
+        rescale: None,
     };
     let m = LoadedModel::load(&args, device)?;
     let results = classify(&m, inputs(&[folder.to_path_buf()])?, 32, 1)?;

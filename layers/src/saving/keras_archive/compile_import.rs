@@ -21,20 +21,21 @@ fn optimizer_config(origin: &std::path::Path, entry: &Value) -> Result<Value> {
         .get("class_name")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let name =
-        match class {
-            "RMSprop" => "rmsprop",
-            "Adam" => "adam",
-            "AdamW" => "adamw",
-            "SGD" => "sgd",
-            other => return Err(compile_error(
+    let name = match class {
+        "RMSprop" => "rmsprop",
+        "Adam" => "adam",
+        "AdamW" => "adamw",
+        "SGD" => "sgd",
+        other => {
+            return Err(compile_error(
                 origin,
                 "optimizer",
                 format!(
                     "optimizer class '{other}' is not one convkit has (RMSprop, Adam, AdamW, SGD)"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let mut out = Map::new();
     out.insert("name".into(), json!(name));
     let given = entry

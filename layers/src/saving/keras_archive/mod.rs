@@ -48,8 +48,14 @@ pub struct KerasArchive {
     pub config: Value,
     /// `metadata.json` (`{}` when absent).
     pub metadata: Value,
-    /// `model.weights.h5`, opened.
-    pub weights: H5Reader,
+    /// `model.weights.h5`, as stored.
+    pub weights: Vec<u8>,
+}
+
+/// Whether `path` names a `.keras` archive (by its extension).
+pub fn is_keras_archive(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("keras"))
 }
 
 /// Reads a `.keras` archive; a file that is not a zip, lacks an entry or holds invalid JSON
@@ -108,7 +114,6 @@ pub fn read_archive(path: &Path) -> Result<KerasArchive> {
         None => Value::Object(Default::default()),
     };
     let weights = entry(WEIGHTS_ENTRY, u64::MAX)?.ok_or_else(|| missing(WEIGHTS_ENTRY))?;
-    let weights = H5Reader::from_bytes(weights, &path.join(WEIGHTS_ENTRY))?;
     Ok(KerasArchive {
         config,
         metadata,
@@ -116,14 +121,16 @@ pub fn read_archive(path: &Path) -> Result<KerasArchive> {
     })
 }
 
-/// Loads a `.keras` archive written by Keras 3 onto `device`: the architecture, the weights
-/// and, when the model was compiled, its compile configuration and optimizer state.
+/// Loads a `.keras` archive written by Keras 3 onto `device`: the architecture (checked
+/// before any weight is read), the weights and, when the model was compiled, its compile
+/// configuration and optimizer state.
 pub fn load_keras_model(path: &Path, device: Device) -> Result<Box<dyn Model>> {
     let archive = read_archive(path)?;
     let in_file = |e: Error| Error::file(path, e);
     let arch = config_import::architecture(&archive.config).map_err(in_file)?;
     let mut model = crate::models::model_from_architecture(&arch, device).map_err(in_file)?;
-    load_weights_h5(model.as_mut(), &archive.weights)?;
+    let weights = H5Reader::from_bytes(archive.weights, &path.join(WEIGHTS_ENTRY))?;
+    load_weights_h5(model.as_mut(), &weights)?;
     if let Some(compile) = archive
         .config
         .get("compile_config")
@@ -131,7 +138,7 @@ pub fn load_keras_model(path: &Path, device: Device) -> Result<Box<dyn Model>> {
     {
         let outputs = output_names(&archive.config);
         compile_import::apply_compile_config(model.as_mut(), path, compile, &outputs)?;
-        compile_import::restore_optimizer(model.as_mut(), &archive.weights, compile)?;
+        compile_import::restore_optimizer(model.as_mut(), &weights, compile)?;
     }
     let version = archive
         .metadata
