@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use convkit_layers::prelude::*;
-use convkit_layers::saving::keras_archive::load_keras_model;
+use convkit_layers::saving::keras_archive::{load_keras_model, load_keras_weights_h5};
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
 const MODELS: [&str; 5] = [
@@ -166,4 +166,37 @@ fn assert_close_trained(actual: &Tensor, expected: &Tensor, what: &str) {
     let diff = f64::try_from((actual - expected).abs().max()).unwrap();
     eprintln!("{what}: after the continued epoch, max |diff| {diff:.3e}");
     assert!(diff <= 1e-4, "{what}: {diff:.3e}");
+}
+
+/// Keras 3's `model.save_weights("x.weights.h5")` layout is the archive's weights entry: read
+/// alone, it restores a model's weights (here zeroed first) to Keras' predictions.
+#[test]
+fn keras_weights_h5_alone_restores_the_weights() {
+    use std::io::Read;
+    let dir = fixtures();
+    let archive = dir.join("cats_convnet.keras");
+    let io = common::read_tensors(dir.join("cats_convnet_io.safetensors"));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&archive).unwrap()).unwrap();
+    let mut bytes = Vec::new();
+    zip.by_name("model.weights.h5")
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let weights = tmp.path().join("cats.weights.h5");
+    std::fs::write(&weights, bytes).unwrap();
+
+    let mut model = load_keras_model(&archive, Device::Cpu).unwrap();
+    convkit_tensor::tch::no_grad(|| {
+        for (_, p) in model.named_params() {
+            let _ = p.tensor.shallow_clone().zero_();
+        }
+    });
+    let zeroed = predict(model.as_ref(), &numbered(&io, "x_"));
+    let want = numbered(&io, "pred_");
+    assert!(f64::try_from((&zeroed[0] - &want[0]).abs().max()).unwrap() > 1e-3);
+    let report = load_keras_weights_h5(model.as_mut(), &weights).unwrap();
+    assert_eq!(report.loaded, model.named_params().len());
+    let got = predict(model.as_ref(), &numbered(&io, "x_"));
+    common::assert_close(&got[0], &want[0], "cats_convnet from .weights.h5");
 }
