@@ -15,19 +15,11 @@ use common::{run_limited, venv};
 const LIMIT: Duration = Duration::from_secs(300);
 
 fn exported() -> PathBuf {
-    static EXPORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = EXPORT.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keras-archives");
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fixtures/export_keras_archives.py");
-    let status = std::process::Command::new(venv().join("bin/python"))
-        .arg(&script)
-        .arg(&dir)
-        .args(["--only", "mnist_convnet"])
-        .status()
-        .expect("the venv's python (scripts/test installs keras)");
-    assert!(status.success(), "{} failed", script.display());
-    dir
+    common::export_fixtures(
+        "export_keras_archives.py",
+        "keras-archives",
+        "mnist_convnet",
+    )
 }
 
 /// Writes the fixture's input as an 8-bit gray PNG at `png` and returns Keras' prediction on

@@ -12,26 +12,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{run_limited, skimage_photos, venv};
+use common::{run_limited, skimage_photos};
 
 const LIMIT: Duration = Duration::from_secs(300);
 
 fn exported() -> PathBuf {
-    // One export at a time: the tests run in parallel and ask for the same files.
-    static EXPORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = EXPORT.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keras-h5-models");
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fixtures/export_keras_h5_models.py");
-    let status = std::process::Command::new(venv().join("bin/python"))
-        .arg(&script)
-        .arg(&dir)
-        .args(["--only", "xception"])
-        .env("KERAS_BACKEND", "torch")
-        .status()
-        .expect("the venv's python (scripts/test installs keras)");
-    assert!(status.success(), "{} failed", script.display());
-    dir
+    common::export_fixtures("export_keras_h5_models.py", "keras-h5-models", "xception")
 }
 
 /// The `output` and `top` of the one image of a `predict --json` file.

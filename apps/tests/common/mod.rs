@@ -72,3 +72,25 @@ pub fn run_limited<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
     );
     (out.status.code(), text)
 }
+
+/// Runs `scripts/fixtures/SCRIPT OUTDIR --only ONLY` with the venv's Python
+/// (`KERAS_BACKEND=torch`) into `target/tmp/DIR` and returns that folder; one export at a
+/// time (the tests run in parallel and ask for the same files, which the scripts skip when
+/// present).
+pub fn export_fixtures(script: &str, dir: &str, only: &str) -> PathBuf {
+    static EXPORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = EXPORT.lock().unwrap_or_else(|e| e.into_inner());
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts/fixtures")
+        .join(script);
+    let status = Command::new(venv().join("bin/python"))
+        .arg(&script)
+        .arg(&out)
+        .args(["--only", only])
+        .env("KERAS_BACKEND", "torch")
+        .status()
+        .expect("the venv's python (scripts/test installs keras)");
+    assert!(status.success(), "{} failed", script.display());
+    out
+}

@@ -27,6 +27,14 @@ const BATCHNORM_DEFAULTS: [(&str, &str); 4] = [
     ("moving_variance_initializer", "ones"),
 ];
 
+/// Keras' default of a BatchNormalization initializer convkit does not take.
+fn batchnorm_default(argument: &str) -> Option<&'static str> {
+    BATCHNORM_DEFAULTS
+        .iter()
+        .find(|(name, _)| *name == argument)
+        .map(|(_, default)| *default)
+}
+
 fn bad(class: &str, layer: &str, argument: &str, value: &Value, expected: &str) -> Error {
     Error::Config {
         layer: layer.to_string(),
@@ -152,14 +160,8 @@ pub(crate) fn layer_config(entry: &Value, input_rank: Option<usize>) -> Result<L
                     .ok_or_else(|| bad(&class, &name, &key, &value, "[null, dims...]"))?;
                 out.insert("shape".into(), json!(shape));
             }
-            k if class == "BatchNormalization"
-                && BATCHNORM_DEFAULTS.iter().any(|(d, _)| *d == k) =>
-            {
-                let default = BATCHNORM_DEFAULTS
-                    .iter()
-                    .find(|(d, _)| *d == k)
-                    .map(|(_, v)| *v)
-                    .unwrap_or("");
+            k if class == "BatchNormalization" && batchnorm_default(k).is_some() => {
+                let default = batchnorm_default(k).unwrap_or_default();
                 if initializer(&value).ok() != Some(json!(default)) {
                     return fail(&format!("Keras' default \"{default}\""));
                 }
