@@ -94,6 +94,11 @@ impl LoadedModel {
         }
         if is_keras_archive(dir) {
             let model = load_keras_model(dir, device)?;
+            // A classifier convkit trained and exported keeps its info in the archive.
+            if let Some(info) = ClassifierInfo::load(dir)? {
+                info.check_model(model.as_ref(), dir)?;
+                return LoadedModel::square_image_model(model, dir, Origin::Classifier(info));
+            }
             let rescale = args
                 .rescale
                 .unwrap_or(if starts_with_rescaling(model.as_ref()) {
@@ -134,6 +139,15 @@ impl LoadedModel {
                 include_top: args.include_top,
             },
         })
+    }
+
+    /// What a saved copy of the model keeps besides its layers: a trained classifier's
+    /// [`ClassifierInfo`] (class names, preprocessing), `None` for other models.
+    pub fn info_json(&self) -> Option<serde_json::Value> {
+        match &self.origin {
+            Origin::Classifier(info) => Some(info.to_json()),
+            _ => None,
+        }
     }
 
     /// A saved model that takes square images of 1 or 3 channels (what these commands take).
@@ -286,7 +300,7 @@ fn without_top_hint(e: convkit::Error, include_top: bool) -> anyhow::Error {
 
 /// Whether the model scales its own pixels: a `Rescaling` layer before any layer with
 /// weights (nested models, such as an augmentation block, are looked into).
-fn starts_with_rescaling(model: &dyn Model) -> bool {
+pub(crate) fn starts_with_rescaling(model: &dyn Model) -> bool {
     for layer in model.layers() {
         if layer.class_name() == "Rescaling" {
             return true;

@@ -4,6 +4,11 @@
 //! (`scripts/fixtures/export_keras_archives.py`, which `layers/tests/keras_archive_import.rs`
 //! checks against Keras); the picture is its fixed input quantized to 8-bit gray, and Keras'
 //! prediction on exactly those pixels (`/ 255`) comes from the snippet in `keras_predict`.
+//!
+//! And the way back: `convkit train --model FILE.keras` trains the book's cats-vs-dogs
+//! convnet Keras saved (with its optimizer state) on a folder, `convkit export --keras` writes
+//! the result, and Keras loads that file and predicts what `convkit predict` says
+//! (`keras_reads_export`).
 
 mod common;
 
@@ -22,6 +27,21 @@ fn exported() -> PathBuf {
     )
 }
 
+/// What the Python `snippet` prints, run in the venv with `args`.
+fn python(snippet: &str, args: &[&Path]) -> String {
+    let out = std::process::Command::new(venv().join("bin/python"))
+        .args(["-c", snippet])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Writes the fixture's input as an 8-bit gray PNG at `png` and returns Keras' prediction on
 /// those pixels divided by 255.
 fn keras_predict(model: &Path, io: &Path, png: &Path) -> Vec<f64> {
@@ -38,17 +58,7 @@ m = keras.models.load_model(sys.argv[1])
 p = m.predict((img.astype("float32") / 255)[None, :, :, None], verbose=0)[0]
 print(" ".join(repr(float(v)) for v in p))
 "#;
-    let out = std::process::Command::new(venv().join("bin/python"))
-        .args(["-c", SNIPPET])
-        .args([model, io, png])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
+    python(SNIPPET, &[model, io, png])
         .split_whitespace()
         .map(|v| v.parse().unwrap())
         .collect()
@@ -131,5 +141,152 @@ fn commands_take_a_keras_archive() {
     assert!(
         pictures >= 3,
         "one grid per layer: {pictures} files\n{text}"
+    );
+}
+
+/// Keras' prediction of the `.keras` file `model` on the RGB picture `png` (pixels as they are:
+/// the model rescales them) and its optimizer's iteration count.
+fn keras_reads_export(model: &Path, png: &Path) -> (Vec<f64>, i64) {
+    const SNIPPET: &str = r#"
+import os, sys
+os.environ["KERAS_BACKEND"] = "torch"
+import keras, numpy as np
+from PIL import Image
+m = keras.models.load_model(sys.argv[1])
+x = np.asarray(Image.open(sys.argv[2]).convert("RGB"), dtype="float32")[None]
+p = m.predict(x, verbose=0)[0]
+print(" ".join(repr(float(v)) for v in p))
+print(int(keras.ops.convert_to_numpy(m.optimizer.iterations)))
+"#;
+    let text = python(SNIPPET, &[model, png]);
+    let mut lines = text.lines();
+    let pred = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    (pred, lines.next().unwrap().trim().parse().unwrap())
+}
+
+fn outputs(json: &Path) -> Vec<Vec<f64>> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            row["output"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs `convkit ARGS` on one thread; its output, after checking it succeeded.
+fn ok(args: &[&str]) -> String {
+    let (code, text) = run_limited(args, &[("CONVKIT_THREADS", "1")], LIMIT);
+    assert_eq!(code, Some(0), "convkit {args:?}: {text}");
+    text
+}
+
+#[test]
+fn a_keras_model_trains_on_a_folder_and_goes_back_to_keras() {
+    let dir = common::export_fixtures("export_keras_archives.py", "keras-archives", "cats_convnet");
+    let keras_file = dir.join("cats_convnet.keras");
+    let tmp = tempfile::tempdir().unwrap();
+    // 180x180 pictures, the model's size: no resizing, so Keras sees the same pixels.
+    let data = tmp.path().join("data");
+    for (k, (class, rgb)) in [("cat", [200u8, 60, 30]), ("dog", [30, 60, 200])]
+        .into_iter()
+        .enumerate()
+    {
+        std::fs::create_dir_all(data.join(class)).unwrap();
+        for i in 0..10u32 {
+            let img = image::RgbImage::from_fn(180, 180, |x, y| {
+                let n = ((x * 7 + y * 13 + i * 31 + k as u32 * 5) % 40) as u8;
+                image::Rgb(rgb.map(|c| c.saturating_add(n)))
+            });
+            img.save(data.join(class).join(format!("{i}.png"))).unwrap();
+        }
+    }
+    let run = tmp.path().join("run");
+    ok(&[
+        "train",
+        data.to_str().unwrap(),
+        "--model",
+        keras_file.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--loader-threads",
+        "1",
+    ]);
+    let info = convkit::classifier_info::ClassifierInfo::load(&run.join("model"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.class_names, ["cat", "dog"]);
+    assert_eq!(info.label_mode, "binary", "one sigmoid unit");
+    assert_eq!(info.image_size, [180, 180]);
+    // 10 per class: 2 to validation, 2 to test, 12 to training: 3 steps of 4.
+    let steps = 3;
+
+    let exported = tmp.path().join("cats.keras");
+    ok(&[
+        "export",
+        "--model",
+        run.to_str().unwrap(),
+        "--keras",
+        exported.to_str().unwrap(),
+    ]);
+
+    let picture = data.join("dog").join("0.png");
+    let mut by_convkit = Vec::new();
+    for model in [&run, &exported] {
+        let json = tmp.path().join("p.json");
+        let text = ok(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            picture.to_str().unwrap(),
+        ]);
+        assert!(
+            text.contains("dog (1)"),
+            "class names travel in the archive: {text}"
+        );
+        by_convkit.push(outputs(&json).remove(0));
+    }
+    assert_eq!(
+        by_convkit[0], by_convkit[1],
+        "the run and its export predict alike"
+    );
+
+    let (by_keras, iterations) = keras_reads_export(&exported, &picture);
+    let (before, _) = keras_reads_export(&keras_file, &picture);
+    assert_ne!(before, by_keras, "the exported model is the trained one");
+    let io = dir.join("cats_convnet_io.safetensors");
+    let keras_steps = convkit_tensor::tch::Tensor::read_safetensors(&io)
+        .unwrap()
+        .into_iter()
+        .find(|(n, _)| n == "opt_0")
+        .map(|(_, t)| t.int64_value(&[0]))
+        .unwrap();
+    assert_eq!(
+        iterations,
+        keras_steps + steps,
+        "Keras' optimizer state continued by convkit's steps"
+    );
+    assert_eq!(by_keras.len(), 1);
+    let (got, want) = (by_convkit[1][0], by_keras[0]);
+    assert!(
+        (got - want).abs() <= 1e-6 + 1e-5 * want.abs(),
+        "convkit {got}, Keras {want}"
     );
 }

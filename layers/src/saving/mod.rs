@@ -98,7 +98,8 @@ pub const MAX_ARCHITECTURE_BYTES: u64 = 64 << 20;
 pub const MODEL_FILES: [&str; 4] = [ARCHITECTURE_FILE, WEIGHTS_FILE, OPTIMIZER_FILE, INFO_FILE];
 
 /// Saves the architecture, weights and (when compiled) optimizer state as the model directory
-/// `dir`, replacing the one there as one unit.
+/// `dir`, replacing the one there as one unit; a path ending in `.keras` is written as a Keras 3
+/// archive instead ([`keras_archive::save_keras_model`]), which Keras loads.
 ///
 /// The files are written into a hidden sibling (`.<dir>.tmp-<pid>`) that then takes the place
 /// of `dir` in one rename ([`replace_dir`]), so at every instant `dir` is either the whole
@@ -113,6 +114,9 @@ pub fn save_model(model: &dyn Model, dir: &Path) -> Result<()> {
 /// [`save_model`], with `info` (when given) written as the directory's [`INFO_FILE`] in the
 /// same unit; [`load_model_info`] reads it back.
 pub fn save_model_with_info(model: &dyn Model, dir: &Path, info: Option<&Value>) -> Result<()> {
+    if keras_archive::is_keras_archive(dir) {
+        return keras_archive::save_keras_model_with_info(model, dir, info);
+    }
     refuse_foreign_files(dir)?;
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(parent) = parent {
@@ -211,8 +215,12 @@ pub fn model_dir(dir: &Path) -> Option<std::path::PathBuf> {
 }
 
 /// The [`INFO_FILE`] of the model directory `dir` (or of a run directory's model), `None`
-/// when the model was saved without one.
+/// when the model was saved without one; for a `.keras` archive, what
+/// [`keras_archive::save_keras_model_with_info`] kept in it.
 pub fn load_model_info(dir: &Path) -> Result<Option<Value>> {
+    if keras_archive::is_keras_archive(dir) && dir.is_file() {
+        return keras_archive::load_keras_model_info(dir);
+    }
     let dir = model_dir(dir).unwrap_or_else(|| dir.to_path_buf());
     let path = dir.join(INFO_FILE);
     if !path.exists() {
@@ -229,8 +237,12 @@ pub const RUN_MODEL_DIR: &str = "model";
 
 /// Loads a model directory written by [`save_model`] onto `device` (or the model of a run
 /// directory, see [`model_dir`]): rebuilds the architecture, loads the weights and, when it
-/// was compiled, recompiles it with its optimizer state.
+/// was compiled, recompiles it with its optimizer state. A `.keras` file is read as a Keras 3
+/// archive ([`keras_archive::load_keras_model`]).
 pub fn load_model(dir: &Path, device: Device) -> Result<Box<dyn Model>> {
+    if keras_archive::is_keras_archive(dir) && dir.is_file() {
+        return keras_archive::load_keras_model(dir, device);
+    }
     let dir = &model_dir(dir).unwrap_or_else(|| dir.to_path_buf());
     let arch_path = dir.join(ARCHITECTURE_FILE);
     if !arch_path.exists() {

@@ -11,6 +11,7 @@
 
 mod dataset;
 mod engine;
+mod keras_model;
 mod network;
 mod report;
 

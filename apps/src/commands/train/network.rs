@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use convkit::classifier_info::{ClassifierInfo, Preprocessing, CLASSIFIER_FORMAT};
 use convkit::pretrained::{weights_path, Base};
 use convkit_augment::ops::BackgroundRemoval;
@@ -15,9 +14,11 @@ use convkit_layers::applications::{
     book_augmentation, mini_xception_classifier, small_convnet_classifier, ClassifierTop, Pooling,
 };
 use convkit_layers::prelude::*;
+use convkit_layers::saving::keras_archive::is_keras_archive;
 use convkit_tensor::tch::Device;
 
 use super::dataset::Splits;
+use super::keras_model::keras_classifier_info;
 use super::TrainArgs;
 
 /// What `--model` names.
@@ -131,15 +132,20 @@ impl Plan {
     /// Reads the options against the data.
     pub fn new(args: &TrainArgs, splits: &Splits, _device: Device) -> anyhow::Result<Plan> {
         let classes = splits.class_names.len();
-        let saved = convkit_layers::saving::model_dir(std::path::Path::new(&args.model));
+        let path = std::path::Path::new(&args.model);
+        let keras_file = is_keras_archive(path) && path.is_file();
+        let saved = convkit_layers::saving::model_dir(path)
+            .or_else(|| keras_file.then(|| path.to_path_buf()));
         let saved_info = match &saved {
-            Some(dir) => Some(ClassifierInfo::load(dir)?.with_context(|| {
-                format!(
+            Some(dir) => Some(match ClassifierInfo::load(dir)? {
+                Some(info) => info,
+                None if keras_file => keras_classifier_info(dir, args, splits)?,
+                None => anyhow::bail!(
                     "--model {}: this model directory has no info.json (class names and \
                      preprocessing); only models saved by `convkit train` can be trained on",
                     dir.display()
-                )
-            })?),
+                ),
+            }),
             None => None,
         };
         if let Some(info) = &saved_info {

@@ -1,12 +1,16 @@
 //! Which layout conversion each Keras weight needs to become convkit's: found from the class
 //! of the layer that owns it (nested models included) and, for a `Dense` kernel, from whether
 //! the layer is fed by a `Flatten` of an image tensor (Keras flattens `(H, W, C)`, convkit
-//! `(C, H, W)`, so the kernel's rows are permuted).
+//! `(C, H, W)`, so the kernel's rows are permuted). [`KerasLayouts::to_keras`] is the
+//! reverse, for writing Keras files.
 
 use std::collections::HashMap;
 
+use convkit_tensor::tch::Tensor;
+
 use super::Layout;
 use crate::models::model::Model;
+use crate::Result;
 
 /// Classes that pass a flat vector through unchanged in layout, between a `Flatten` and the
 /// `Dense` it feeds (the book's `Flatten -> Dropout(0.5) -> Dense`).
@@ -23,6 +27,8 @@ const ELEMENTWISE: [&str; 5] = [
 pub struct KerasLayouts {
     classes: HashMap<String, &'static str>,
     flattened: HashMap<String, [i64; 3]>,
+    /// `depth_multiplier` of the depthwise and separable convolutions.
+    multipliers: HashMap<String, i64>,
 }
 
 impl KerasLayouts {
@@ -56,6 +62,9 @@ impl KerasLayouts {
             self.classes.insert(name.clone(), layer.class_name());
             if let Some(inner) = layer.as_model() {
                 self.walk(inner, &format!("{name}/"));
+            }
+            if let Some(m) = layer.config().config["depth_multiplier"].as_i64() {
+                self.multipliers.insert(name.clone(), m);
             }
             if layer.class_name() != "Dense" {
                 continue;
@@ -99,5 +108,34 @@ impl KerasLayouts {
             },
             _ => Layout::Same,
         }
+    }
+
+    /// Weight `name` (`<layer path>/<weight>`) converted from convkit's layout to Keras' (the
+    /// inverse of [`Self::layout`]).
+    pub fn to_keras(&self, name: &str, t: &Tensor) -> Result<Tensor> {
+        let s = t.size();
+        Ok(match self.layout(name) {
+            Layout::Same => t.shallow_clone(),
+            Layout::Transpose => t.f_tr()?.f_contiguous()?,
+            Layout::KerasConv => t.f_permute([2, 3, 1, 0])?.f_contiguous()?,
+            Layout::KerasDepthwise if s.len() == 4 => {
+                let layer = name.rsplit_once('/').map_or(name, |(l, _)| l);
+                let m = self.multipliers.get(layer).copied().unwrap_or(1).max(1);
+                t.f_reshape([s[0] / m, m, s[2], s[3]])?
+                    .f_permute([2, 3, 0, 1])?
+                    .f_contiguous()?
+            }
+            Layout::KerasDepthwise => t.shallow_clone(),
+            Layout::KerasFlattenedDense {
+                channels,
+                height,
+                width,
+            } if s.len() == 2 && s[0] == channels * height * width => t
+                .f_reshape([channels, height, width, s[1]])?
+                .f_permute([1, 2, 0, 3])?
+                .f_contiguous()?
+                .f_reshape([s[0], s[1]])?,
+            Layout::KerasFlattenedDense { .. } => t.shallow_clone(),
+        })
     }
 }

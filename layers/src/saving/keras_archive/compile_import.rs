@@ -200,6 +200,37 @@ pub(crate) fn apply_compile_config(
     compile_outputs(model, optimizer, specs)
 }
 
+/// The names of `model`'s trainable weights (`conv2d/kernel`), in the order its optimizer
+/// receives them (Keras' `model.trainable_variables`).
+pub(crate) fn trainable_weight_names(model: &dyn Model) -> Vec<String> {
+    model
+        .layers()
+        .into_iter()
+        .filter(|l| l.trainable())
+        .flat_map(|l| {
+            let layer = l.name().to_string();
+            l.named_params()
+                .into_iter()
+                .filter(|(_, p)| p.trainable)
+                .map(move |(n, _)| format!("{layer}/{n}"))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// How Keras' optimizer class `class` orders its slot variables: blocks of slots, each block
+/// one variable after another (Adam interleaves momentum and velocity per variable; RMSprop
+/// keeps each slot in a block of its own).
+pub(crate) fn slot_blocks<'a>(class: &str, slots: &[&'a str]) -> Vec<Vec<&'a str>> {
+    if matches!(class, "Adam" | "AdamW") && slots.len() >= 2 {
+        let mut b = vec![slots[..2].to_vec()];
+        b.extend(slots[2..].iter().map(|s| vec![*s]));
+        b
+    } else {
+        slots.iter().map(|s| vec![*s]).collect()
+    }
+}
+
 /// Restores the optimizer variables Keras saved (`optimizer/vars/<i>`: the iteration count,
 /// the learning rate when it is a number, then the slots in Keras' order) into the compiled
 /// `model`'s optimizer. A file whose optimizer was never built (no slots) leaves a fresh
@@ -219,20 +250,7 @@ pub(crate) fn restore_optimizer(
         .is_some_and(Value::is_number);
     let head = if lr_is_variable { 2 } else { 1 };
     let layouts = KerasLayouts::of(model);
-    // The trainable weights' names, in the order the optimizer receives them.
-    let names: Vec<String> = model
-        .layers()
-        .into_iter()
-        .filter(|l| l.trainable())
-        .flat_map(|l| {
-            let layer = l.name().to_string();
-            l.named_params()
-                .into_iter()
-                .filter(|(_, p)| p.trainable)
-                .map(move |(n, _)| format!("{layer}/{n}"))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let names = trainable_weight_names(model);
     let compiled = model
         .compiled_mut()
         .ok_or_else(|| Error::file(h5.path(), "the model is not compiled"))?;
@@ -241,13 +259,7 @@ pub(crate) fn restore_optimizer(
         .and_then(Value::as_str)
         .unwrap_or("");
     let slots: Vec<&str> = compiled.optimizer.slot_names();
-    let blocks: Vec<Vec<&str>> = if matches!(class, "Adam" | "AdamW") && slots.len() >= 2 {
-        let mut b = vec![slots[..2].to_vec()];
-        b.extend(slots[2..].iter().map(|s| vec![*s]));
-        b
-    } else {
-        slots.iter().map(|s| vec![*s]).collect()
-    };
+    let blocks = slot_blocks(class, &slots);
     if count <= head {
         return Ok(());
     }

@@ -1,5 +1,6 @@
 //! Keras 3's own model files: `.keras` archives (a zip of `config.json`, `metadata.json` and
-//! `model.weights.h5`) and `.weights.h5` weights, read into convkit models.
+//! `model.weights.h5`) and `.weights.h5` weights, read into convkit models and written from
+//! them ([`save_keras_model`]: Keras 3 loads the archive and predicts as convkit does).
 //!
 //! The architecture is rebuilt from Keras' configuration through the layer catalogue
 //! ([`config_import`]), the weights are converted from Keras' channels-last layouts
@@ -14,16 +15,20 @@
 //! # Ok::<(), convkit_layers::Error>(())
 //! ```
 
+pub mod compile_export;
 pub mod compile_import;
+pub mod config_export;
 pub mod config_import;
 pub mod layer_args;
+pub mod layer_export;
+pub mod weights_export;
 pub mod weights_h5;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use convkit_tensor::tch::Device;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub use weights_h5::{load_keras_weights_h5, load_weights_h5};
 
@@ -37,6 +42,10 @@ pub const CONFIG_ENTRY: &str = "config.json";
 pub const METADATA_ENTRY: &str = "metadata.json";
 /// The weights file of a `.keras` archive.
 pub const WEIGHTS_ENTRY: &str = "model.weights.h5";
+
+/// The `keras_version` a written archive's `metadata.json` gives: the Keras release whose
+/// format convkit writes, and that its tests load the written archives with.
+pub const KERAS_FORMAT_VERSION: &str = "3.15.1";
 
 /// Largest `config.json` read (64 MiB).
 const MAX_CONFIG_BYTES: u64 = 64 << 20;
@@ -148,6 +157,16 @@ pub fn load_keras_model(path: &Path, device: Device) -> Result<Box<dyn Model>> {
     Ok(model)
 }
 
+/// What [`save_keras_model_with_info`] kept in the archive at `path`; `None` for an archive
+/// written without it (by Keras, say).
+pub fn load_keras_model_info(path: &Path) -> Result<Option<Value>> {
+    Ok(read_archive(path)?
+        .metadata
+        .get(INFO_METADATA_KEY)
+        .filter(|v| !v.is_null())
+        .cloned())
+}
+
 /// The names of the layers that produce a Keras model's outputs, in order.
 fn output_names(config: &Value) -> Vec<String> {
     let ends = config
@@ -162,4 +181,67 @@ fn output_names(config: &Value) -> Vec<String> {
             .map(|a| a.iter().filter_map(one).collect())
             .unwrap_or_default(),
     }
+}
+
+/// Writes `model` as a Keras 3 `.keras` archive at `path` (through a temporary file and a
+/// rename): its configuration, its weights in Keras' layouts and, when it is compiled, its
+/// compile configuration and optimizer state, so `keras.models.load_model(path)` predicts as
+/// convkit does and `fit` continues.
+///
+/// # Example
+/// ```no_run
+/// # use convkit_layers::prelude::*;
+/// use convkit_layers::saving::keras_archive::save_keras_model;
+/// let model = convkit_layers::applications::mnist_convnet(convkit_tensor::tch::Device::Cpu)?;
+/// save_keras_model(&model, "mnist.keras".as_ref())?;
+/// # Ok::<(), convkit_layers::Error>(())
+/// ```
+pub fn save_keras_model(model: &dyn Model, path: &Path) -> Result<()> {
+    save_keras_model_with_info(model, path, None)
+}
+
+/// The key of `metadata.json` that holds what [`save_keras_model_with_info`] was given
+/// (Keras does not read `metadata.json`, so Keras loads the archive as any other).
+pub const INFO_METADATA_KEY: &str = "convkit_info";
+
+/// [`save_keras_model`], with `info` (a classifier's class names and preprocessing, opaque
+/// here) kept in `metadata.json`; [`load_keras_model_info`] reads it back.
+pub fn save_keras_model_with_info(
+    model: &dyn Model,
+    path: &Path,
+    info: Option<&Value>,
+) -> Result<()> {
+    let in_file = |e: Error| Error::file(path, e);
+    let mut config = config_export::keras_model_entry(model).map_err(in_file)?;
+    if let Some(compile) = compile_export::keras_compile_config(model).map_err(in_file)? {
+        config["compile_config"] = compile;
+    }
+    let metadata = json!({
+        "keras_version": KERAS_FORMAT_VERSION,
+        "producer": format!("convkit {}", env!("CARGO_PKG_VERSION")),
+    });
+    let mut metadata = metadata;
+    if let Some(info) = info {
+        metadata[INFO_METADATA_KEY] = info.clone();
+    }
+    let weights = weights_export::keras_weights_h5(model).map_err(in_file)?;
+    let zipped = (|| -> std::result::Result<Vec<u8>, Box<dyn std::error::Error>> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let deflated = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let stored = deflated.compression_method(zip::CompressionMethod::Stored);
+        for (name, bytes, options) in [
+            (METADATA_ENTRY, serde_json::to_vec(&metadata)?, deflated),
+            (CONFIG_ENTRY, serde_json::to_vec(&config)?, deflated),
+            (WEIGHTS_ENTRY, weights, stored.large_file(true)),
+        ] {
+            zip.start_file(name, options)?;
+            zip.write_all(&bytes)?;
+        }
+        Ok(zip.finish()?.into_inner())
+    })()
+    .map_err(|e| Error::file(path, format!("cannot make the archive: {e}")))?;
+    convkit_tensor::atomic::write_bytes_atomic(path, &zipped)?;
+    tracing::info!(file = %path.display(), "wrote a Keras model");
+    Ok(())
 }

@@ -1,0 +1,61 @@
+//! `convkit export`: write a model (a saved model directory, a `.keras` file or a pretrained
+//! application with its weights) as a Keras 3 `.keras` archive that
+//! `keras.models.load_model` opens, or as a convkit model directory.
+//!
+//! ```text
+//! convkit export --model runs/flowers --keras flowers.keras
+//! convkit export --model vgg16 --include-top false --pooling avg --keras vgg16_notop.keras
+//! convkit export --model mnist.keras --dir models/mnist
+//! ```
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use convkit_layers::saving::save_model_with_info;
+
+use crate::model_arg::{LoadedModel, ModelArgs};
+use crate::runtime::RuntimeArgs;
+
+/// Arguments of `convkit export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Write a Keras 3 `.keras` archive here (architecture, weights in Keras' layouts, compile
+    /// configuration and optimizer state; a classifier's class names and preprocessing are
+    /// kept in its metadata.json).
+    #[arg(long, required_unless_present = "dir")]
+    keras: Option<PathBuf>,
+    /// Write a convkit model directory here (model.json, model.safetensors...).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    #[command(flatten)]
+    rt: RuntimeArgs,
+}
+
+/// Runs `convkit export`.
+pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    let device = args.rt.setup()?;
+    if let Some(path) = &args.keras {
+        anyhow::ensure!(
+            convkit_layers::saving::keras_archive::is_keras_archive(path),
+            "--keras {}: the file name must end in .keras (Keras 3 refuses other names)",
+            path.display()
+        );
+    }
+    let loaded = LoadedModel::load(&args.model, device)?;
+    let info = loaded.info_json();
+    let model = loaded.model.as_ref();
+    for out in [&args.keras, &args.dir].into_iter().flatten() {
+        save_model_with_info(model, out, info.as_ref())
+            .with_context(|| format!("exporting {} to {}", args.model.model, out.display()))?;
+        println!(
+            "{}: {} ({} parameters)",
+            out.display(),
+            model.name(),
+            model.count_params()
+        );
+    }
+    Ok(())
+}
