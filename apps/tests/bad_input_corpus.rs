@@ -491,7 +491,11 @@ fn every_command_refuses_every_bad_file_cleanly() {
             c,
             &out,
         );
-        runs += 2;
+        let exported = out.join("exported.keras");
+        let e = exported.to_str().unwrap();
+        check(&strings(&["export", "--model", &m, "--keras", e]), c, &out);
+        assert!(!exported.exists(), "{m}: nothing exported from a bad model");
+        runs += 3;
     }
     for c in bad_weights(&root.join("weights")) {
         let w = c.path.to_str().unwrap().to_owned();
@@ -549,5 +553,5 @@ fn every_command_refuses_every_bad_file_cleanly() {
         );
         runs += 2;
     }
-    assert_eq!(runs, 121, "every case ran");
+    assert_eq!(runs, 138, "every case ran");
 }
