@@ -198,20 +198,7 @@ fn a_keras_model_trains_on_a_folder_and_goes_back_to_keras() {
     let keras_file = dir.join("cats_convnet.keras");
     let tmp = tempfile::tempdir().unwrap();
     // 180x180 pictures, the model's size: no resizing, so Keras sees the same pixels.
-    let data = tmp.path().join("data");
-    for (k, (class, rgb)) in [("cat", [200u8, 60, 30]), ("dog", [30, 60, 200])]
-        .into_iter()
-        .enumerate()
-    {
-        std::fs::create_dir_all(data.join(class)).unwrap();
-        for i in 0..10u32 {
-            let img = image::RgbImage::from_fn(180, 180, |x, y| {
-                let n = ((x * 7 + y * 13 + i * 31 + k as u32 * 5) % 40) as u8;
-                image::Rgb(rgb.map(|c| c.saturating_add(n)))
-            });
-            img.save(data.join(class).join(format!("{i}.png"))).unwrap();
-        }
-    }
+    let data = common::class_folders::cats_and_dogs(&tmp.path().join("data"), 180);
     let run = tmp.path().join("run");
     ok(&[
         "train",

@@ -55,3 +55,22 @@ pub const SHORT: [[&str; 2]; 4] = [
     ["--batch-size", "8"],
     ["--loader-threads", "1"],
 ];
+
+/// Two classes, `cat` and `dog`, of 10 `side`x`side` PNGs each (a colour and a fixed
+/// pattern, no randomness), under `root`.
+pub fn cats_and_dogs(root: &Path, side: u32) -> PathBuf {
+    for (k, (class, rgb)) in [("cat", [200u8, 60, 30]), ("dog", [30, 60, 200])]
+        .into_iter()
+        .enumerate()
+    {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        for i in 0..10u32 {
+            let img = image::RgbImage::from_fn(side, side, |x, y| {
+                let n = ((x * 7 + y * 13 + i * 31 + k as u32 * 5) % 40) as u8;
+                image::Rgb(rgb.map(|c| c.saturating_add(n)))
+            });
+            img.save(root.join(class).join(format!("{i}.png"))).unwrap();
+        }
+    }
+    root.to_path_buf()
+}
