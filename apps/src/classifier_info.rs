@@ -14,6 +14,7 @@ use convkit_layers::Model;
 use convkit_tensor::tch::{Kind, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::preprocess_mode::PreprocessMode;
 use crate::pretrained::Base;
 use crate::{Error, Result};
 
@@ -27,7 +28,14 @@ pub enum Preprocessing {
         /// The factor.
         scale: f64,
     },
-    /// The pretrained base's own preprocessing for its weights file.
+    /// A named preprocessing: what a pretrained base's weights expect (recorded by `train`
+    /// from the weights' origin), or what `--preprocess` chose.
+    Mode {
+        /// The mode (`caffe`, `tf`, `torch`, `efficientnet-lite`, `unit`, `raw`).
+        mode: PreprocessMode,
+    },
+    /// The pretrained base's own preprocessing for its weights file (what `train` recorded
+    /// before [`Preprocessing::Mode`]; still read).
     Base {
         /// The application (`efficientnet-lite0`, `vgg16`, `xception`).
         base: String,
@@ -103,7 +111,7 @@ impl ClassifierInfo {
             Preprocessing::Base { base, .. } => {
                 base.parse::<Base>().map(|_| ()).map_err(|e| e.to_string())
             }
-            Preprocessing::Rescale { .. } => Ok(()),
+            Preprocessing::Rescale { .. } | Preprocessing::Mode { .. } => Ok(()),
         }
     }
 
@@ -195,6 +203,7 @@ impl ClassifierInfo {
     pub fn preprocess(&self, x: &Tensor) -> Result<Tensor> {
         match &self.preprocessing {
             Preprocessing::Rescale { scale } => Ok(x.f_mul_scalar(*scale)?),
+            Preprocessing::Mode { mode } => mode.apply(x),
             Preprocessing::Base { base, weights } => {
                 let base: Base = base.parse()?;
                 base.preprocess(Some(Path::new(weights)), x)

@@ -47,6 +47,7 @@ struct ReadmeDoctests;
 
 pub mod classifier_info;
 pub mod keras_weights;
+pub mod preprocess_mode;
 pub mod pretrained;
 
 pub use convkit_augment as augment;

@@ -9,7 +9,8 @@ use convkit_layers::applications::{decode_predictions, Pooling};
 use convkit_layers::prelude::*;
 use convkit_tensor::tch::{Device, Kind, Tensor};
 
-use convkit::classifier_info::ClassifierInfo;
+use convkit::classifier_info::{ClassifierInfo, Preprocessing};
+use convkit::preprocess_mode::PreprocessMode;
 use convkit::pretrained::{load_images, weights_path, Base};
 use convkit_layers::saving::keras_archive::{is_keras_archive, load_keras_model};
 
@@ -36,6 +37,12 @@ pub struct ModelArgs {
     /// book's do).
     #[arg(long, allow_hyphen_values = true, value_parser = crate::ranges::FloatRange::above(0.0, 1e6).parser())]
     pub rescale: Option<f64>,
+    /// Pixel preprocessing instead of the model's own: the one its weights expect for an
+    /// application (Keras' VGG16 and ResNet50 files caffe, Keras' Xception tf, torchvision's
+    /// VGG16 torch, EfficientNet-Lite0 efficientnet-lite), what `train` recorded for a
+    /// classifier. One of caffe, tf, torch, efficientnet-lite, unit (x / 255), raw.
+    #[arg(long, conflicts_with = "rescale")]
+    pub preprocess: Option<PreprocessMode>,
 }
 
 /// Where the model came from.
@@ -72,11 +79,19 @@ pub struct LoadedModel {
     /// Input side (square).
     pub side: i64,
     origin: Origin,
+    /// `--preprocess`, when given.
+    preprocess: Option<PreprocessMode>,
 }
 
 impl LoadedModel {
     /// Loads `--model` (with `--weights` for an application).
     pub fn load(args: &ModelArgs, device: Device) -> anyhow::Result<LoadedModel> {
+        let mut loaded = Self::load_model(args, device)?;
+        loaded.preprocess = args.preprocess;
+        Ok(loaded)
+    }
+
+    fn load_model(args: &ModelArgs, device: Device) -> anyhow::Result<LoadedModel> {
         let dir = Path::new(&args.model);
         if let Some(dir) = model_dir(dir).as_deref() {
             let model = load_model(dir, device)?;
@@ -138,6 +153,7 @@ impl LoadedModel {
                 weights,
                 include_top: args.include_top,
             },
+            preprocess: None,
         })
     }
 
@@ -145,7 +161,13 @@ impl LoadedModel {
     /// [`ClassifierInfo`] (class names, preprocessing), `None` for other models.
     pub fn info_json(&self) -> Option<serde_json::Value> {
         match &self.origin {
-            Origin::Classifier(info) => Some(info.to_json()),
+            Origin::Classifier(info) => {
+                let mut info = info.clone();
+                if let Some(mode) = self.preprocess {
+                    info.preprocessing = Preprocessing::Mode { mode };
+                }
+                Some(info.to_json())
+            }
             _ => None,
         }
     }
@@ -170,6 +192,7 @@ impl LoadedModel {
             channels: shape[0],
             side: shape[1],
             origin,
+            preprocess: None,
         })
     }
 
@@ -189,6 +212,9 @@ impl LoadedModel {
 
     /// `[0, 255]` pixels to what the model takes.
     pub fn preprocess(&self, x: &Tensor) -> anyhow::Result<Tensor> {
+        if let Some(mode) = self.preprocess {
+            return Ok(mode.apply(x)?);
+        }
         match &self.origin {
             Origin::Saved { rescale } => Ok(x.f_mul_scalar(*rescale)?),
             Origin::Classifier(info) => Ok(info.preprocess(x)?),

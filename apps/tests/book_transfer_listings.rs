@@ -125,6 +125,16 @@ fn the_readme_transfer_listings_run_on_fetched_keras_weights() {
                     "features cached once: {text}"
                 );
                 assert!(run.join("model/model.json").is_file(), "{text}");
+                // Keras' VGG16 file expects caffe-style input, and the model records it.
+                let info = convkit::classifier_info::ClassifierInfo::load(&run.join("model"))
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    info.preprocessing,
+                    convkit::classifier_info::Preprocessing::Mode {
+                        mode: convkit::preprocess_mode::PreprocessMode::Caffe
+                    }
+                );
                 assert!(
                     text.contains("extracted features [512, 5, 5]"),
                     "the 5x5x512 map of a 180x180 image: {text}"

@@ -15,7 +15,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{run_limited, venv};
+use common::{python_output, run_limited};
 
 const LIMIT: Duration = Duration::from_secs(300);
 
@@ -25,21 +25,6 @@ fn exported() -> PathBuf {
         "keras-archives",
         "mnist_convnet",
     )
-}
-
-/// What the Python `snippet` prints, run in the venv with `args`.
-fn python(snippet: &str, args: &[&Path]) -> String {
-    let out = std::process::Command::new(venv().join("bin/python"))
-        .args(["-c", snippet])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Writes the fixture's input as an 8-bit gray PNG at `png` and returns Keras' prediction on
@@ -58,7 +43,7 @@ m = keras.models.load_model(sys.argv[1])
 p = m.predict((img.astype("float32") / 255)[None, :, :, None], verbose=0)[0]
 print(" ".join(repr(float(v)) for v in p))
 "#;
-    python(SNIPPET, &[model, io, png])
+    python_output(SNIPPET, &[model, io, png])
         .split_whitespace()
         .map(|v| v.parse().unwrap())
         .collect()
@@ -158,7 +143,7 @@ p = m.predict(x, verbose=0)[0]
 print(" ".join(repr(float(v)) for v in p))
 print(int(keras.ops.convert_to_numpy(m.optimizer.iterations)))
 "#;
-    let text = python(SNIPPET, &[model, png]);
+    let text = python_output(SNIPPET, &[model, png]);
     let mut lines = text.lines();
     let pred = lines
         .next()

@@ -174,6 +174,7 @@ pub fn write_submission(
         include_top: true,
         pooling: "avg".into(),
         rescale: None,
+        preprocess: None,
     };
     let m = LoadedModel::load(&args, device)?;
     let results = classify(&m, inputs(&[folder.to_path_buf()])?, 32, 1)?;

@@ -94,3 +94,19 @@ pub fn export_fixtures(script: &str, dir: &str, only: &str) -> PathBuf {
     assert!(status.success(), "{} failed", script.display());
     out
 }
+
+/// What the Python `snippet` prints, run by the venv's Python with `args`; panics with its
+/// standard error when it fails.
+pub fn python_output<S: AsRef<std::ffi::OsStr>>(snippet: &str, args: &[S]) -> String {
+    let out = std::process::Command::new(venv().join("bin/python"))
+        .args(["-c", snippet])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

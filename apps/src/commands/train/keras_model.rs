@@ -16,7 +16,8 @@ use crate::model_arg::starts_with_rescaling;
 /// The classifier info of the Keras model at `path` trained on `splits`: its input size,
 /// its labels from its output (one sigmoid unit: binary; else one unit per class, categorical
 /// when it was compiled with categorical crossentropy, sparse otherwise), its pixels in
-/// [0, 255] when it starts with `Rescaling` (the book's models), else scaled by 1/255.
+/// [0, 255] when it starts with `Rescaling` (the book's models), else scaled by 1/255, unless
+/// `--preprocess` says otherwise.
 pub fn keras_classifier_info(
     path: &Path,
     args: &TrainArgs,
@@ -66,6 +67,9 @@ pub fn keras_classifier_info(
         image_size: [h as usize, w as usize],
         interpolation: args.interpolation.clone(),
         background_removal: args.background_removal,
-        preprocessing: Preprocessing::Rescale { scale },
+        preprocessing: match args.preprocess {
+            Some(mode) => Preprocessing::Mode { mode },
+            None => Preprocessing::Rescale { scale },
+        },
     })
 }

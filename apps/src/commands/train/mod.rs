@@ -18,6 +18,7 @@ mod report;
 use std::path::PathBuf;
 
 use clap::Args;
+use convkit::preprocess_mode::PreprocessMode;
 
 use crate::ranges;
 use crate::runtime::{claim_out_dir, RuntimeArgs};
@@ -124,6 +125,12 @@ pub struct TrainArgs {
     /// or none.
     #[arg(long, default_value = "auto")]
     pub cache: String,
+    /// Pixel preprocessing instead of the default: the one a pretrained base's weights expect
+    /// (Keras' VGG16 and ResNet50 files caffe, Keras' Xception tf, torchvision's VGG16 torch,
+    /// EfficientNet-Lite0 efficientnet-lite), 1/255 from scratch. One of caffe, tf, torch,
+    /// efficientnet-lite, unit (x / 255), raw ([0, 255]); recorded with the model.
+    #[arg(long)]
+    pub preprocess: Option<PreprocessMode>,
     /// Resize filter of the loaders: bilinear (image_dataset_from_directory's), nearest
     /// (flow_from_directory's), bicubic, area or lanczos.
     #[arg(long, default_value = "bilinear")]

@@ -138,7 +138,18 @@ impl Plan {
             .or_else(|| keras_file.then(|| path.to_path_buf()));
         let saved_info = match &saved {
             Some(dir) => Some(match ClassifierInfo::load(dir)? {
-                Some(info) => info,
+                Some(info) => {
+                    if let Some(mode) = args.preprocess {
+                        anyhow::ensure!(
+                            info.preprocessing == Preprocessing::Mode { mode },
+                            "--preprocess {mode}: {} was trained on pixels preprocessed as \
+                             {:?}; it goes on with the same",
+                            dir.display(),
+                            info.preprocessing
+                        );
+                    }
+                    info
+                }
                 None if keras_file => keras_classifier_info(dir, args, splits)?,
                 None => anyhow::bail!(
                     "--model {}: this model directory has no info.json (class names and \
@@ -273,18 +284,15 @@ impl Plan {
             _ => 30,
         });
         let lr = args.lr.unwrap_or(if from_scratch { 1e-4 } else { 1e-3 });
-        let preprocessing = match (&saved_info, &network) {
-            (Some(info), _) => info.preprocessing.clone(),
-            (None, Network::Pretrained { base, weights, .. }) => Preprocessing::Base {
-                base: base.name().into(),
-                weights: weights
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+        let preprocessing = match (&saved_info, &network, args.preprocess) {
+            (Some(info), _, _) => info.preprocessing.clone(),
+            (None, _, Some(mode)) => Preprocessing::Mode { mode },
+            (None, Network::Pretrained { base, weights, .. }, None) => Preprocessing::Mode {
+                mode: base.preprocess_mode(Some(weights)),
             },
             // mini-Xception rescales in the model.
-            (None, Network::MiniXception) => Preprocessing::Rescale { scale: 1.0 },
-            (None, _) => Preprocessing::Rescale { scale: 1.0 / 255.0 },
+            (None, Network::MiniXception, None) => Preprocessing::Rescale { scale: 1.0 },
+            (None, _, None) => Preprocessing::Rescale { scale: 1.0 / 255.0 },
         };
         let background_removal = match &saved_info {
             Some(info) => {

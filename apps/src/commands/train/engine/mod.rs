@@ -428,12 +428,14 @@ impl Engine<'_> {
 /// itself; a base's preprocessing runs here).
 fn preprocessed(folder: ImageFolder, info: ClassifierInfo) -> Box<dyn BatchSource> {
     match info.preprocessing {
-        Preprocessing::Base { .. } => Box::new(MapBatches::new(folder, move |b: Batch| {
-            let inputs = info
-                .preprocess(&b.inputs)
-                .map_err(convkit_tensor::Error::other)?;
-            Ok(Batch { inputs, ..b })
-        })),
+        Preprocessing::Base { .. } | Preprocessing::Mode { .. } => {
+            Box::new(MapBatches::new(folder, move |b: Batch| {
+                let inputs = info
+                    .preprocess(&b.inputs)
+                    .map_err(convkit_tensor::Error::other)?;
+                Ok(Batch { inputs, ..b })
+            }))
+        }
         Preprocessing::Rescale { .. } => Box::new(folder),
     }
 }
