@@ -5,7 +5,7 @@
 //! the base's features with `--include-top false --pooling`, and a clear hint when a file
 //! without the top meets a model with it; `convkit fetch` against local servers (a wrong
 //! digest, a 404, no server: clear errors, nothing left behind), and a file placed where
-//! fetch puts it used as the default weights.
+//! fetch puts it used as the default weights; ResNet50 from Keras' file as a `train` base.
 
 mod common;
 
@@ -216,4 +216,68 @@ fn fetch_refuses_bad_downloads_and_fetched_files_are_the_default_weights() {
     let (code, text) = predict_default();
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("convkit fetch xception"), "{text}");
+}
+
+#[test]
+fn resnet50_from_keras_weights_is_a_train_base() {
+    let fixtures =
+        common::export_fixtures("export_keras_h5_models.py", "keras-h5-models", "resnet50");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = common::class_folders::cats_and_dogs(&tmp.path().join("data"), 40);
+    let run = tmp.path().join("run");
+    let weights = fixtures.join("resnet50_notop.h5");
+    let (code, text) = run_limited(
+        &[
+            "train",
+            data.to_str().unwrap(),
+            "--model",
+            "resnet50",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--size",
+            "64",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--loader-threads",
+            "1",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+        &[("CONVKIT_THREADS", "1")],
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    // Keras' ResNet50 without its top: 23,587,712 parameters, all frozen under the head.
+    assert!(
+        text.contains("Non-trainable params: 23,587,712"),
+        "the frozen ResNet50 base: {text}"
+    );
+    let info = convkit::classifier_info::ClassifierInfo::load(&run.join("model"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        info.preprocessing,
+        convkit::classifier_info::Preprocessing::Mode {
+            mode: convkit::preprocess_mode::PreprocessMode::Caffe
+        },
+        "Keras' ResNet50 weights expect caffe-style input"
+    );
+    let picture = data.join("dog/0.png");
+    let (code, text) = run_limited(
+        &[
+            "predict",
+            "--model",
+            run.to_str().unwrap(),
+            picture.to_str().unwrap(),
+        ],
+        &[("CONVKIT_THREADS", "1")],
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("dog (1)") && text.contains("cat (0)"),
+        "{text}"
+    );
 }
