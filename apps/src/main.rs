@@ -56,6 +56,8 @@ enum Command {
     Activations(commands::activations::ActivationsArgs),
     /// Filter patterns (or a class) by gradient ascent in input space, as a PNG grid.
     Filters(commands::filters::FiltersArgs),
+    /// A trained model's loss and metrics on a folder of class subfolders (Keras' evaluate).
+    Evaluate(commands::evaluate::EvaluateArgs),
     /// Write a model as a Keras 3 .keras archive (or a convkit model directory).
     Export(commands::export::ExportArgs),
     /// Training curves from a saved history.json (PNG or SVG, optionally smoothed).
@@ -76,6 +78,7 @@ fn main() {
         Command::Bench(args) => commands::bench::run(args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Features(args) => commands::features::run(args),
         Command::Finetune(args) => commands::finetune::run(args),
         Command::Segment(args) => commands::segment::run(args),

@@ -157,6 +157,20 @@ impl LoadedModel {
         })
     }
 
+    /// The classifier info a model trained by `convkit train` came with (class names,
+    /// labels, preprocessing).
+    pub fn classifier(&self) -> Option<&ClassifierInfo> {
+        match &self.origin {
+            Origin::Classifier(info) => Some(info),
+            _ => None,
+        }
+    }
+
+    /// Whether the model is an ImageNet application (1,000 classes, or its base's features).
+    pub fn is_application(&self) -> bool {
+        matches!(self.origin, Origin::Application { .. })
+    }
+
     /// What a saved copy of the model keeps besides its layers: a trained classifier's
     /// [`ClassifierInfo`] (class names, preprocessing), `None` for other models.
     pub fn info_json(&self) -> Option<serde_json::Value> {

@@ -483,6 +483,12 @@ fn every_command_refuses_every_bad_file_cleanly() {
         .save(&digit)
         .unwrap();
     let d = digit.to_str().unwrap().to_owned();
+    let scored = root.join("scored");
+    for class in ["four", "nine"] {
+        std::fs::create_dir_all(scored.join(class)).unwrap();
+        std::fs::copy(&digit, scored.join(class).join("digit.png")).unwrap();
+    }
+    let s = scored.to_str().unwrap().to_owned();
     for c in &models {
         let m = c.path.to_str().unwrap().to_owned();
         check(&strings(&["predict", "--model", &m, &d]), c, &out);
@@ -495,7 +501,8 @@ fn every_command_refuses_every_bad_file_cleanly() {
         let e = exported.to_str().unwrap();
         check(&strings(&["export", "--model", &m, "--keras", e]), c, &out);
         assert!(!exported.exists(), "{m}: nothing exported from a bad model");
-        runs += 3;
+        check(&strings(&["evaluate", "--model", &m, &s]), c, &out);
+        runs += 4;
     }
     for c in bad_weights(&root.join("weights")) {
         let w = c.path.to_str().unwrap().to_owned();
@@ -553,5 +560,5 @@ fn every_command_refuses_every_bad_file_cleanly() {
         );
         runs += 2;
     }
-    assert_eq!(runs, 138, "every case ran");
+    assert_eq!(runs, 155, "every case ran");
 }

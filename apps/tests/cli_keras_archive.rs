@@ -8,7 +8,7 @@
 //! And the way back: `convkit train --model FILE.keras` trains the book's cats-vs-dogs
 //! convnet Keras saved (with its optimizer state) on a folder, `convkit export --keras` writes
 //! the result, and Keras loads that file and predicts what `convkit predict` says
-//! (`keras_reads_export`).
+//! (`keras_reads_export`) and scores as `convkit evaluate` does (`keras_evaluates`).
 
 mod common;
 
@@ -154,6 +154,26 @@ print(int(keras.ops.convert_to_numpy(m.optimizer.iterations)))
     (pred, lines.next().unwrap().trim().parse().unwrap())
 }
 
+/// Keras' `model.evaluate` of the `.keras` file `model` on the class subfolders of `data`
+/// (sorted; RGB pixels as they are): its loss and accuracy.
+fn keras_evaluates(model: &Path, data: &Path) -> serde_json::Value {
+    const SNIPPET: &str = r#"
+import json, os, sys
+os.environ["KERAS_BACKEND"] = "torch"
+import keras, numpy as np
+from PIL import Image
+m = keras.models.load_model(sys.argv[1])
+xs, ys = [], []
+for label, cls in enumerate(sorted(os.listdir(sys.argv[2]))):
+    for f in sorted(os.listdir(os.path.join(sys.argv[2], cls))):
+        xs.append(np.asarray(Image.open(os.path.join(sys.argv[2], cls, f)).convert("RGB"), dtype="float32"))
+        ys.append(label)
+r = m.evaluate(np.stack(xs), np.array(ys, dtype="float32")[:, None], batch_size=32, verbose=0, return_dict=True)
+print(json.dumps({k: float(v) for k, v in r.items()}))
+"#;
+    serde_json::from_str(&python_output(SNIPPET, &[model, data])).unwrap()
+}
+
 fn outputs(json: &Path) -> Vec<Vec<f64>> {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
     v.as_array()
@@ -255,6 +275,35 @@ fn a_keras_model_trains_on_a_folder_and_goes_back_to_keras() {
         keras_steps + steps,
         "Keras' optimizer state continued by convkit's steps"
     );
+    // evaluate: the run and its export score alike, as Keras scores the export.
+    let mut scores = Vec::new();
+    for model in [&run, &exported] {
+        let json = tmp.path().join("e.json");
+        ok(&[
+            "evaluate",
+            "--model",
+            model.to_str().unwrap(),
+            data.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        scores.push(
+            serde_json::from_slice::<serde_json::Value>(&std::fs::read(&json).unwrap()).unwrap(),
+        );
+    }
+    assert_eq!(scores[0], scores[1]);
+    let keras = keras_evaluates(&exported, &data);
+    for key in ["loss", "accuracy"] {
+        let (got, want) = (
+            scores[1][key].as_f64().unwrap(),
+            keras[key].as_f64().unwrap(),
+        );
+        assert!(
+            (got - want).abs() <= 1e-6 + 1e-5 * want.abs(),
+            "{key}: convkit {got}, Keras {want}"
+        );
+    }
+    assert_eq!(scores[1]["samples"], 20);
     assert_eq!(by_keras.len(), 1);
     let (got, want) = (by_convkit[1][0], by_keras[0]);
     assert!(

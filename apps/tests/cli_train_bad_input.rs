@@ -1,7 +1,7 @@
 //! `convkit train` on bad folders (issue 14 item 10): one class, an empty class, a class
 //! missing from validation/ or test/, a 1-image class, a split that leaves a class without
 //! validation images, and continuing a model on other classes: each a clear error naming the
-//! class, never a panic, never a saved model.
+//! class, never a panic, never a saved model; and `evaluate` on folders that do not fit.
 
 mod common;
 
@@ -137,4 +137,45 @@ fn continuing_on_other_classes_is_refused() {
         &["--model", bare.to_str().unwrap()],
         "has no info.json",
     );
+}
+
+#[test]
+fn evaluate_refuses_folders_that_do_not_fit_the_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tree(&tmp.path().join("data"), &ODD_NAMES);
+    let out = tmp.path().join("out");
+    let (code, text) = train(&quick(dir.to_str().unwrap(), out.to_str().unwrap()));
+    assert_eq!(code, Some(0), "{text}");
+    let o = out.to_str().unwrap();
+    let evaluate = |folder: &Path| {
+        common::run_limited(
+            &["evaluate", "--model", o, folder.to_str().unwrap()],
+            &[],
+            common::class_folders::LIMIT,
+        )
+    };
+    // The folder it was trained on scores.
+    let (code, text) = evaluate(&dir);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("36 images of 3 classes: "), "{text}");
+    // Other classes, no class subfolders, an empty class set: clear errors.
+    let other = tree(
+        &tmp.path().join("other"),
+        &[
+            ("a b", [1, 2, 3], 2),
+            ("zz", [9, 9, 9], 2),
+            ("épicéa", [5, 5, 5], 2),
+        ],
+    );
+    let (code, text) = evaluate(&other);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("zz") && text.contains("x.y"),
+        "names both class lists: {text}"
+    );
+    let flat = tmp.path().join("flat");
+    images(&flat, [1, 2, 3], 2, 0);
+    let (code, text) = evaluate(&flat);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("no class subfolders"), "{text}");
 }

@@ -5,6 +5,7 @@ pub mod augment_preview;
 pub mod bench;
 pub mod catdog;
 pub mod catdog_data;
+pub mod evaluate;
 pub mod export;
 pub mod features;
 pub mod fetch;
