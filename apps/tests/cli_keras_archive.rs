@@ -229,12 +229,15 @@ fn a_keras_model_trains_on_a_folder_and_goes_back_to_keras() {
     let steps = 3;
 
     let exported = tmp.path().join("cats.keras");
+    let weights = tmp.path().join("cats_weights.h5");
     ok(&[
         "export",
         "--model",
         run.to_str().unwrap(),
         "--keras",
         exported.to_str().unwrap(),
+        "--h5",
+        weights.to_str().unwrap(),
     ]);
 
     let picture = data.join("dog").join("0.png");
@@ -275,6 +278,28 @@ fn a_keras_model_trains_on_a_folder_and_goes_back_to_keras() {
         keras_steps + steps,
         "Keras' optimizer state continued by convkit's steps"
     );
+    // The legacy HDF5 weights: the same network from its configuration, freshly initialised,
+    // then Keras' `load_weights`.
+    const FROM_WEIGHTS: &str = r#"
+import os, sys
+os.environ["KERAS_BACKEND"] = "torch"
+import keras, numpy as np
+from PIL import Image
+m = keras.models.model_from_json(keras.models.load_model(sys.argv[1]).to_json())
+m.load_weights(sys.argv[2])
+x = np.asarray(Image.open(sys.argv[3]).convert("RGB"), dtype="float32")[None]
+print(repr(float(m.predict(x, verbose=0)[0][0])))
+"#;
+    let from_h5: f64 = python_output(FROM_WEIGHTS, &[&exported, &weights, &picture])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (from_h5 - by_keras[0]).abs() <= 1e-6 + 1e-5 * by_keras[0].abs(),
+        "Keras from the .h5 weights {from_h5}, from the .keras file {}",
+        by_keras[0]
+    );
+
     // evaluate: the run and its export score alike, as Keras scores the export.
     let mut scores = Vec::new();
     for model in [&run, &exported] {

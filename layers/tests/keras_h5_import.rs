@@ -20,22 +20,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use convkit_layers::applications::{
-    mnist_convnet, resnet50, small_convnet, vgg16, xception, ApplicationConfig, Pooling,
+    mnist_convnet, resnet50, small_convnet, vgg16, xception, ApplicationConfig,
 };
 use convkit_layers::prelude::*;
 use convkit_layers::saving::import::keras_h5::load_keras_h5;
 use convkit_tensor::tch::Device;
-
-fn exported(only: &str) -> PathBuf {
-    common::export_fixtures(
-        "export_keras_h5_models.py",
-        "keras-h5-models",
-        &["--only", only],
-    )
-}
 
 fn load(model: &mut dyn Model, path: &Path) {
     let report = load_keras_h5(model, path).unwrap();
@@ -48,30 +40,15 @@ fn load(model: &mut dyn Model, path: &Path) {
     assert!(report.unused.is_empty(), "{:?}", report.unused);
 }
 
-fn notop_avg() -> ApplicationConfig {
-    ApplicationConfig {
-        include_top: false,
-        pooling: Pooling::Avg,
-        ..ApplicationConfig::default()
-    }
-}
-
-fn logits() -> ApplicationConfig {
-    ApplicationConfig {
-        classifier_activation: Activation::Linear,
-        ..ApplicationConfig::default()
-    }
-}
-
 #[test]
 fn flatten_then_dense_convnets_match_keras() {
-    let dir = exported("mnist_convnet");
+    let dir = common::keras_h5_fixtures("mnist_convnet");
     let mut m = mnist_convnet(Device::Cpu).unwrap();
     load(&mut m, &dir.join("mnist_convnet.h5"));
     let t = common::read_tensors(dir.join("mnist_convnet_io.safetensors"));
     common::assert_close(&m.predict(&t["x"], 2).unwrap(), &t["y"], "mnist convnet");
 
-    let dir = exported("cats_convnet");
+    let dir = common::keras_h5_fixtures("cats_convnet");
     let mut m = small_convnet(64, Some(0.5), Device::Cpu).unwrap();
     load(&mut m, &dir.join("cats_convnet.h5"));
     let t = common::read_tensors(dir.join("cats_convnet_io.safetensors"));
@@ -84,11 +61,11 @@ fn application_matches_keras(
     name: &str,
     build: fn(&ApplicationConfig, Device) -> convkit_layers::Result<Functional>,
 ) {
-    let dir = exported(name);
+    let dir = common::keras_h5_fixtures(name);
     let t = common::read_tensors(dir.join(format!("{name}_io.safetensors")));
     for (config, file, output) in [
-        (notop_avg(), "notop", "notop_avg"),
-        (logits(), "top", "top"),
+        (common::notop_avg(), "notop", "notop_avg"),
+        (common::logits(), "top", "top"),
     ] {
         let mut model = build(&config, Device::Cpu).unwrap();
         load(&mut model, &dir.join(format!("{name}_{file}.h5")));
@@ -121,7 +98,7 @@ fn refused(model: &mut dyn Model, file: &Path) -> String {
 
 #[test]
 fn bad_files_are_clear_errors() {
-    let dir = exported("mnist_convnet");
+    let dir = common::keras_h5_fixtures("mnist_convnet");
     let good = dir.join("mnist_convnet.h5");
     let tmp = tempfile::tempdir().unwrap();
     let bytes = std::fs::read(&good).unwrap();
@@ -151,7 +128,7 @@ fn bad_files_are_clear_errors() {
     assert!(e.contains("corrupt.h5"), "{e}");
 
     // Layer names that do not match the architecture: every missing layer is named.
-    let cats = exported("cats_convnet").join("cats_convnet.h5");
+    let cats = common::keras_h5_fixtures("cats_convnet").join("cats_convnet.h5");
     let mut m = mnist_convnet(Device::Cpu).unwrap();
     for l in m.layers_mut() {
         let renamed = format!("my_{}", l.name());

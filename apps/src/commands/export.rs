@@ -1,11 +1,13 @@
 //! `convkit export`: write a model (a saved model directory, a `.keras` file or a pretrained
 //! application with its weights) as a Keras 3 `.keras` archive that
-//! `keras.models.load_model` opens, or as a convkit model directory.
+//! `keras.models.load_model` opens, as legacy Keras HDF5 weights (`model.load_weights`), or
+//! as a convkit model directory.
 //!
 //! ```text
 //! convkit export --model runs/flowers --keras flowers.keras
 //! convkit export --model vgg16 --include-top false --pooling avg --keras vgg16_notop.keras
 //! convkit export --model mnist.keras --dir models/mnist
+//! convkit export --model runs/finetune --h5 finetuned_weights.h5
 //! ```
 
 use std::path::PathBuf;
@@ -25,8 +27,12 @@ pub struct ExportArgs {
     /// Write a Keras 3 `.keras` archive here (architecture, weights in Keras' layouts, compile
     /// configuration and optimizer state; a classifier's class names and preprocessing are
     /// kept in its metadata.json).
-    #[arg(long, required_unless_present = "dir")]
+    #[arg(long, required_unless_present_any = ["dir", "h5"])]
     keras: Option<PathBuf>,
+    /// Write the weights as a legacy Keras HDF5 file here (the layout of the files
+    /// `keras.applications` downloads; Keras reads it with `model.load_weights`).
+    #[arg(long)]
+    h5: Option<PathBuf>,
     /// Write a convkit model directory here (model.json, model.safetensors...).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -47,6 +53,16 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let loaded = LoadedModel::load(&args.model, device)?;
     let info = loaded.info_json();
     let model = loaded.model.as_ref();
+    if let Some(path) = &args.h5 {
+        convkit_layers::saving::export::save_keras_h5(model, path)
+            .with_context(|| format!("exporting {} to {}", args.model.model, path.display()))?;
+        println!(
+            "{}: the weights of {} ({} layers)",
+            path.display(),
+            model.name(),
+            model.layers().len()
+        );
+    }
     for out in [&args.keras, &args.dir].into_iter().flatten() {
         save_model_with_info(model, out, info.as_ref())
             .with_context(|| format!("exporting {} to {}", args.model.model, out.display()))?;

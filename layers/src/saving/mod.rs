@@ -7,6 +7,7 @@
 //! Every file is written through a temporary file and a rename, so a crash never leaves a
 //! half-written file.
 
+pub mod export;
 pub mod fingerprint;
 pub mod h5;
 pub mod import;

@@ -119,3 +119,30 @@ pub fn assert_close(actual: &Tensor, expected: &Tensor, what: &str) {
         "{what}: an element is off by {worst:.3e} more than allowed"
     );
 }
+
+/// The legacy Keras HDF5 fixtures of `scripts/fixtures/export_keras_h5_models.py` for model
+/// `only` (`vgg16`, `xception`, `resnet50`, `mnist_convnet`, `cats_convnet`), exported once.
+pub fn keras_h5_fixtures(only: &str) -> std::path::PathBuf {
+    export_fixtures(
+        "export_keras_h5_models.py",
+        "keras-h5-models",
+        &["--only", only],
+    )
+}
+
+/// An application without its top, average-pooled (the fixtures' `notop_avg`).
+pub fn notop_avg() -> convkit_layers::applications::ApplicationConfig {
+    convkit_layers::applications::ApplicationConfig {
+        include_top: false,
+        pooling: convkit_layers::applications::Pooling::Avg,
+        ..Default::default()
+    }
+}
+
+/// An application with its top, giving logits (the fixtures' `top`).
+pub fn logits() -> convkit_layers::applications::ApplicationConfig {
+    convkit_layers::applications::ApplicationConfig {
+        classifier_activation: Activation::Linear,
+        ..Default::default()
+    }
+}
