@@ -1,4 +1,5 @@
-"""Writes the seed inputs of each fuzz target into fuzz/seeds/<target>/ (stdlib only).
+"""Writes the seed inputs of each fuzz target into fuzz/seeds/<target>/ (stdlib only, but
+for the Keras seeds, which ``make_keras_seeds.py`` writes with Keras).
 
 Run by scripts/fuzz before fuzzing; the seeds are small valid (and a few broken) files of
 each format, so that libFuzzer starts from the shapes the parsers expect.
@@ -73,6 +74,13 @@ def main() -> None:
     for p in sorted(ROOT.glob("*/tests/fixtures/**/*.jpg"))[:4]:
         if p.stat().st_size <= 64 << 10:
             write("image", p.name, p.read_bytes())
+    # Keras' HDF5 weights and .keras archives: written by Keras itself (this Python is the
+    # project venv's, which has Keras and h5py).
+    import os
+    import subprocess
+
+    subprocess.run([sys.executable, str(ROOT / "fuzz" / "make_keras_seeds.py")], check=True,
+                   env={**os.environ, "KERAS_BACKEND": "torch"})
     counts = {d.name: len(list(d.iterdir())) for d in sorted(SEEDS.iterdir())}
     print("seeds:", counts, file=sys.stderr)
 

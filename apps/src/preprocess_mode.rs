@@ -31,6 +31,7 @@ pub enum PreprocessMode {
     /// and divided by its standard deviation, per channel (torchvision's VGG16 weights).
     Torch,
     /// EfficientNet-Lite's `(x - 127) / 128`.
+    #[serde(rename = "efficientnet-lite")]
     EfficientNetLite,
     /// `x / 255`, `[0, 1]` (convkit's convnets trained from scratch).
     Unit,

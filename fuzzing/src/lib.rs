@@ -19,12 +19,14 @@ use convkit_tensor::tch::Device;
 pub type Body = fn(&[u8]);
 
 /// The fuzz targets, by name (the folders of `fuzz/corpus/` and `fuzz/regressions/`).
-pub const TARGETS: [(&str, Body); 5] = [
+pub const TARGETS: [(&str, Body); 7] = [
     ("idx", idx),
     ("pth", pth),
     ("safetensors", safetensors),
     ("model_json", model_json),
     ("image", image),
+    ("keras_h5", keras_h5),
+    ("keras_archive", keras_archive),
 ];
 
 /// Memory budget of a target's allocations (checked by the parsers before they allocate).
@@ -70,4 +72,57 @@ pub fn model_json(data: &[u8]) {
 /// An image file of any supported format, through the policy every image goes through.
 pub fn image(data: &[u8]) {
     let _ = convkit_data::image_file::decode_image(data, 1 << 22);
+}
+
+/// The small network the HDF5 seeds hold weights for: `conv2d` (Conv2D 2 filters 3x3 on
+/// 1x8x8), `flatten`, `dense` (Dense 3): a Flatten-fed Dense, so its rows are permuted.
+fn small_network() -> Option<convkit_layers::prelude::Sequential> {
+    use convkit_layers::prelude::*;
+    let mut m = Sequential::new();
+    m.add(Conv2D::new(2, 3).input_shape([1, 8, 8]).named("conv2d"))
+        .ok()?;
+    m.add(Flatten::new().named("flatten")).ok()?;
+    m.add(Dense::new(3).named("dense")).ok()?;
+    Some(m)
+}
+
+/// An HDF5 file as Keras' weights: the legacy layout (`layer_names`, `weight_names`) and
+/// Keras 3's (`layers/<key>/vars/<i>`), into [`small_network`].
+pub fn keras_h5(data: &[u8]) {
+    let _ = keras_h5_layouts_loaded(data);
+}
+
+/// How many of the two layouts of [`keras_h5`] loaded `data` into [`small_network`] (the
+/// regression test checks that the corpus reaches the loaders' success paths).
+pub fn keras_h5_layouts_loaded(data: &[u8]) -> usize {
+    convkit_tensor::memory::set_memory_limit(Some(FUZZ_MEMORY));
+    convkit_tensor::threads::set_num_threads(1);
+    let origin = Path::new("fuzz.h5");
+    let Ok(h5) = convkit_layers::saving::h5::H5Reader::from_bytes(data.to_vec(), origin) else {
+        return 0;
+    };
+    let Some(mut model) = small_network() else {
+        return 0;
+    };
+    use convkit_layers::saving::{import::keras_h5, keras_archive};
+    let legacy = keras_h5::load_keras_h5_from(&mut model, &h5).is_ok();
+    let keras3 = keras_archive::load_weights_h5(&mut model, &h5).is_ok();
+    usize::from(legacy) + usize::from(keras3)
+}
+
+/// A `.keras` archive: the zip, `config.json` rebuilt through the layer catalogue, the
+/// weights and the compile state, on the CPU.
+pub fn keras_archive(data: &[u8]) {
+    let _ = keras_archive_loads(data);
+}
+
+/// Whether [`keras_archive`] made a model of `data`.
+pub fn keras_archive_loads(data: &[u8]) -> bool {
+    convkit_tensor::memory::set_memory_limit(Some(FUZZ_MEMORY));
+    convkit_tensor::threads::set_num_threads(1);
+    use convkit_layers::saving::keras_archive::{archive_from_bytes, model_from_archive};
+    let origin = Path::new("fuzz.keras");
+    archive_from_bytes(data.to_vec(), origin)
+        .and_then(|archive| model_from_archive(archive, origin, Device::Cpu))
+        .is_ok()
 }

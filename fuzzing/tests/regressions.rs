@@ -44,3 +44,26 @@ fn every_kept_input_is_handled_without_a_panic() {
     }
     assert!(replayed >= 5);
 }
+
+#[test]
+fn the_keras_corpora_reach_the_loaders_success_paths() {
+    let read = |t: &str| -> Vec<Vec<u8>> {
+        inputs("corpus", t)
+            .iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect()
+    };
+    let h5: Vec<usize> = read("keras_h5")
+        .iter()
+        .map(|d| convkit_fuzzing::keras_h5_layouts_loaded(d))
+        .collect();
+    assert!(
+        h5.iter().filter(|&&n| n > 0).count() >= 2,
+        "the legacy and the Keras 3 seeds load into the small network: {h5:?}"
+    );
+    let archives = read("keras_archive")
+        .iter()
+        .filter(|d| convkit_fuzzing::keras_archive_loads(d))
+        .count();
+    assert!(archives >= 2, "the seed archives load: {archives}");
+}

@@ -180,3 +180,14 @@ fn damaged_and_foreign_archives_are_clear_errors() {
     write_zip(&t("foreign.keras"), &files);
     expect(&t("foreign.keras"), &["foreign.keras", "model.weights.h5"]);
 }
+
+#[test]
+fn an_uncompiled_model_loads_uncompiled() {
+    // Keras writes `"compile_config": {}` for a model saved before `compile`.
+    let dir = fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("uncompiled.keras");
+    let path = edited(&dir, &out, |c| c["compile_config"] = serde_json::json!({}));
+    let model = load_keras_model(&path, Device::Cpu).unwrap_or_else(|e| panic!("{e}"));
+    assert!(model.compiled().is_none());
+}

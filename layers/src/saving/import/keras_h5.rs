@@ -29,8 +29,13 @@ type FileLayer = Vec<(String, String)>;
 /// mismatch (a layer missing from the file, a different number of weights, a shape that
 /// does not fit) is reported at once, and nothing is copied unless everything fits.
 pub fn load_keras_h5(model: &mut dyn Model, path: &Path) -> Result<ImportReport> {
-    let h5 = H5Reader::open(path)?;
-    let layers = file_layers(&h5)?;
+    load_keras_h5_from(model, &H5Reader::open(path)?)
+}
+
+/// [`load_keras_h5`] from an opened file (one held in memory: [`H5Reader::from_bytes`]).
+pub fn load_keras_h5_from(model: &mut dyn Model, h5: &H5Reader) -> Result<ImportReport> {
+    let path = h5.path();
+    let layers = file_layers(h5)?;
     let layouts = KerasLayouts::of(model);
     let mut problems = Vec::new();
     let mut source: Vec<(String, Tensor)> = Vec::new();

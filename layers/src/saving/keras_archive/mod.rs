@@ -70,10 +70,14 @@ pub fn is_keras_archive(path: &Path) -> bool {
 /// Reads a `.keras` archive; a file that is not a zip, lacks an entry or holds invalid JSON
 /// is an error naming the file and the entry.
 pub fn read_archive(path: &Path) -> Result<KerasArchive> {
-    let archive_size = std::fs::metadata(path)
-        .map_err(|e| Error::file(path, format!("cannot open: {e}")))?
-        .len();
+    std::fs::metadata(path).map_err(|e| Error::file(path, format!("cannot open: {e}")))?;
     let bytes = convkit_tensor::files::read_regular_file(path, u64::MAX)?;
+    archive_from_bytes(bytes, path)
+}
+
+/// [`read_archive`] of an archive held in memory; `path` names it in errors.
+pub fn archive_from_bytes(bytes: Vec<u8>, path: &Path) -> Result<KerasArchive> {
+    let archive_size = bytes.len();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| {
         Error::file(
             path,
@@ -134,16 +138,26 @@ pub fn read_archive(path: &Path) -> Result<KerasArchive> {
 /// before any weight is read), the weights and, when the model was compiled, its compile
 /// configuration and optimizer state.
 pub fn load_keras_model(path: &Path, device: Device) -> Result<Box<dyn Model>> {
-    let archive = read_archive(path)?;
+    model_from_archive(read_archive(path)?, path, device)
+}
+
+/// The model of an archive already read ([`read_archive`], [`archive_from_bytes`]); `path`
+/// names it in errors.
+pub fn model_from_archive(
+    archive: KerasArchive,
+    path: &Path,
+    device: Device,
+) -> Result<Box<dyn Model>> {
     let in_file = |e: Error| Error::file(path, e);
     let arch = config_import::architecture(&archive.config).map_err(in_file)?;
     let mut model = crate::models::model_from_architecture(&arch, device).map_err(in_file)?;
     let weights = H5Reader::from_bytes(archive.weights, &path.join(WEIGHTS_ENTRY))?;
     load_weights_h5(model.as_mut(), &weights)?;
+    // An uncompiled model's `compile_config` is `{}` (or absent, or null).
     if let Some(compile) = archive
         .config
         .get("compile_config")
-        .filter(|c| !c.is_null())
+        .filter(|c| c.as_object().is_some_and(|o| !o.is_empty()))
     {
         let outputs = output_names(&archive.config);
         compile_import::apply_compile_config(model.as_mut(), path, compile, &outputs)?;
