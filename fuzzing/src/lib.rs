@@ -76,7 +76,7 @@ pub fn image(data: &[u8]) {
 
 /// The small network the HDF5 seeds hold weights for: `conv2d` (Conv2D 2 filters 3x3 on
 /// 1x8x8), `flatten`, `dense` (Dense 3): a Flatten-fed Dense, so its rows are permuted.
-fn small_network() -> Option<convkit_layers::prelude::Sequential> {
+pub fn small_network() -> Option<convkit_layers::prelude::Sequential> {
     use convkit_layers::prelude::*;
     let mut m = Sequential::new();
     m.add(Conv2D::new(2, 3).input_shape([1, 8, 8]).named("conv2d"))
