@@ -278,8 +278,8 @@ fn a_keras_model_trains_on_a_folder_and_goes_back_to_keras() {
         keras_steps + steps,
         "Keras' optimizer state continued by convkit's steps"
     );
-    // The legacy HDF5 weights: the same network from its configuration, freshly initialised,
-    // then Keras' `load_weights`.
+    // The weights alone, legacy HDF5 and Keras 3's `.weights.h5`: the same network from its
+    // configuration, freshly initialised, then Keras' `load_weights`.
     const FROM_WEIGHTS: &str = r#"
 import os, sys
 os.environ["KERAS_BACKEND"] = "torch"
@@ -290,15 +290,26 @@ m.load_weights(sys.argv[2])
 x = np.asarray(Image.open(sys.argv[3]).convert("RGB"), dtype="float32")[None]
 print(repr(float(m.predict(x, verbose=0)[0][0])))
 "#;
-    let from_h5: f64 = python_output(FROM_WEIGHTS, &[&exported, &weights, &picture])
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(
-        (from_h5 - by_keras[0]).abs() <= 1e-6 + 1e-5 * by_keras[0].abs(),
-        "Keras from the .h5 weights {from_h5}, from the .keras file {}",
-        by_keras[0]
-    );
+    let weights3 = tmp.path().join("cats.weights.h5");
+    ok(&[
+        "export",
+        "--model",
+        run.to_str().unwrap(),
+        "--h5",
+        weights3.to_str().unwrap(),
+    ]);
+    for file in [&weights, &weights3] {
+        let from_h5: f64 = python_output(FROM_WEIGHTS, &[&exported, file, &picture])
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            (from_h5 - by_keras[0]).abs() <= 1e-6 + 1e-5 * by_keras[0].abs(),
+            "Keras from {} {from_h5}, from the .keras file {}",
+            file.display(),
+            by_keras[0]
+        );
+    }
 
     // evaluate: the run and its export score alike, as Keras scores the export.
     let mut scores = Vec::new();

@@ -29,8 +29,9 @@ pub struct ExportArgs {
     /// kept in its metadata.json).
     #[arg(long, required_unless_present_any = ["dir", "h5"])]
     keras: Option<PathBuf>,
-    /// Write the weights as a legacy Keras HDF5 file here (the layout of the files
-    /// `keras.applications` downloads; Keras reads it with `model.load_weights`).
+    /// Write the weights here for Keras' `model.load_weights`: a name ending in `.weights.h5`
+    /// gets Keras 3's layout (`model.save_weights`'), any other a legacy HDF5 file (the
+    /// layout of the files `keras.applications` downloads).
     #[arg(long)]
     h5: Option<PathBuf>,
     /// Write a convkit model directory here (model.json, model.safetensors...).
@@ -54,8 +55,13 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let info = loaded.info_json();
     let model = loaded.model.as_ref();
     if let Some(path) = &args.h5 {
-        convkit_layers::saving::export::save_keras_h5(model, path)
-            .with_context(|| format!("exporting {} to {}", args.model.model, path.display()))?;
+        let keras3 = path.to_string_lossy().ends_with(".weights.h5");
+        if keras3 {
+            convkit_layers::saving::keras_archive::save_keras_weights_h5(model, path)
+        } else {
+            convkit_layers::saving::export::save_keras_h5(model, path)
+        }
+        .with_context(|| format!("exporting {} to {}", args.model.model, path.display()))?;
         println!(
             "{}: the weights of {} ({} layers)",
             path.display(),

@@ -30,6 +30,7 @@ use std::path::Path;
 use convkit_tensor::tch::Device;
 use serde_json::{json, Value};
 
+pub use weights_export::save_keras_weights_h5;
 pub use weights_h5::{load_keras_weights_h5, load_weights_h5};
 
 use crate::models::model::Model;
@@ -238,7 +239,7 @@ pub fn save_keras_model_with_info(
     if let Some(info) = info {
         metadata[INFO_METADATA_KEY] = info.clone();
     }
-    let weights = weights_export::keras_weights_h5(model).map_err(in_file)?;
+    let weights = weights_export::keras_weights_h5(model, true).map_err(in_file)?;
     let zipped = (|| -> std::result::Result<Vec<u8>, Box<dyn std::error::Error>> {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let deflated = zip::write::SimpleFileOptions::default()

@@ -147,17 +147,29 @@ fn optimizer_group(
     Ok(Some(group.finish()))
 }
 
-/// `model.weights.h5` of `model`, as bytes.
-pub(crate) fn keras_weights_h5(model: &dyn Model) -> Result<Vec<u8>> {
+/// `model.weights.h5` of `model`, as bytes; with `optimizer`, the compiled model's optimizer
+/// variables too (an archive's), without them what Keras' `save_weights` writes.
+pub(crate) fn keras_weights_h5(model: &dyn Model, optimizer: bool) -> Result<Vec<u8>> {
     let layouts = KerasLayouts::of(model);
     let mut file = FileBuilder::new();
     let mut layers = file.create_group("layers");
     fill_layers(&mut layers, model, &layouts, "")?;
     file.add_group(layers.finish());
-    if let Some(optimizer) = optimizer_group(&mut file, model, &layouts)? {
-        file.add_group(optimizer);
+    if optimizer {
+        if let Some(group) = optimizer_group(&mut file, model, &layouts)? {
+            file.add_group(group);
+        }
     }
     let vars = name_vars(file.create_group("vars"), model.name());
     file.add_group(vars.finish());
     file.finish().map_err(|e| write_error(model, e))
+}
+
+/// Writes `model`'s weights as a Keras 3 `.weights.h5` file at `path` (through a temporary
+/// file and a rename), as Keras' `model.save_weights("x.weights.h5")` does; Keras reads it
+/// with `model.load_weights`.
+pub fn save_keras_weights_h5(model: &dyn Model, path: &std::path::Path) -> Result<()> {
+    let bytes = keras_weights_h5(model, false).map_err(|e| Error::file(path, e))?;
+    convkit_tensor::atomic::write_bytes_atomic(path, &bytes)?;
+    Ok(())
 }
