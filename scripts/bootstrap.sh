@@ -22,8 +22,26 @@ ensure_venv() {
     fi
 }
 
+# Debian packages the build needs, installed when missing (apt-get; sudo when not root).
+# libgloo-dev: Gloo's headers for the c10d binding (tensor/c10d); Gloo itself is inside
+# libtorch_cpu.so. Elsewhere than Debian, install them by hand (or set GLOO_INCLUDE_DIR).
+ensure_debian_packages() {
+    command -v dpkg-query > /dev/null 2>&1 || return 0
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    say "installing the Debian packages ${missing[*]}"
+    $sudo apt-get install -y --no-install-recommends "${missing[@]}" > /dev/null ||
+        { $sudo apt-get update > /dev/null && $sudo apt-get install -y --no-install-recommends "${missing[@]}" > /dev/null; }
+}
+
 # libtorch: the user's LIBTORCH, or PyTorch $TORCH_VERSION from PyPI in the project venv.
 ensure_libtorch() {
+    ensure_debian_packages libgloo-dev
     if [ -n "${LIBTORCH:-}" ]; then
         say "using LIBTORCH=$LIBTORCH"
         return

@@ -32,6 +32,10 @@ pub mod seed;
 pub mod threads;
 
 pub use batch::{Batch, BatchSource, MapBatches, TensorBatches};
+/// libtorch's distributed engine (c10d: `TCPStore`, Gloo's collectives) as a
+/// [`ProcessGroup`](distributed::ProcessGroup), `torchrun`'s environment read by
+/// [`ProcessGroup::from_env`](distributed::ProcessGroup::from_env).
+pub use convkit_c10d as distributed;
 pub use device::Device;
 pub use error::{Error, Result};
 pub use tch;

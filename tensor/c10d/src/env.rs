@@ -1,0 +1,59 @@
+//! Rendezvous as `torchrun` sets it up: `RANK`, `WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT`
+//! (and `LOCAL_RANK`, which picks a GPU), `CONVKIT_DIST_BACKEND` (`gloo`) and
+//! `CONVKIT_DIST_TIMEOUT` (seconds).
+
+use std::time::Duration;
+
+use crate::{Error, ProcessGroup, Result};
+
+/// The timeout of the rendezvous and of each collective unless `CONVKIT_DIST_TIMEOUT` says
+/// otherwise (PyTorch's default for Gloo: 30 minutes).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &str, what: &str) -> Result<Option<T>> {
+    match var(name) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::Config(format!("{name}={v}: not {what}"))),
+    }
+}
+
+impl ProcessGroup {
+    /// The process group `torchrun` set up in the environment, `None` when `WORLD_SIZE` is
+    /// unset (a single process). `RANK`, `MASTER_ADDR` and `MASTER_PORT` are required with it.
+    pub fn from_env() -> Result<Option<ProcessGroup>> {
+        from_env()
+    }
+}
+
+fn from_env() -> Result<Option<ProcessGroup>> {
+    let Some(world_size) = parsed::<usize>("WORLD_SIZE", "a number of processes")? else {
+        return Ok(None);
+    };
+    let rank = parsed::<usize>("RANK", "a rank")?
+        .ok_or_else(|| Error::Config("WORLD_SIZE is set but RANK is not (use torchrun)".into()))?;
+    let addr = var("MASTER_ADDR").ok_or_else(|| {
+        Error::Config("WORLD_SIZE is set but MASTER_ADDR is not (use torchrun)".into())
+    })?;
+    let port = parsed::<u16>("MASTER_PORT", "a port")?
+        .ok_or_else(|| Error::Config("WORLD_SIZE is set but MASTER_PORT is not".into()))?;
+    let timeout = parsed::<f64>("CONVKIT_DIST_TIMEOUT", "a number of seconds")?
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    match var("CONVKIT_DIST_BACKEND").as_deref() {
+        None | Some("gloo") => {}
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "CONVKIT_DIST_BACKEND={other}: this build has gloo (nccl needs a CUDA build)"
+            )))
+        }
+    }
+    ProcessGroup::new_gloo(&addr, port, rank, world_size, timeout).map(Some)
+}

@@ -1,0 +1,233 @@
+//! [`ProcessGroup`]: ranks that meet at a `TCPStore` and run Gloo's collectives on CPU
+//! tensors, in place.
+
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::ptr::NonNull;
+use std::time::Duration;
+
+use tch::{Kind, Tensor};
+
+use crate::ffi;
+use crate::{Error, Result};
+
+/// A group of `world_size` processes, this one rank `rank`, on Gloo (CPU tensors).
+///
+/// Every collective blocks until all ranks have called it, or fails after the group's
+/// timeout (a dead or missing peer is an error, never a hang).
+///
+/// # Example
+/// ```no_run
+/// use convkit_c10d::ProcessGroup;
+/// use std::time::Duration;
+/// let group = ProcessGroup::new_gloo("127.0.0.1", 29500, 0, 2, Duration::from_secs(60))?;
+/// let mut grads = vec![tch::Tensor::ones([4], (tch::Kind::Float, tch::Device::Cpu))];
+/// group.all_reduce_mean(&mut grads)?;
+/// # Ok::<(), convkit_c10d::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct ProcessGroup {
+    raw: NonNull<c_void>,
+    rank: usize,
+    world_size: usize,
+}
+
+// The shim's group is libtorch's ProcessGroupGloo, which is thread-safe; convkit calls it
+// from one thread at a time.
+#[allow(unsafe_code)]
+unsafe impl Send for ProcessGroup {}
+
+/// Runs a shim call that reports failure through `err`, naming `what` in the error.
+#[allow(unsafe_code)]
+fn call(what: &str, f: impl FnOnce(*mut *mut c_char) -> i32) -> Result<()> {
+    let mut err: *mut c_char = std::ptr::null_mut();
+    if f(&mut err) == 0 {
+        return Ok(());
+    }
+    Err(Error::C10d {
+        what: what.to_string(),
+        message: take_message(err),
+    })
+}
+
+#[allow(unsafe_code)]
+fn take_message(err: *mut c_char) -> String {
+    if err.is_null() {
+        return "(no message)".into();
+    }
+    // SAFETY: the shim sets `err` to a NUL-terminated malloc'd string, freed here once.
+    unsafe {
+        let message = CStr::from_ptr(err).to_string_lossy().into_owned();
+        ffi::ck_free_error(err);
+        message
+    }
+}
+
+/// Checks that every tensor can be reduced in place by Gloo: dense, contiguous, on the CPU.
+fn check(what: &str, tensors: &[Tensor]) -> Result<()> {
+    for (i, t) in tensors.iter().enumerate() {
+        if t.device() != tch::Device::Cpu || !t.is_contiguous() {
+            return Err(Error::Tensor {
+                what: what.to_string(),
+                index: i,
+                problem: format!(
+                    "{:?} on {:?}: Gloo takes contiguous CPU tensors",
+                    t.size(),
+                    t.device()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl ProcessGroup {
+    /// Joins a Gloo group of `world_size` ranks as `rank`, meeting at the `TCPStore` on
+    /// `master_addr:master_port`, which rank 0 serves; `timeout` bounds the rendezvous and
+    /// every collective.
+    #[allow(unsafe_code)]
+    pub fn new_gloo(
+        master_addr: &str,
+        master_port: u16,
+        rank: usize,
+        world_size: usize,
+        timeout: Duration,
+    ) -> Result<ProcessGroup> {
+        if world_size == 0 || rank >= world_size {
+            return Err(Error::Config(format!(
+                "rank {rank} of a world of {world_size}: the rank must be below the world size"
+            )));
+        }
+        let host = CString::new(master_addr)
+            .map_err(|_| Error::Config(format!("master address {master_addr:?} holds a NUL")))?;
+        let mut err: *mut c_char = std::ptr::null_mut();
+        // SAFETY: `host` outlives the call; the shim returns a group or null with `err` set.
+        let raw = unsafe {
+            ffi::ck_gloo_new(
+                host.as_ptr(),
+                master_port,
+                rank as i32,
+                world_size as i32,
+                timeout.as_millis().min(i64::MAX as u128) as i64,
+                &mut err,
+            )
+        };
+        let raw = NonNull::new(raw).ok_or_else(|| Error::C10d {
+            what: format!(
+                "joining the Gloo group at {master_addr}:{master_port} as rank {rank} of \
+                 {world_size}"
+            ),
+            message: take_message(err),
+        })?;
+        Ok(ProcessGroup {
+            raw,
+            rank,
+            world_size,
+        })
+    }
+
+    /// This process's rank.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// The number of ranks.
+    pub fn world_size(&self) -> usize {
+        self.world_size
+    }
+
+    /// Sums `tensors` across ranks, in place (one coalesced call when they share a dtype).
+    #[allow(unsafe_code)]
+    pub fn all_reduce_sum(&self, tensors: &mut [Tensor]) -> Result<()> {
+        check("all_reduce", tensors)?;
+        let mut ptrs: Vec<*mut torch_sys::C_tensor> =
+            tensors.iter_mut().map(|t| t.as_mut_ptr()).collect();
+        call("all_reduce", |err| {
+            // SAFETY: the pointers are live tensors borrowed for the call.
+            unsafe { ffi::ck_allreduce_sum(self.raw.as_ptr(), ptrs.as_mut_ptr(), ptrs.len(), err) }
+        })
+    }
+
+    /// Averages `tensors` across ranks, in place (Gloo sums; the sum is divided here).
+    pub fn all_reduce_mean(&self, tensors: &mut [Tensor]) -> Result<()> {
+        self.all_reduce_sum(tensors)?;
+        for t in tensors.iter_mut() {
+            let _ = t.f_div_scalar_(self.world_size as f64)?;
+        }
+        Ok(())
+    }
+
+    /// Copies rank `root`'s `tensors` into every rank's, in place.
+    #[allow(unsafe_code)]
+    pub fn broadcast(&self, tensors: &mut [Tensor], root: usize) -> Result<()> {
+        check("broadcast", tensors)?;
+        if root >= self.world_size {
+            return Err(Error::Config(format!(
+                "broadcast from rank {root} in a world of {}",
+                self.world_size
+            )));
+        }
+        let mut ptrs: Vec<*mut torch_sys::C_tensor> =
+            tensors.iter_mut().map(|t| t.as_mut_ptr()).collect();
+        call("broadcast", |err| {
+            // SAFETY: as in `all_reduce_sum`.
+            unsafe {
+                ffi::ck_broadcast(
+                    self.raw.as_ptr(),
+                    ptrs.as_mut_ptr(),
+                    ptrs.len(),
+                    root as i64,
+                    err,
+                )
+            }
+        })
+    }
+
+    /// Every rank's `tensor` (all of one shape and kind), in rank order.
+    #[allow(unsafe_code)]
+    pub fn all_gather(&self, tensor: &Tensor) -> Result<Vec<Tensor>> {
+        let mut input = tensor.f_contiguous()?;
+        check("all_gather", std::slice::from_ref(&input))?;
+        let mut outputs: Vec<Tensor> = (0..self.world_size)
+            .map(|_| input.f_empty_like())
+            .collect::<std::result::Result<_, _>>()?;
+        let mut ptrs: Vec<*mut torch_sys::C_tensor> =
+            outputs.iter_mut().map(|t| t.as_mut_ptr()).collect();
+        call("all_gather", |err| {
+            // SAFETY: as in `all_reduce_sum`.
+            unsafe {
+                ffi::ck_allgather(
+                    self.raw.as_ptr(),
+                    input.as_mut_ptr(),
+                    ptrs.as_mut_ptr(),
+                    ptrs.len(),
+                    err,
+                )
+            }
+        })?;
+        Ok(outputs)
+    }
+
+    /// Waits until every rank has reached the barrier.
+    #[allow(unsafe_code)]
+    pub fn barrier(&self) -> Result<()> {
+        call("barrier", |err| {
+            // SAFETY: the group is live.
+            unsafe { ffi::ck_barrier(self.raw.as_ptr(), err) }
+        })
+    }
+
+    /// A float scalar summed across ranks (epoch totals, sample counts).
+    pub fn sum_scalar(&self, value: f64) -> Result<f64> {
+        let mut t = vec![Tensor::f_from_slice(&[value])?.f_to_kind(Kind::Double)?];
+        self.all_reduce_sum(&mut t)?;
+        Ok(t[0].f_double_value(&[0])?)
+    }
+}
+
+impl Drop for ProcessGroup {
+    #[allow(unsafe_code)]
+    fn drop(&mut self) {
+        // SAFETY: the group was made by ck_gloo_new and is freed once.
+        unsafe { ffi::ck_group_free(self.raw.as_ptr()) }
+    }
+}
