@@ -106,6 +106,8 @@ pub struct TensorBatches {
     batch_size: usize,
     shuffle: bool,
     stream: String,
+    /// `(rank, world size)` when sharded across ranks ([`TensorBatches::shard`]).
+    shard: Option<(usize, usize)>,
 }
 
 impl TensorBatches {
@@ -160,6 +162,7 @@ impl TensorBatches {
             batch_size,
             shuffle,
             stream: "shuffle".into(),
+            shard: None,
         })
     }
 
@@ -170,20 +173,54 @@ impl TensorBatches {
         self
     }
 
-    /// The order in which samples are served in `epoch`.
+    /// Serves only rank `rank`'s share of `world_size` ranks, as PyTorch's
+    /// `DistributedSampler` (with `drop_last=False`): every epoch's order is the one all ranks
+    /// compute from the seed, padded from its start to a multiple of `world_size`, and rank
+    /// `r` takes its positions `r, r + world_size, ...`. So every rank runs as many steps, and
+    /// `world_size` ranks at batch `B` together see the samples of one process at batch
+    /// `world_size * B`.
+    pub fn shard(mut self, rank: usize, world_size: usize) -> Result<Self> {
+        if world_size == 0 || rank >= world_size {
+            return Err(Error::Invalid(format!(
+                "rank {rank} of {world_size}: the rank must be below the world size"
+            )));
+        }
+        self.shard = (world_size > 1).then_some((rank, world_size));
+        Ok(self)
+    }
+
+    /// The samples of all ranks, before sharding.
+    fn all_samples(&self) -> usize {
+        self.xs[0].size().first().copied().unwrap_or(0).max(0) as usize
+    }
+
+    /// The order in which this source's samples are served in `epoch` (its rank's share when
+    /// sharded).
     pub fn order(&self, epoch: usize) -> Vec<i64> {
-        let n = self.num_samples() as i64;
+        let n = self.all_samples() as i64;
         let mut idx: Vec<i64> = (0..n).collect();
         if self.shuffle {
             idx.shuffle(&mut seed::rng_for(&self.stream, epoch as u64));
         }
-        idx
+        match self.shard {
+            Some((rank, world)) if n > 0 => {
+                let padded = (n as usize).div_ceil(world) * world;
+                (rank..padded)
+                    .step_by(world)
+                    .map(|p| idx[p % n as usize])
+                    .collect()
+            }
+            _ => idx,
+        }
     }
 }
 
 impl BatchSource for TensorBatches {
     fn num_samples(&self) -> usize {
-        self.xs[0].size().first().copied().unwrap_or(0).max(0) as usize
+        match self.shard {
+            Some((_, world)) => self.all_samples().div_ceil(world),
+            None => self.all_samples(),
+        }
     }
 
     fn batches_per_epoch(&self) -> usize {
@@ -194,6 +231,7 @@ impl BatchSource for TensorBatches {
         let order = self.order(epoch);
         let bs = self.batch_size;
         let shuffle = self.shuffle;
+        let sharded = self.shard.is_some();
         let it = order
             .chunks(bs)
             .map(|c| c.to_vec())
@@ -202,7 +240,7 @@ impl BatchSource for TensorBatches {
             .enumerate()
             .map(move |(i, chunk)| {
                 let take = |t: &Tensor| -> Result<Tensor> {
-                    if shuffle {
+                    if shuffle || sharded {
                         let index = Tensor::f_from_slice(&chunk)?.f_to_device(t.device())?;
                         Ok(t.f_index_select(0, &index)?)
                     } else {

@@ -73,6 +73,9 @@ pub fn fit_multi(
         _ => (narrow(xs, 0, n)?, narrow(ys, 0, n)?),
     };
     let mut source = TensorBatches::multi(train_x, train_y, options.batch_size, options.shuffle)?;
+    if let Some(group) = &options.distributed {
+        source = source.shard(group.rank(), group.world_size())?;
+    }
     fit_source(model, &mut source, options)
 }
 
@@ -105,6 +108,11 @@ pub fn fit_source(
             problem: "fit: class_weight is only supported for models with one output (as in Keras)"
                 .into(),
         });
+    }
+    if options.distributed.as_ref().is_some_and(|g| g.rank() != 0) {
+        // Rank 0 shows the progress and saves the model.
+        options.verbose = crate::training::Verbosity::Silent;
+        options.save_to = None;
     }
     let callbacks = std::mem::take(&mut options.callbacks);
     let mut fit = FitLoop {

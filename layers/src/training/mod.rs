@@ -21,6 +21,7 @@ pub mod classification_report;
 mod compile;
 mod compile_args;
 pub(crate) mod compiled;
+pub mod data_parallel;
 mod epoch_totals;
 mod evaluate;
 mod fit;

@@ -9,6 +9,8 @@ use crate::training::callbacks::Callback;
 use crate::training::class_weight::ClassWeight;
 use crate::training::hooks::TrainingHook;
 use crate::training::Verbosity;
+use convkit_tensor::distributed::ProcessGroup;
+use std::sync::Arc;
 
 /// Samples per batch when none is given (Keras' `batch_size=None` in `fit`, `evaluate` and
 /// `predict`).
@@ -53,6 +55,8 @@ pub struct FitOptions {
     /// Keras' `class_weight`: each training sample's loss and metrics scaled by its class's
     /// weight (single-output models).
     pub class_weight: Option<ClassWeight>,
+    /// The process group of data-parallel training ([`FitOptions::distributed`]).
+    pub distributed: Option<Arc<ProcessGroup>>,
 }
 
 impl Default for FitOptions {
@@ -68,6 +72,7 @@ impl Default for FitOptions {
             hooks: Vec::new(),
             save_to: None,
             class_weight: None,
+            distributed: None,
         }
     }
 }
@@ -122,6 +127,19 @@ impl FitOptions {
         self.verbose = v;
         self
     }
+    /// Trains data-parallel over `group`, as PyTorch's DDP: rank 0's initial weights on every
+    /// rank, gradients averaged across ranks before each step, in-memory data sharded per rank
+    /// (`DistributedSampler`'s rule; `batch_size` is per rank, so the global batch is
+    /// `world_size` times it), progress shown and the model saved by rank 0 only.
+    pub fn distributed(mut self, group: Arc<ProcessGroup>) -> Self {
+        self.hooks
+            .push(Box::new(crate::training::data_parallel::DataParallel::new(
+                group.clone(),
+            )));
+        self.distributed = Some(group);
+        self
+    }
+
     /// Adds a training hook.
     pub fn hook(mut self, h: impl TrainingHook + 'static) -> Self {
         self.hooks.push(Box::new(h));

@@ -31,10 +31,13 @@ pub struct ProcessGroup {
     world_size: usize,
 }
 
-// The shim's group is libtorch's ProcessGroupGloo, which is thread-safe; convkit calls it
-// from one thread at a time.
+// The shim's group is libtorch's ProcessGroupGloo, which is thread-safe (c10d's process groups
+// are shared across threads in PyTorch); collectives issued from several threads at once would
+// pair up differently on each rank, so convkit issues them from one thread.
 #[allow(unsafe_code)]
 unsafe impl Send for ProcessGroup {}
+#[allow(unsafe_code)]
+unsafe impl Sync for ProcessGroup {}
 
 /// Runs a shim call that reports failure through `err`, naming `what` in the error.
 #[allow(unsafe_code)]

@@ -1,0 +1,123 @@
+//! Data-parallel `fit` (`FitOptions::distributed`) on two processes over 127.0.0.1 takes the
+//! same steps as one process with the global batch: 2 ranks at batch 4 end with the weights
+//! of 1 process at batch 8 (shuffled epochs, the same seed), even when rank 1 starts from
+//! other weights (rank 0's are broadcast). The test binary starts itself as the two ranks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use convkit_layers::prelude::*;
+use convkit_tensor::distributed::ProcessGroup;
+use convkit_tensor::tch::{Device, Kind, Tensor};
+
+fn model() -> Sequential {
+    convkit_tensor::seed::set_seed(7);
+    let mut m = Sequential::new();
+    m.add(Dense::new(6).activation(Activation::Tanh).input_shape([4]))
+        .unwrap();
+    m.add(Dense::new(3).activation(Activation::Softmax))
+        .unwrap();
+    m.compile(
+        RMSprop::new().learning_rate(0.01),
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
+        &[Metric::Accuracy],
+    )
+    .unwrap();
+    m
+}
+
+fn data() -> (Tensor, Tensor) {
+    convkit_tensor::tch::manual_seed(3);
+    let x = Tensor::randn([32, 4], (Kind::Float, Device::Cpu));
+    let y = Tensor::randint(3, [32], (Kind::Int64, Device::Cpu));
+    (x, y)
+}
+
+fn options(batch: usize) -> FitOptions {
+    FitOptions::new()
+        .epochs(3)
+        .batch_size(batch)
+        .shuffle(true)
+        .verbose(Verbosity::Silent)
+}
+
+fn weights_file(dir: &Path, rank: usize) -> PathBuf {
+    dir.join(format!("rank{rank}.safetensors"))
+}
+
+/// One rank's training (run only when started by the test below).
+#[test]
+fn rank() {
+    let Ok(rank) = std::env::var("DP_RANK") else {
+        return;
+    };
+    let rank: usize = rank.parse().unwrap();
+    let port: u16 = std::env::var("DP_PORT").unwrap().parse().unwrap();
+    let dir = PathBuf::from(std::env::var("DP_DIR").unwrap());
+    let group =
+        ProcessGroup::new_gloo("127.0.0.1", port, rank, 2, Duration::from_secs(60)).unwrap();
+    let mut m = model();
+    if rank == 1 {
+        // Other initial weights: the broadcast must replace them.
+        for (_, p) in m.named_params() {
+            let _ = convkit_tensor::tch::no_grad(|| p.tensor.shallow_clone().fill_(0.5));
+        }
+    }
+    let (x, y) = data();
+    m.fit(&x, &y, options(4).distributed(Arc::new(group)))
+        .unwrap();
+    save_weights(&m, &weights_file(&dir, rank)).unwrap();
+}
+
+#[test]
+fn two_ranks_at_batch_4_train_as_one_process_at_batch_8() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let children: Vec<_> = (0..2)
+        .map(|rank| {
+            Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "rank", "--nocapture", "--test-threads", "1"])
+                .env("DP_RANK", rank.to_string())
+                .env("DP_PORT", port.to_string())
+                .env("DP_DIR", dir.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (rank, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "rank {rank}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut single = model();
+    let (x, y) = data();
+    single.fit(&x, &y, options(8)).unwrap();
+    let want: Vec<(String, Tensor)> = single.get_weights().unwrap();
+    for rank in 0..2 {
+        let got: std::collections::HashMap<String, Tensor> =
+            Tensor::read_safetensors(weights_file(dir.path(), rank))
+                .unwrap()
+                .into_iter()
+                .collect();
+        for (name, w) in &want {
+            let g = &got[name];
+            let diff = f64::try_from((g - w).abs().max()).unwrap();
+            assert!(
+                diff < 1e-5,
+                "rank {rank} {name}: differs by {diff:e} from one process"
+            );
+        }
+    }
+}
