@@ -1,7 +1,8 @@
 //! Data-parallel `fit` (`FitOptions::distributed`) on two processes over 127.0.0.1 takes the
 //! same steps as one process with the global batch: 2 ranks at batch 4 end with the weights
 //! of 1 process at batch 8 (shuffled epochs, the same seed), even when rank 1 starts from
-//! other weights (rank 0's are broadcast). The test binary starts itself as the two ranks.
+//! other weights (rank 0's are broadcast), and every rank logs one process's epoch losses.
+//! The test binary starts itself as the two ranks.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -66,9 +67,17 @@ fn rank() {
         }
     }
     let (x, y) = data();
-    m.fit(&x, &y, options(4).distributed(Arc::new(group)))
+    let history = m
+        .fit(&x, &y, options(4).distributed(Arc::new(group)))
         .unwrap();
     save_weights(&m, &weights_file(&dir, rank)).unwrap();
+    let losses: Vec<String> = history
+        .get("loss")
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    std::fs::write(dir.join(format!("rank{rank}.loss")), losses.join(" ")).unwrap();
 }
 
 #[test]
@@ -103,7 +112,7 @@ fn two_ranks_at_batch_4_train_as_one_process_at_batch_8() {
     }
     let mut single = model();
     let (x, y) = data();
-    single.fit(&x, &y, options(8)).unwrap();
+    let history = single.fit(&x, &y, options(8)).unwrap();
     let want: Vec<(String, Tensor)> = single.get_weights().unwrap();
     for rank in 0..2 {
         let got: std::collections::HashMap<String, Tensor> =
@@ -117,6 +126,17 @@ fn two_ranks_at_batch_4_train_as_one_process_at_batch_8() {
             assert!(
                 diff < 1e-5,
                 "rank {rank} {name}: differs by {diff:e} from one process"
+            );
+        }
+        // Every rank logs the global epoch losses: one process's.
+        let losses = std::fs::read_to_string(dir.path().join(format!("rank{rank}.loss"))).unwrap();
+        let losses: Vec<f64> = losses.split(' ').map(|v| v.parse().unwrap()).collect();
+        let want = history.get("loss").unwrap();
+        assert_eq!(losses.len(), want.len());
+        for (g, w) in losses.iter().zip(want) {
+            assert!(
+                (g - w).abs() < 1e-5,
+                "rank {rank}: epoch loss {g}, one process {w}"
             );
         }
     }

@@ -1,7 +1,8 @@
 //! [`DataParallel`]: `fit` on several processes, as PyTorch's `DistributedDataParallel`:
 //! rank 0's initial weights and buffers broadcast to every rank before the first step, and
 //! after each backward pass the gradients averaged across ranks in coalesced buckets of about
-//! 25 MB (DDP's `bucket_cap_mb`), so every rank takes the same optimizer step. With
+//! 25 MB (DDP's `bucket_cap_mb`), so every rank takes the same optimizer step; each epoch's
+//! training logs are averaged across ranks, so every rank logs the global numbers. With
 //! [`FitOptions::distributed`](crate::training::FitOptions::distributed), in-memory data is
 //! sharded per rank as `DistributedSampler` does.
 
@@ -12,7 +13,7 @@ use convkit_tensor::tch::{self, Tensor};
 
 use crate::models::model::Model;
 use crate::training::hooks::TrainingHook;
-use crate::training::TrainingState;
+use crate::training::{Logs, TrainingState};
 use crate::{Error, Result};
 
 /// DDP's default bucket size.
@@ -73,6 +74,19 @@ impl TrainingHook for DataParallel {
             .map(|(_, p)| p.tensor.shallow_clone())
             .collect();
         tch::no_grad(|| self.group.broadcast(&mut tensors, 0)).map_err(dist_error)
+    }
+
+    fn on_epoch_logs(&mut self, logs: &mut Logs) -> Result<()> {
+        // Every rank saw as many samples (the shards are padded to equal size), so the mean of
+        // the ranks' means is the mean over the global batch.
+        let values: Vec<f64> = logs.0.iter().map(|(_, v)| *v).collect();
+        let mut t = vec![Tensor::f_from_slice(&values)?];
+        self.group.all_reduce_mean(&mut t).map_err(dist_error)?;
+        let reduced = Vec::<f64>::try_from(&t[0])?;
+        for ((_, v), r) in logs.0.iter_mut().zip(reduced) {
+            *v = r;
+        }
+        Ok(())
     }
 
     fn after_backward(&mut self, trainable: &[Tensor]) -> Result<()> {

@@ -195,6 +195,9 @@ impl FitLoop<'_> {
                 // Stopped inside the epoch (TerminateOnNaN): the epoch is not recorded.
                 break;
             }
+            for h in self.hooks.iter_mut() {
+                h.on_epoch_logs(&mut logs)?;
+            }
             if let Some(val) = validation.as_mut() {
                 let val_logs = evaluate_source(self.model, val.as_mut())?;
                 logs.extend_prefixed(&val_logs, "val_");
