@@ -58,9 +58,11 @@ extern "C" {
 void ck_free_error(char* err) { std::free(err); }
 
 // A Gloo process group of `size` ranks meeting at the TCPStore on host:port (rank 0 serves
-// it); `timeout_ms` bounds the rendezvous and every collective.
+// it); `timeout_ms` bounds the rendezvous and every collective. Gloo's own connections go
+// through the interface `iface` when given (GLOO_SOCKET_IFNAME), the loopback when the
+// store is on it, else the address this machine's hostname resolves to (PyTorch's rule).
 void* ck_gloo_new(const char* host, uint16_t port, int rank, int size, int64_t timeout_ms,
-                  char** err) {
+                  const char* iface, char** err) {
   Group* group = nullptr;
   guarded(err, [&] {
     auto timeout = std::chrono::milliseconds(timeout_ms);
@@ -72,7 +74,14 @@ void* ck_gloo_new(const char* host, uint16_t port, int rank, int size, int64_t t
     opts.timeout = timeout;
     auto store = c10::make_intrusive<c10d::TCPStore>(std::string(host), opts);
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
+    std::string h(host);
+    if (iface != nullptr && iface[0] != '\0') {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(iface));
+    } else if (h == "127.0.0.1" || h == "localhost" || h == "::1") {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(h));
+    } else {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
     auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, options);
     group = new Group{store, pg, timeout};
   });

@@ -14,6 +14,7 @@ extern "C" {
         rank: c_int,
         size: c_int,
         timeout_ms: i64,
+        iface: *const c_char,
         err: *mut *mut c_char,
     ) -> *mut c_void;
     pub fn ck_group_free(group: *mut c_void);

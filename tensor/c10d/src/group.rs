@@ -86,7 +86,9 @@ fn check(what: &str, tensors: &[Tensor]) -> Result<()> {
 impl ProcessGroup {
     /// Joins a Gloo group of `world_size` ranks as `rank`, meeting at the `TCPStore` on
     /// `master_addr:master_port`, which rank 0 serves; `timeout` bounds the rendezvous and
-    /// every collective.
+    /// every collective. Gloo connects the ranks through the network interface named by
+    /// `GLOO_SOCKET_IFNAME` when set, the loopback when the master is on it, else the address
+    /// this machine's hostname resolves to, as PyTorch does.
     #[allow(unsafe_code)]
     pub fn new_gloo(
         master_addr: &str,
@@ -102,8 +104,12 @@ impl ProcessGroup {
         }
         let host = CString::new(master_addr)
             .map_err(|_| Error::Config(format!("master address {master_addr:?} holds a NUL")))?;
+        let iface = std::env::var("GLOO_SOCKET_IFNAME").unwrap_or_default();
+        let iface = CString::new(iface)
+            .map_err(|_| Error::Config("GLOO_SOCKET_IFNAME holds a NUL".into()))?;
         let mut err: *mut c_char = std::ptr::null_mut();
-        // SAFETY: `host` outlives the call; the shim returns a group or null with `err` set.
+        // SAFETY: `host` and `iface` outlive the call; the shim returns a group or null with
+        // `err` set.
         let raw = unsafe {
             ffi::ck_gloo_new(
                 host.as_ptr(),
@@ -111,6 +117,7 @@ impl ProcessGroup {
                 rank as i32,
                 world_size as i32,
                 timeout.as_millis().min(i64::MAX as u128) as i64,
+                iface.as_ptr(),
                 &mut err,
             )
         };
