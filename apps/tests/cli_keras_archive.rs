@@ -1,5 +1,6 @@
 //! The commands on a Keras 3 `.keras` file: `convkit predict --model FILE.keras` gives Keras'
-//! own prediction for the same picture, and `gradcam` and `activations` draw from it. The
+//! own prediction for the same picture, and `gradcam`, `activations` and `filters` draw from
+//! it. The
 //! archive is the book's MNIST convnet trained one epoch by Keras
 //! (`scripts/fixtures/export_keras_archives.py`, which `layers/tests/keras_archive_import.rs`
 //! checks against Keras); the picture is its fixed input quantized to 8-bit gray, and Keras'
@@ -126,6 +127,39 @@ fn commands_take_a_keras_archive() {
     assert!(
         pictures >= 3,
         "one grid per layer: {pictures} files\n{text}"
+    );
+
+    // Filter ascent on the archive's second convolution: the objective rises.
+    let filters = tmp.path().join("filters");
+    let (code, text) = run_limited(
+        &[
+            "filters",
+            "--model",
+            m,
+            "--layer",
+            "conv2d_1",
+            "--count",
+            "4",
+            "--steps",
+            "5",
+            "--out",
+            filters.to_str().unwrap(),
+        ],
+        &[("CONVKIT_THREADS", "1")],
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(filters.join("filters_conv2d_1.png").is_file(), "{text}");
+    let objective: Vec<f64> = text
+        .lines()
+        .find_map(|l| l.split_once("mean objective ").map(|(_, r)| r.to_string()))
+        .unwrap_or_else(|| panic!("no objective line: {text}"))
+        .split(' ')
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(
+        objective.len() >= 2 && objective[1] > objective[0],
+        "{text}"
     );
 }
 
