@@ -40,56 +40,27 @@ pub struct EvaluateArgs {
 /// An image file and its label (the index of its class subfolder).
 type Labeled = (PathBuf, i64);
 
-/// The images of each class subfolder of `folder` (sorted by name), and the class names.
+/// The images of each class subfolder of `folder` (sorted by name, as
+/// `image_dataset_from_directory` lists them), and the class names.
 fn labeled_images(folder: &Path) -> anyhow::Result<(Vec<String>, Vec<Labeled>)> {
-    let mut classes: Vec<PathBuf> = std::fs::read_dir(folder)
-        .with_context(|| format!("reading {}", folder.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_dir()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
-        })
-        .collect();
-    classes.sort();
+    let options = convkit_data::image_folder::ImageFolderOptions::image_dataset_from_directory();
+    let listing = convkit_data::image_folder::list_class_folders(folder, &options)?;
     anyhow::ensure!(
-        !classes.is_empty(),
+        !listing.class_names.is_empty(),
         "{}: no class subfolders (evaluate takes a folder with one subfolder per class)",
         folder.display()
     );
-    let mut images = Vec::new();
-    for (label, class) in classes.iter().enumerate() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(class)?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.is_file()
-                    && p.extension().is_some_and(|e| {
-                        convkit_data::image_folder::ALL_FORMATS
-                            .contains(&e.to_string_lossy().to_lowercase().as_str())
-                    })
-            })
-            .collect();
-        files.sort();
-        images.extend(files.into_iter().map(|f| (f, label as i64)));
-    }
     anyhow::ensure!(
-        !images.is_empty(),
+        !listing.samples.is_empty(),
         "{}: no images in its class subfolders",
         folder.display()
     );
-    let names = classes
-        .iter()
-        .map(|c| {
-            c.file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned()
-        })
+    let images = listing
+        .samples
+        .into_iter()
+        .map(|s| (s.path, s.label as i64))
         .collect();
-    Ok((names, images))
+    Ok((listing.class_names, images))
 }
 
 /// The loss that goes with the model's output for `classes` classes, when it is not compiled.
