@@ -14,6 +14,14 @@ pub enum Error {
     /// An error from a batched augmentation kernel.
     #[error(transparent)]
     Augment(#[from] convkit_augment::Error),
+    /// A collective of data-parallel training failed (a lost peer, a timeout).
+    #[error("data-parallel training: {what}: {source}")]
+    Distributed {
+        /// What the ranks were doing.
+        what: String,
+        /// The process group's error.
+        source: convkit_tensor::distributed::Error,
+    },
     /// libtorch raised an exception.
     #[error("libtorch: {0}")]
     Torch(#[from] convkit_tensor::tch::TchError),
@@ -87,6 +95,14 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A failed collective of data-parallel training, saying what the ranks were doing.
+    pub(crate) fn distributed(what: &str, source: convkit_tensor::distributed::Error) -> Self {
+        Error::Distributed {
+            what: what.to_string(),
+            source,
+        }
+    }
+
     pub(crate) fn unknown_name(kind: &'static str, given: &str, known: &[&str]) -> Self {
         Error::UnknownName {
             kind,

@@ -3,7 +3,7 @@
 use rand::seq::SliceRandom;
 use tch::Tensor;
 
-use crate::{seed, Error, Result};
+use crate::{seed, Error, Result, Shard};
 
 /// One mini-batch: inputs (NCHW images or any `(N, ...)` tensor) and their targets. Models
 /// with several inputs or outputs get the first in `inputs` / `targets` and the others, in
@@ -96,6 +96,17 @@ pub trait BatchSource {
     /// The batches of epoch `epoch` (0-based). The order may depend on the epoch and on the
     /// seed ([`crate::seed`]), never on earlier calls, so a resumed run sees the same batches.
     fn epoch(&mut self, epoch: usize) -> Result<Box<dyn Iterator<Item = Result<Batch>> + '_>>;
+
+    /// Serves from now on only `shard`'s share of every epoch (data-parallel training and
+    /// evaluation; [`Shard`]); [`BatchSource::num_samples`] and
+    /// [`BatchSource::batches_per_epoch`] then count this rank's share. Replaces an earlier
+    /// shard. Sources that cannot be sharded say so.
+    fn shard(&mut self, shard: Shard) -> Result<()> {
+        let _ = shard;
+        Err(Error::Invalid(
+            "this batch source cannot be split across ranks (implement BatchSource::shard)".into(),
+        ))
+    }
 }
 
 /// In-memory tensors served in batches, shuffled per epoch from the seed (Keras' `fit(x, y)`).
@@ -106,8 +117,8 @@ pub struct TensorBatches {
     batch_size: usize,
     shuffle: bool,
     stream: String,
-    /// `(rank, world size)` when sharded across ranks ([`TensorBatches::shard`]).
-    shard: Option<(usize, usize)>,
+    /// This rank's share when split across ranks ([`BatchSource::shard`]).
+    shard: Option<Shard>,
 }
 
 impl TensorBatches {
@@ -173,19 +184,14 @@ impl TensorBatches {
         self
     }
 
-    /// Serves only rank `rank`'s share of `world_size` ranks, as PyTorch's
-    /// `DistributedSampler` (with `drop_last=False`): every epoch's order is the one all ranks
-    /// compute from the seed, padded from its start to a multiple of `world_size`, and rank
-    /// `r` takes its positions `r, r + world_size, ...`. So every rank runs as many steps, and
-    /// `world_size` ranks at batch `B` together see the samples of one process at batch
-    /// `world_size * B`.
-    pub fn shard(mut self, rank: usize, world_size: usize) -> Result<Self> {
-        if world_size == 0 || rank >= world_size {
-            return Err(Error::Invalid(format!(
-                "rank {rank} of {world_size}: the rank must be below the world size"
-            )));
-        }
-        self.shard = (world_size > 1).then_some((rank, world_size));
+    /// Serves only rank `rank`'s training share of `world_size` ranks, as PyTorch's
+    /// `DistributedSampler` (with `drop_last=False`; [`Shard::training`]): every epoch's
+    /// order is the one all ranks compute from the seed, padded from its start to a multiple
+    /// of `world_size`, and rank `r` takes its positions `r, r + world_size, ...`. So every
+    /// rank runs as many steps, and `world_size` ranks at batch `B` together see the samples
+    /// of one process at batch `world_size * B`.
+    pub fn sharded(mut self, rank: usize, world_size: usize) -> Result<Self> {
+        BatchSource::shard(&mut self, Shard::training(rank, world_size)?)?;
         Ok(self)
     }
 
@@ -203,14 +209,8 @@ impl TensorBatches {
             idx.shuffle(&mut seed::rng_for(&self.stream, epoch as u64));
         }
         match self.shard {
-            Some((rank, world)) if n > 0 => {
-                let padded = (n as usize).div_ceil(world) * world;
-                (rank..padded)
-                    .step_by(world)
-                    .map(|p| idx[p % n as usize])
-                    .collect()
-            }
-            _ => idx,
+            Some(shard) => shard.select(&idx),
+            None => idx,
         }
     }
 }
@@ -218,7 +218,7 @@ impl TensorBatches {
 impl BatchSource for TensorBatches {
     fn num_samples(&self) -> usize {
         match self.shard {
-            Some((_, world)) => self.all_samples().div_ceil(world),
+            Some(shard) => shard.len_of(self.all_samples()),
             None => self.all_samples(),
         }
     }
@@ -253,6 +253,11 @@ impl BatchSource for TensorBatches {
             });
         Ok(Box::new(it))
     }
+
+    fn shard(&mut self, shard: Shard) -> Result<()> {
+        self.shard = (shard.world_size() > 1).then_some(shard);
+        Ok(())
+    }
 }
 
 /// A batch source whose batches pass through a function (e.g. u8 images to scaled floats and
@@ -280,6 +285,9 @@ impl<S: BatchSource, F: FnMut(Batch) -> Result<Batch>> BatchSource for MapBatche
         let f = &mut self.f;
         let it = self.inner.epoch(epoch)?;
         Ok(Box::new(it.map(move |b| b.and_then(&mut *f))))
+    }
+    fn shard(&mut self, shard: Shard) -> Result<()> {
+        self.inner.shard(shard)
     }
 }
 

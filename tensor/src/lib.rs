@@ -29,6 +29,7 @@ pub mod memory;
 pub mod pth;
 pub mod safetensors_header;
 pub mod seed;
+pub mod shard;
 pub mod threads;
 
 pub use batch::{Batch, BatchSource, MapBatches, TensorBatches};
@@ -38,5 +39,6 @@ pub use batch::{Batch, BatchSource, MapBatches, TensorBatches};
 pub use convkit_c10d as distributed;
 pub use device::Device;
 pub use error::{Error, Result};
+pub use shard::Shard;
 pub use tch;
 pub use tch::{Kind, Tensor};

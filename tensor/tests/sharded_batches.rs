@@ -17,7 +17,7 @@ fn ranks_take_strided_shares_of_the_padded_order() {
     let whole = source(10, true).order(3);
     let mut seen = Vec::new();
     for rank in 0..4 {
-        let share = source(10, true).shard(rank, 4).unwrap();
+        let share = source(10, true).sharded(rank, 4).unwrap();
         assert_eq!(share.num_samples(), 3);
         assert_eq!(share.batches_per_epoch(), 2);
         let order = share.order(3);
@@ -34,14 +34,14 @@ fn ranks_take_strided_shares_of_the_padded_order() {
 
 #[test]
 fn batches_hold_the_share_and_one_rank_is_the_whole() {
-    let mut share = source(8, false).shard(1, 2).unwrap();
+    let mut share = source(8, false).sharded(1, 2).unwrap();
     let served: Vec<i64> = share
         .epoch(0)
         .unwrap()
         .flat_map(|b| Vec::<i64>::try_from(b.unwrap().inputs).unwrap())
         .collect();
     assert_eq!(served, [1, 3, 5, 7]);
-    let one = source(8, true).shard(0, 1).unwrap();
+    let one = source(8, true).sharded(0, 1).unwrap();
     assert_eq!(one.order(2), source(8, true).order(2));
-    assert!(source(8, true).shard(2, 2).is_err());
+    assert!(source(8, true).sharded(2, 2).is_err());
 }

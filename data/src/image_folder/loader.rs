@@ -45,6 +45,8 @@ use crate::{Error, Result};
 pub struct ImageFolder {
     pub(super) shared: Arc<Shared>,
     pub(super) pool: Arc<rayon::ThreadPool>,
+    /// This rank's share of every epoch when split across ranks (`BatchSource::shard`).
+    pub(super) shard: Option<convkit_tensor::Shard>,
 }
 
 impl std::fmt::Debug for ImageFolder {
@@ -134,6 +136,7 @@ impl ImageFolder {
                 bad: Mutex::new(HashSet::new()),
             }),
             pool: Arc::new(pool),
+            shard: None,
         };
         tracing::debug!("{}", folder.description());
         Ok(folder)
@@ -221,7 +224,8 @@ impl ImageFolder {
         convkit_tensor::fingerprint::of_parts(&refs)
     }
 
-    /// Order of the samples in `epoch` (seeded shuffle, or listing order), `repeat` passes.
+    /// Order of the samples in `epoch` (seeded shuffle, or listing order), `repeat` passes;
+    /// this rank's share of it when sharded.
     pub fn order(&self, epoch: usize) -> Vec<usize> {
         self.passes(epoch).into_iter().map(|(i, _)| i).collect()
     }
@@ -239,7 +243,10 @@ impl ImageFolder {
             }
             out.extend(order.into_iter().map(|i| (i, pass)));
         }
-        out
+        match &self.shard {
+            Some(shard) => shard.select(&out),
+            None => out,
+        }
     }
 
     /// Loads sample `i` as epoch `epoch` would: decoded, resized and augmented.

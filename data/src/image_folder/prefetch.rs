@@ -12,7 +12,13 @@ use crate::Result;
 
 impl BatchSource for ImageFolder {
     fn num_samples(&self) -> usize {
-        self.shared.samples.len() * self.shared.opts.repeat.max(1)
+        let all = self.shared.samples.len() * self.shared.opts.repeat.max(1);
+        self.shard.map_or(all, |s| s.len_of(all))
+    }
+
+    fn shard(&mut self, shard: convkit_tensor::Shard) -> convkit_tensor::Result<()> {
+        self.shard = (shard.world_size() > 1).then_some(shard);
+        Ok(())
     }
 
     fn batches_per_epoch(&self) -> usize {

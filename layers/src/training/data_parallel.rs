@@ -1,10 +1,9 @@
 //! [`DataParallel`]: `fit` on several processes, as PyTorch's `DistributedDataParallel`:
 //! rank 0's initial weights and buffers broadcast to every rank before the first step, and
 //! after each backward pass the gradients averaged across ranks in coalesced buckets of about
-//! 25 MB (DDP's `bucket_cap_mb`), so every rank takes the same optimizer step; each epoch's
-//! training logs are averaged across ranks, so every rank logs the global numbers. With
-//! [`FitOptions::distributed`](crate::training::FitOptions::distributed), in-memory data is
-//! sharded per rank as `DistributedSampler` does.
+//! 25 MB (DDP's `bucket_cap_mb`), so every rank takes the same optimizer step. With
+//! [`FitOptions::distributed`](crate::training::FitOptions::distributed), `fit` also splits
+//! the data per rank as `DistributedSampler` does and adds the epoch's sums across ranks.
 
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ use convkit_tensor::tch::{self, Tensor};
 
 use crate::models::model::Model;
 use crate::training::hooks::TrainingHook;
-use crate::training::{Logs, TrainingState};
+use crate::training::TrainingState;
 use crate::{Error, Result};
 
 /// DDP's default bucket size.
@@ -23,13 +22,6 @@ pub const DEFAULT_BUCKET_BYTES: usize = 25 << 20;
 pub struct DataParallel {
     group: Arc<ProcessGroup>,
     bucket_bytes: usize,
-}
-
-fn dist_error(e: convkit_tensor::distributed::Error) -> Error {
-    Error::Model {
-        model: "data-parallel fit".into(),
-        problem: e.to_string(),
-    }
 }
 
 impl DataParallel {
@@ -51,7 +43,7 @@ impl DataParallel {
             if bytes >= self.bucket_bytes {
                 self.group
                     .all_reduce_mean(&mut bucket)
-                    .map_err(dist_error)?;
+                    .map_err(|e| Error::distributed("averaging the gradients", e))?;
                 bucket.clear();
                 bytes = 0;
             }
@@ -59,7 +51,7 @@ impl DataParallel {
         if !bucket.is_empty() {
             self.group
                 .all_reduce_mean(&mut bucket)
-                .map_err(dist_error)?;
+                .map_err(|e| Error::distributed("averaging the gradients", e))?;
         }
         Ok(())
     }
@@ -73,20 +65,8 @@ impl TrainingHook for DataParallel {
             .into_iter()
             .map(|(_, p)| p.tensor.shallow_clone())
             .collect();
-        tch::no_grad(|| self.group.broadcast(&mut tensors, 0)).map_err(dist_error)
-    }
-
-    fn on_epoch_logs(&mut self, logs: &mut Logs) -> Result<()> {
-        // Every rank saw as many samples (the shards are padded to equal size), so the mean of
-        // the ranks' means is the mean over the global batch.
-        let values: Vec<f64> = logs.0.iter().map(|(_, v)| *v).collect();
-        let mut t = vec![Tensor::f_from_slice(&values)?];
-        self.group.all_reduce_mean(&mut t).map_err(dist_error)?;
-        let reduced = Vec::<f64>::try_from(&t[0])?;
-        for ((_, v), r) in logs.0.iter_mut().zip(reduced) {
-            *v = r;
-        }
-        Ok(())
+        tch::no_grad(|| self.group.broadcast(&mut tensors, 0))
+            .map_err(|e| Error::distributed("broadcasting rank 0's weights", e))
     }
 
     fn after_backward(&mut self, trainable: &[Tensor]) -> Result<()> {

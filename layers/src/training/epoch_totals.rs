@@ -1,12 +1,13 @@
 //! Log accumulation: running sums of the loss and metrics over an epoch, kept on the device
 //! and read only when logs are wanted (reading forces a device sync).
 
+use convkit_tensor::distributed::ProcessGroup;
 use convkit_tensor::tch::{self, Kind, Tensor};
 
 use crate::training::batch_loss::BatchLoss;
 use crate::training::metrics::Metric;
 use crate::training::{Compiled, Logs};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Running sums of one output's metrics over an epoch (kept on the device; read rarely).
 struct OutputTotals {
@@ -84,6 +85,44 @@ impl Totals {
             }
             Ok(())
         })
+    }
+
+    /// Sums every rank's totals, so that each rank's logs are those of all samples of all
+    /// ranks (one all-reduce of every sum and count, flattened into one tensor).
+    pub(crate) fn all_reduce(&mut self, group: &ProcessGroup) -> Result<()> {
+        let device = self.loss.device();
+        let mut sums: Vec<&mut Tensor> = vec![&mut self.loss];
+        let mut counts: Vec<&mut f64> = vec![&mut self.count];
+        for o in self.outputs.iter_mut() {
+            sums.push(&mut o.loss);
+            sums.extend(o.metrics.iter_mut());
+            counts.extend(o.metric_counts.iter_mut());
+        }
+        let mut parts: Vec<Tensor> = Vec::with_capacity(sums.len() + 1);
+        for t in sums.iter() {
+            parts.push(t.f_to_device(tch::Device::Cpu)?.f_reshape([-1])?);
+        }
+        let count_values: Vec<f64> = counts.iter().map(|c| **c).collect();
+        parts.push(Tensor::f_from_slice(&count_values)?);
+        let mut flat = vec![Tensor::f_cat(&parts, 0)?];
+        group
+            .all_reduce_sum(&mut flat)
+            .map_err(|e| Error::distributed("reducing the epoch's metrics", e))?;
+        let mut offset = 0;
+        for t in sums.iter_mut() {
+            let n = t.numel() as i64;
+            let reduced = flat[0]
+                .f_narrow(0, offset, n)?
+                .f_reshape(t.size())?
+                .f_to_device(device)?;
+            **t = reduced;
+            offset += n;
+        }
+        let reduced = Vec::<f64>::try_from(flat[0].f_narrow(0, offset, counts.len() as i64)?)?;
+        for (c, r) in counts.into_iter().zip(reduced) {
+            *c = r;
+        }
+        Ok(())
     }
 
     /// Samples added so far.

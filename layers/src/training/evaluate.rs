@@ -1,7 +1,8 @@
 //! `evaluate`: loss and metrics in inference mode, as Keras' `model.evaluate`.
 
+use convkit_tensor::distributed::ProcessGroup;
 use convkit_tensor::tch::{self, Tensor};
-use convkit_tensor::{BatchSource, TensorBatches};
+use convkit_tensor::{BatchSource, Shard, TensorBatches};
 
 use crate::models::model::Model;
 use crate::training::batch_loss::total_loss;
@@ -17,6 +18,20 @@ pub fn evaluate(model: &dyn Model, x: &Tensor, y: &Tensor, batch_size: usize) ->
 
 /// Loss and metrics over a batch source, in inference mode.
 pub fn evaluate_source(model: &dyn Model, source: &mut dyn BatchSource) -> Result<Logs> {
+    evaluate_source_on(model, source, None)
+}
+
+/// Loss and metrics over a batch source split across the ranks of `group` (each rank
+/// evaluates its unpadded share, [`Shard::evaluation`], and the sums are added across ranks),
+/// or over all of it without a group. Every rank gets the logs of all samples.
+pub fn evaluate_source_on(
+    model: &dyn Model,
+    source: &mut dyn BatchSource,
+    group: Option<&ProcessGroup>,
+) -> Result<Logs> {
+    if let Some(g) = group {
+        source.shard(Shard::evaluation(g.rank(), g.world_size())?)?;
+    }
     let compiled = compiled_of(model)?;
     tch::no_grad(|| -> Result<Logs> {
         let device = model.device();
@@ -25,6 +40,9 @@ pub fn evaluate_source(model: &dyn Model, source: &mut dyn BatchSource) -> Resul
             let batch = batch?.to_device(device)?;
             let (loss, preds) = total_loss(model, compiled, &batch, false, None)?;
             totals.add(compiled, &loss, &batch.all_targets(), &preds, batch.len())?;
+        }
+        if let Some(g) = group {
+            totals.all_reduce(g)?;
         }
         if totals.samples() == 0.0 {
             return Err(Error::Model {

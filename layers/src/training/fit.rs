@@ -12,14 +12,14 @@
 use std::time::Instant;
 
 use convkit_tensor::tch::Tensor;
-use convkit_tensor::{seed, Batch, BatchSource, TensorBatches};
+use convkit_tensor::{seed, Batch, BatchSource, Shard, TensorBatches};
 
 use crate::models::model::Model;
 use crate::training::batch_loss::total_loss;
 use crate::training::callbacks::Callback;
 use crate::training::class_weight::ClassWeight;
 use crate::training::epoch_totals::Totals;
-use crate::training::evaluate::evaluate_source;
+use crate::training::evaluate::evaluate_source_on;
 use crate::training::hooks::TrainingHook;
 use crate::training::progress::Progress;
 use crate::training::{
@@ -73,13 +73,16 @@ pub fn fit_multi(
         _ => (narrow(xs, 0, n)?, narrow(ys, 0, n)?),
     };
     let mut source = TensorBatches::multi(train_x, train_y, options.batch_size, options.shuffle)?;
-    if let Some(group) = &options.distributed {
-        source = source.shard(group.rank(), group.world_size())?;
-    }
     fit_source(model, &mut source, options)
 }
 
 /// Trains on a batch source (an image folder, a feature cache...): Keras' `fit(dataset)`.
+///
+/// Data-parallel ([`FitOptions::distributed`]): `source` is split across the ranks
+/// ([`BatchSource::shard`] with [`Shard::training`]), the validation data too, unpadded
+/// ([`Shard::evaluation`]), and the epoch's training and validation sums are added across
+/// ranks, so every rank logs the numbers of all samples; callbacks that write files
+/// ([`Callback::rank_zero_only`]) run on rank 0 only.
 pub fn fit_source(
     model: &mut dyn Model,
     source: &mut dyn BatchSource,
@@ -87,11 +90,18 @@ pub fn fit_source(
 ) -> Result<History> {
     compiled_of(model)?;
     convkit_tensor::allocator::keep_step_buffers_mapped();
-    let validation = validation_source(
+    let mut validation = validation_source(
         model,
         std::mem::take(&mut options.validation),
         options.batch_size,
     )?;
+    let group = options.distributed.clone();
+    if let Some(g) = &group {
+        source.shard(Shard::training(g.rank(), g.world_size())?)?;
+        if let Some(v) = validation.as_mut() {
+            v.shard(Shard::evaluation(g.rank(), g.world_size())?)?;
+        }
+    }
     let steps = source.batches_per_epoch();
     if steps == 0 {
         return Err(Error::Model {
@@ -109,12 +119,13 @@ pub fn fit_source(
                 .into(),
         });
     }
-    if options.distributed.as_ref().is_some_and(|g| g.rank() != 0) {
-        // Rank 0 shows the progress and saves the model.
+    let mut callbacks = std::mem::take(&mut options.callbacks);
+    if group.as_ref().is_some_and(|g| g.rank() != 0) {
+        // Rank 0 shows the progress, saves the model and writes the callbacks' files.
         options.verbose = crate::training::Verbosity::Silent;
         options.save_to = None;
+        callbacks.retain(|c| !c.rank_zero_only());
     }
-    let callbacks = std::mem::take(&mut options.callbacks);
     let mut fit = FitLoop {
         save_to: options.save_to.take(),
         want_batch_logs: callbacks.iter().any(|c| c.wants_batch_logs()),
@@ -123,6 +134,7 @@ pub fn fit_source(
             epoch: options.initial_epoch,
             epochs: options.epochs,
             steps_per_epoch: steps,
+            distributed: group,
             ..Default::default()
         },
         callbacks,
@@ -195,11 +207,9 @@ impl FitLoop<'_> {
                 // Stopped inside the epoch (TerminateOnNaN): the epoch is not recorded.
                 break;
             }
-            for h in self.hooks.iter_mut() {
-                h.on_epoch_logs(&mut logs)?;
-            }
             if let Some(val) = validation.as_mut() {
-                let val_logs = evaluate_source(self.model, val.as_mut())?;
+                let group = self.state.distributed.as_deref();
+                let val_logs = evaluate_source_on(self.model, val.as_mut(), group)?;
                 logs.extend_prefixed(&val_logs, "val_");
             }
             logs.set(
@@ -247,6 +257,9 @@ impl FitLoop<'_> {
             if self.state.stop_training {
                 break;
             }
+        }
+        if let Some(group) = &self.state.distributed {
+            totals.all_reduce(group)?;
         }
         totals.logs(compiled_of(self.model)?)
     }

@@ -4,13 +4,12 @@
 //! Callbacks see epochs and batches; a hook sees each training step: the start of training
 //! (broadcast the initial weights from rank 0), the start of each epoch (set the sampler's
 //! epoch), the moment before backward (the Reducer's prepare step) and the moment after
-//! backward, before the optimizer step (all-reduce the gradients), and the epoch's logs
-//! (averaged across ranks).
+//! backward, before the optimizer step (all-reduce the gradients).
 
 use convkit_tensor::tch::Tensor;
 
 use crate::models::model::Model;
-use crate::training::{Logs, TrainingState};
+use crate::training::TrainingState;
 use crate::Result;
 
 /// Hooks around each training step of `fit`. Every method has an empty default.
@@ -32,11 +31,6 @@ pub trait TrainingHook: Send {
     /// After `loss.backward()`, before the optimizer step: `trainable` holds the tensors the
     /// optimizer updates, their gradients filled in.
     fn after_backward(&mut self, trainable: &[Tensor]) -> Result<()> {
-        Ok(())
-    }
-    /// After an epoch's training logs are computed, before validation and the callbacks see
-    /// them: the moment to reduce them across ranks.
-    fn on_epoch_logs(&mut self, logs: &mut Logs) -> Result<()> {
         Ok(())
     }
 }

@@ -1,6 +1,10 @@
 //! [`TrainingState`]: the state of a running `fit`, which callbacks and hooks receive beside
 //! the model.
 
+use std::sync::Arc;
+
+use convkit_tensor::distributed::ProcessGroup;
+
 use crate::training::History;
 
 /// The state of a running `fit`: epoch and step counters, the history so far and the stop
@@ -23,4 +27,7 @@ pub struct TrainingState {
     pub history: History,
     /// Set to stop after the current batch (`TerminateOnNaN`) or epoch (`EarlyStopping`).
     pub stop_training: bool,
+    /// The process group of data-parallel training (`FitOptions::distributed`), so that
+    /// callbacks can tell rank 0 and share its files (`BackupAndRestore`).
+    pub distributed: Option<Arc<ProcessGroup>>,
 }

@@ -29,6 +29,7 @@ pub struct ProcessGroup {
     raw: NonNull<c_void>,
     rank: usize,
     world_size: usize,
+    timeout: Duration,
 }
 
 // The shim's group is libtorch's ProcessGroupGloo, which is thread-safe (c10d's process groups
@@ -39,17 +40,31 @@ unsafe impl Send for ProcessGroup {}
 #[allow(unsafe_code)]
 unsafe impl Sync for ProcessGroup {}
 
-/// Runs a shim call that reports failure through `err`, naming `what` in the error.
-#[allow(unsafe_code)]
-fn call(what: &str, f: impl FnOnce(*mut *mut c_char) -> i32) -> Result<()> {
-    let mut err: *mut c_char = std::ptr::null_mut();
-    if f(&mut err) == 0 {
-        return Ok(());
+/// Whether Gloo's `message` says a peer is gone: a closed or reset connection, or a
+/// collective that timed out.
+fn is_peer_lost(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "connection closed",
+        "connection reset",
+        "timed out",
+        "broken pipe",
+        "did not complete",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
+}
+
+/// "rank 1" in a world of 2, else "one of ranks 0, 2, 3": the peers of `rank`.
+fn peers_of(rank: usize, world_size: usize) -> String {
+    let others: Vec<String> = (0..world_size)
+        .filter(|r| *r != rank)
+        .map(|r| r.to_string())
+        .collect();
+    match others.as_slice() {
+        [one] => format!("rank {one}"),
+        _ => format!("one of ranks {}", others.join(", ")),
     }
-    Err(Error::C10d {
-        what: what.to_string(),
-        message: take_message(err),
-    })
 }
 
 #[allow(unsafe_code)]
@@ -84,6 +99,34 @@ fn check(what: &str, tensors: &[Tensor]) -> Result<()> {
 }
 
 impl ProcessGroup {
+    /// Runs a shim call that reports failure through `err`, naming `what` and, when Gloo says
+    /// a peer is gone, the ranks that may be.
+    #[allow(unsafe_code)]
+    fn call(&self, what: &str, f: impl FnOnce(*mut *mut c_char) -> i32) -> Result<()> {
+        let mut err: *mut c_char = std::ptr::null_mut();
+        if f(&mut err) == 0 {
+            return Ok(());
+        }
+        let message = take_message(err);
+        if is_peer_lost(&message) {
+            return Err(Error::PeerLost {
+                what: format!("{what} on rank {} of {}", self.rank, self.world_size),
+                peers: peers_of(self.rank, self.world_size),
+                timeout_s: self.timeout.as_secs_f64(),
+                message,
+            });
+        }
+        Err(Error::C10d {
+            what: what.to_string(),
+            message,
+        })
+    }
+
+    /// The timeout of every collective.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Joins a Gloo group of `world_size` ranks as `rank`, meeting at the `TCPStore` on
     /// `master_addr:master_port`, which rank 0 serves; `timeout` bounds the rendezvous and
     /// every collective. Gloo connects the ranks through the network interface named by
@@ -132,6 +175,7 @@ impl ProcessGroup {
             raw,
             rank,
             world_size,
+            timeout,
         })
     }
 
@@ -151,7 +195,7 @@ impl ProcessGroup {
         check("all_reduce", tensors)?;
         let mut ptrs: Vec<*mut torch_sys::C_tensor> =
             tensors.iter_mut().map(|t| t.as_mut_ptr()).collect();
-        call("all_reduce", |err| {
+        self.call("all_reduce", |err| {
             // SAFETY: the pointers are live tensors borrowed for the call.
             unsafe { ffi::ck_allreduce_sum(self.raw.as_ptr(), ptrs.as_mut_ptr(), ptrs.len(), err) }
         })
@@ -178,7 +222,7 @@ impl ProcessGroup {
         }
         let mut ptrs: Vec<*mut torch_sys::C_tensor> =
             tensors.iter_mut().map(|t| t.as_mut_ptr()).collect();
-        call("broadcast", |err| {
+        self.call("broadcast", |err| {
             // SAFETY: as in `all_reduce_sum`.
             unsafe {
                 ffi::ck_broadcast(
@@ -202,7 +246,7 @@ impl ProcessGroup {
             .collect::<std::result::Result<_, _>>()?;
         let mut ptrs: Vec<*mut torch_sys::C_tensor> =
             outputs.iter_mut().map(|t| t.as_mut_ptr()).collect();
-        call("all_gather", |err| {
+        self.call("all_gather", |err| {
             // SAFETY: as in `all_reduce_sum`.
             unsafe {
                 ffi::ck_allgather(
@@ -220,10 +264,33 @@ impl ProcessGroup {
     /// Waits until every rank has reached the barrier.
     #[allow(unsafe_code)]
     pub fn barrier(&self) -> Result<()> {
-        call("barrier", |err| {
+        self.call("barrier", |err| {
             // SAFETY: the group is live.
             unsafe { ffi::ck_barrier(self.raw.as_ptr(), err) }
         })
+    }
+
+    /// Rank `root`'s `bytes` on every rank (the others' `bytes` are ignored): a file or a
+    /// message only rank `root` can read, such as a backup on its disk.
+    pub fn broadcast_bytes(&self, bytes: &[u8], root: usize) -> Result<Vec<u8>> {
+        let len = if self.rank == root { bytes.len() } else { 0 };
+        let mut t = vec![Tensor::f_from_slice(&[len as i64])?];
+        self.broadcast(&mut t, root)?;
+        let n = t[0].f_int64_value(&[0])?;
+        if n < 0 {
+            return Err(Error::Config(format!(
+                "rank {root} announced {n} bytes to broadcast"
+            )));
+        }
+        let mut data = vec![if self.rank == root {
+            Tensor::f_from_slice(bytes)?
+        } else {
+            Tensor::f_zeros([n], (Kind::Uint8, tch::Device::Cpu))?
+        }];
+        if n > 0 {
+            self.broadcast(&mut data, root)?;
+        }
+        Ok(Vec::<u8>::try_from(&data[0])?)
     }
 
     /// A float scalar summed across ranks (epoch totals, sample counts).

@@ -32,6 +32,22 @@ pub enum Error {
         /// libtorch's message.
         message: String,
     },
+    /// A collective failed because a peer is gone: its process ended (its connections
+    /// closed) or it did not answer within the timeout.
+    #[error(
+        "c10d: {what}: lost {peers} (its process ended or it did not answer within \
+         {timeout_s} s): {message}"
+    )]
+    PeerLost {
+        /// The operation.
+        what: String,
+        /// The rank or ranks that may be gone ("rank 1", "one of ranks 1, 2, 3").
+        peers: String,
+        /// The group's timeout, in seconds.
+        timeout_s: f64,
+        /// libtorch's (Gloo's) message.
+        message: String,
+    },
     /// A tensor a collective cannot take.
     #[error("{what}: tensor {index}: {problem}")]
     Tensor {

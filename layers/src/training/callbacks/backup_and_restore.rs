@@ -8,6 +8,11 @@
 //! backup is deleted when training ends normally (after `FitOptions::save_model_to` has saved
 //! the final model, so a kill during that save resumes from the backup).
 //!
+//! Data-parallel (`FitOptions::distributed`): rank 0 alone writes backups; at the start it
+//! sends its latest backup to every rank through the process group (ranks on other machines
+//! cannot read its disk), so all ranks resume from the same epoch, weights and optimizer
+//! state.
+//!
 //! A backup records what it was made with (the optimizer, the steps per epoch, and any
 //! settings the caller names, such as the batch size or a training-set limit); a run whose
 //! settings differ refuses to resume from it and says what differs.
@@ -20,6 +25,7 @@ use convkit_tensor::atomic::remove_stale_temps;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::backup_broadcast::broadcast_backup;
 use super::Callback;
 use crate::models::model::Model;
 use crate::saving::{load_weights, replace_dir, save_weights, OPTIMIZER_FILE, WEIGHTS_FILE};
@@ -91,23 +97,13 @@ impl BackupAndRestore {
         self.restored_from
     }
 
-    /// The directory of the latest backup, if there is one.
-    pub fn latest(backup_dir: &Path) -> Option<PathBuf> {
-        let name = std::fs::read_to_string(backup_dir.join(LATEST)).ok()?;
-        let dir = backup_dir.join(name.trim());
-        dir.join(STATE_FILE).exists().then_some(dir)
-    }
-}
-
-impl Callback for BackupAndRestore {
-    fn on_train_begin(&mut self, model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
-        remove_stale_temps(&self.backup_dir);
-        if let Some(parent) = self.backup_dir.parent() {
-            remove_stale_temps(parent);
-        }
-        let Some(dir) = Self::latest(&self.backup_dir) else {
-            return Ok(());
-        };
+    /// The training state of the backup in `dir`, refused when made with other settings.
+    fn read_state(
+        &self,
+        dir: &Path,
+        model: &dyn Model,
+        state: &TrainingState,
+    ) -> Result<BackupState> {
         let state_path = dir.join(STATE_FILE);
         let text = std::fs::read(&state_path).map_err(|e| Error::file(&state_path, e))?;
         let saved: BackupState = serde_json::from_slice(&text)
@@ -124,6 +120,50 @@ impl Callback for BackupAndRestore {
                 ),
             ));
         }
+        Ok(saved)
+    }
+
+    /// The directory of the latest backup, if there is one.
+    pub fn latest(backup_dir: &Path) -> Option<PathBuf> {
+        let name = std::fs::read_to_string(backup_dir.join(LATEST)).ok()?;
+        let dir = backup_dir.join(name.trim());
+        dir.join(STATE_FILE).exists().then_some(dir)
+    }
+}
+
+/// Whether this process is a data-parallel rank other than 0 (which neither writes nor reads
+/// the backup directory: rank 0 sends it its backup).
+fn is_other_rank(state: &TrainingState) -> bool {
+    state.distributed.as_ref().is_some_and(|g| g.rank() != 0)
+}
+
+impl Callback for BackupAndRestore {
+    fn on_train_begin(&mut self, model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
+        let mut latest = None;
+        if !is_other_rank(state) {
+            remove_stale_temps(&self.backup_dir);
+            if let Some(parent) = self.backup_dir.parent() {
+                remove_stale_temps(parent);
+            }
+            latest = Self::latest(&self.backup_dir);
+        }
+        // Data-parallel: every rank restores rank 0's backup (other machines cannot read its
+        // disk), sent through the process group.
+        let mut _copy = None;
+        if let Some(group) = state.distributed.clone().filter(|g| g.world_size() > 1) {
+            if let Some(dir) = &latest {
+                // Rank 0 refuses a backup of other settings before sending it.
+                self.read_state(dir, model, state)?;
+            }
+            _copy = broadcast_backup(&group, latest.as_deref())?;
+            if let Some(copy) = &_copy {
+                latest = Some(copy.dir().to_path_buf());
+            }
+        }
+        let Some(dir) = latest else {
+            return Ok(());
+        };
+        let saved = self.read_state(&dir, model, state)?;
         if saved.seed != convkit_tensor::seed::seed() {
             tracing::warn!(
                 backup_seed = saved.seed,
@@ -151,6 +191,9 @@ impl Callback for BackupAndRestore {
         model: &mut dyn Model,
         state: &mut TrainingState,
     ) -> Result<()> {
+        if is_other_rank(state) {
+            return Ok(());
+        }
         let name = format!("epoch-{epoch}");
         let target = self.backup_dir.join(&name);
         let tmp = self
@@ -185,6 +228,9 @@ impl Callback for BackupAndRestore {
     }
 
     fn on_train_end(&mut self, _model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
+        if is_other_rank(state) {
+            return Ok(());
+        }
         if self.delete_on_success && state.history.stop_reason.is_none() {
             let _ = std::fs::remove_dir_all(&self.backup_dir);
         }

@@ -42,6 +42,10 @@ impl CSVLogger {
 }
 
 impl Callback for CSVLogger {
+    fn rank_zero_only(&self) -> bool {
+        true
+    }
+
     fn on_train_begin(&mut self, _model: &mut dyn Model, _state: &mut TrainingState) -> Result<()> {
         let existed = self.path.exists()
             && std::fs::metadata(&self.path)

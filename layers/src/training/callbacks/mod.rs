@@ -2,6 +2,7 @@
 //! [`EarlyStopping`], [`CSVLogger`], [`TerminateOnNaN`], [`ReduceLROnPlateau`], [`TensorBoard`].
 
 mod backup_and_restore;
+mod backup_broadcast;
 mod csv_logger;
 mod early_stopping;
 mod model_checkpoint;
@@ -38,6 +39,12 @@ pub trait Callback: Send {
         state: &mut TrainingState,
     ) -> Result<()> {
         Ok(())
+    }
+    /// Whether only rank 0 of data-parallel training runs this callback (those that write
+    /// files: checkpoints, logs, TensorBoard events). Callbacks that steer training
+    /// (`EarlyStopping`, `ReduceLROnPlateau`) run on every rank, on the same global logs.
+    fn rank_zero_only(&self) -> bool {
+        false
     }
     /// Whether [`Callback::on_train_batch_end`] must be called after every batch (reading the
     /// loss forces a device sync, so `fit` only does it on request).

@@ -83,6 +83,10 @@ impl ModelCheckpoint {
 }
 
 impl Callback for ModelCheckpoint {
+    fn rank_zero_only(&self) -> bool {
+        true
+    }
+
     fn on_train_begin(&mut self, _model: &mut dyn Model, state: &mut TrainingState) -> Result<()> {
         self.monitor.resume();
         // A run resumed by BackupAndRestore (an earlier callback) has its history back: the

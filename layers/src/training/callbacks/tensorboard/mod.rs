@@ -79,6 +79,10 @@ impl std::fmt::Debug for TensorBoard {
 }
 
 impl Callback for TensorBoard {
+    fn rank_zero_only(&self) -> bool {
+        true
+    }
+
     fn on_train_begin(&mut self, _model: &mut dyn Model, _state: &mut TrainingState) -> Result<()> {
         self.train = Some(EventWriter::create(&self.log_dir.join("train"))?);
         self.validation = Some(EventWriter::create(&self.log_dir.join("validation"))?);
