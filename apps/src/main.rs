@@ -10,6 +10,7 @@ mod commands;
 mod error_report;
 mod model_arg;
 mod ranges;
+mod ranks;
 mod runtime;
 
 use clap::{Parser, Subcommand};

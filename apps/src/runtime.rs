@@ -29,21 +29,60 @@ impl RuntimeArgs {
         // What finds fetched files (`pretrained::weights_path`) reads the data folder from
         // the environment: make it the one given here.
         std::env::set_var("CONVKIT_DATA", &self.data_dir);
-        threads::set_num_threads(self.threads);
+        threads::set_num_threads(match self.threads {
+            0 => threads_per_local_rank(),
+            n => n,
+        });
         seed::set_seed(self.seed);
         let device: Device = self.device.parse()?;
-        let resolved = device.resolve()?;
+        let resolved = match (device, local_rank()) {
+            // Each local rank of a data-parallel run on its own GPU, as DDP.
+            (Device::Auto, Some(r)) if convkit_tensor::tch::Cuda::is_available() => {
+                Device::Cuda(r).resolve()?
+            }
+            _ => device.resolve()?,
+        };
         tracing::info!(device = ?resolved, threads = threads::num_threads(), seed = self.seed, "runtime ready");
         Ok(resolved)
     }
 }
 
-/// Logs to stderr; `RUST_LOG` filters (default: info for convkit, warnings otherwise).
+/// `LOCAL_RANK` when a launcher (torchrun) started several processes on this machine.
+fn local_rank() -> Option<usize> {
+    let local_world: usize = std::env::var("LOCAL_WORLD_SIZE").ok()?.parse().ok()?;
+    let rank = std::env::var("LOCAL_RANK").ok()?.parse().ok()?;
+    (local_world > 1).then_some(rank)
+}
+
+/// libtorch threads when `--threads` is 0: one per core, shared among the ranks a launcher
+/// started on this machine (`LOCAL_WORLD_SIZE`), so 2 ranks on 2 cores run 1 thread each;
+/// 0 (libtorch's default) for a single process.
+fn threads_per_local_rank() -> usize {
+    let local_world: usize = std::env::var("LOCAL_WORLD_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    if local_world <= 1 {
+        return 0;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / local_world).max(1)
+}
+
+/// Whether this process is a data-parallel rank other than 0 (`RANK` set by the launcher).
+fn is_other_rank() -> bool {
+    std::env::var("RANK").is_ok_and(|r| r.trim() != "0" && !r.trim().is_empty())
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default: info for convkit, warnings otherwise; only
+/// warnings on data-parallel ranks other than 0, so rank 0's lines are the run's).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(
-            "warn,convkit=info,convkit_layers=info,convkit_data=info",
-        )
+        tracing_subscriber::EnvFilter::new(if is_other_rank() {
+            "warn"
+        } else {
+            "warn,convkit=info,convkit_layers=info,convkit_data=info"
+        })
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

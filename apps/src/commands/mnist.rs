@@ -16,7 +16,8 @@ use convkit_tensor::{Batch, MapBatches, TensorBatches};
 use serde_json::json;
 
 use crate::ranges;
-use crate::runtime::{claim_out_dir, write_json, RuntimeArgs};
+use crate::ranks::Ranks;
+use crate::runtime::{write_json, RuntimeArgs};
 
 /// Arguments of `convkit mnist`.
 #[derive(Args, Debug)]
@@ -76,9 +77,13 @@ fn limit(t: Tensor, n: Option<i64>) -> anyhow::Result<Tensor> {
 }
 
 /// Trains, evaluates and saves.
+///
+/// Under `torchrun` every rank runs this: training data-parallel (`--batch-size` per rank),
+/// the test set evaluated in shares, and rank 0 alone printing and writing `--out`.
 pub fn run(args: MnistArgs) -> anyhow::Result<()> {
     let device = args.rt.setup()?;
-    let _lock = claim_out_dir(&args.out)?;
+    let ranks = Ranks::from_env()?;
+    let _lock = ranks.claim_out_dir(&args.out)?;
     let data = Mnist::load(&args.rt.data_dir.join("mnist"))?;
     let train_x = limit(data.train_images, args.train_limit)?.f_to_device(device)?;
     let train_y = limit(data.train_labels, args.train_limit)?.f_to_device(device)?;
@@ -86,7 +91,12 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
     let test_y = limit(data.test_labels, args.test_limit)?.f_to_device(device)?;
 
     let mut model = convkit_layers::applications::mnist_convnet(device)?;
-    println!("{}", model.summary());
+    if ranks.is_main() {
+        println!("{}", model.summary());
+        if let Some(line) = ranks.global_batch(args.batch_size) {
+            println!("{line}");
+        }
+    }
     let optimizer = convkit_optim::from_name(&args.optimizer, args.lr)?;
     model.compile(
         optimizer,
@@ -114,6 +124,7 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
         )
         .callback(TerminateOnNaN::new())
         .save_model_to(args.out.join(RUN_MODEL_DIR));
+    options = ranks.fit_options(options);
     if n_val > 0 {
         options = options.validation_source(mnist_batches(
             train_x.f_narrow(0, n - n_val, n_val)?,
@@ -123,13 +134,15 @@ pub fn run(args: MnistArgs) -> anyhow::Result<()> {
         )?);
     }
     let history = model.fit_source(&mut train, options)?;
+    let (test_images, test_labels) = (test_x.shallow_clone(), test_y.shallow_clone());
+    let mut test = mnist_batches(test_x, test_y, 256, false)?;
+    let logs = convkit_layers::training::evaluate_source_on(&model, &mut test, ranks.group())?;
+    if !ranks.is_main() {
+        return Ok(());
+    }
     if let Some(reason) = &history.stop_reason {
         println!("Training stopped early: {reason}");
     }
-
-    let (test_images, test_labels) = (test_x.shallow_clone(), test_y.shallow_clone());
-    let mut test = mnist_batches(test_x, test_y, 256, false)?;
-    let logs = model.evaluate_source(&mut test)?;
     let (test_loss, test_accuracy) = (
         logs.get("loss").unwrap_or(f64::NAN),
         logs.get("accuracy").unwrap_or(f64::NAN),

@@ -41,7 +41,7 @@ pub use classification_report::{confusion_matrix, ClassScores, ClassificationRep
 pub use compile::{compile, compile_outputs};
 pub use compile_args::{IntoLoss, IntoMetrics, IntoOptimizer};
 pub use compiled::{Compiled, CompiledOutput, OutputLoss};
-pub use evaluate::{evaluate, evaluate_source};
+pub use evaluate::{evaluate, evaluate_source, evaluate_source_on};
 pub use fit::{fit, fit_multi, fit_source};
 pub use history::History;
 pub use hooks::TrainingHook;

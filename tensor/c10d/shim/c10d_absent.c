@@ -21,8 +21,9 @@ static int absent(char** err) {
 
 void ck_free_error(char* err) { free(err); }
 void* ck_gloo_new(const char* host, uint16_t port, int rank, int size, int64_t timeout_ms,
-                  const char* iface, char** err) {
+                  const char* iface, const char* agent_prefix, char** err) {
   (void)host; (void)port; (void)rank; (void)size; (void)timeout_ms; (void)iface;
+  (void)agent_prefix;
   absent(err);
   return NULL;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 namespace {
@@ -61,18 +62,24 @@ void ck_free_error(char* err) { std::free(err); }
 // it); `timeout_ms` bounds the rendezvous and every collective. Gloo's own connections go
 // through the interface `iface` when given (GLOO_SOCKET_IFNAME), the loopback when the
 // store is on it, else the address this machine's hostname resolves to (PyTorch's rule).
+// With `agent_prefix` (torchrun's TORCHELASTIC_USE_AGENT_STORE), torchrun's agent already
+// serves the store: every rank connects as a client and keys go under the prefix, as
+// torch.distributed's env:// rendezvous does.
 void* ck_gloo_new(const char* host, uint16_t port, int rank, int size, int64_t timeout_ms,
-                  const char* iface, char** err) {
+                  const char* iface, const char* agent_prefix, char** err) {
   Group* group = nullptr;
   guarded(err, [&] {
     auto timeout = std::chrono::milliseconds(timeout_ms);
+    bool agent = agent_prefix != nullptr && agent_prefix[0] != '\0';
     c10d::TCPStoreOptions opts;
     opts.port = port;
-    opts.isServer = rank == 0;
+    opts.isServer = rank == 0 && !agent;
     opts.numWorkers = static_cast<size_t>(size);
-    opts.waitWorkers = true;
+    opts.waitWorkers = !agent;
     opts.timeout = timeout;
-    auto store = c10::make_intrusive<c10d::TCPStore>(std::string(host), opts);
+    c10::intrusive_ptr<c10d::Store> store =
+        c10::make_intrusive<c10d::TCPStore>(std::string(host), opts);
+    if (agent) store = c10::make_intrusive<c10d::PrefixStore>(std::string(agent_prefix), store);
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     std::string h(host);
     if (iface != nullptr && iface[0] != '\0') {

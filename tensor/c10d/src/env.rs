@@ -57,5 +57,10 @@ fn from_env() -> Result<Option<ProcessGroup>> {
             )))
         }
     }
-    ProcessGroup::new_gloo(&addr, port, rank, world_size, timeout).map(Some)
+    // torchrun's agent serves the store on MASTER_PORT itself (a new one for every restart)
+    // and says so; its workers are clients (torch.distributed's env:// rendezvous), the
+    // group's keys under a prefix of their own, as init_process_group's PrefixStore.
+    let agent_prefix =
+        (var("TORCHELASTIC_USE_AGENT_STORE").as_deref() == Some("True")).then_some("convkit_pg/");
+    ProcessGroup::join_gloo(&addr, port, rank, world_size, timeout, agent_prefix).map(Some)
 }

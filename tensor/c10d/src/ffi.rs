@@ -15,6 +15,7 @@ extern "C" {
         size: c_int,
         timeout_ms: i64,
         iface: *const c_char,
+        agent_prefix: *const c_char,
         err: *mut *mut c_char,
     ) -> *mut c_void;
     pub fn ck_group_free(group: *mut c_void);

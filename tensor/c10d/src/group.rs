@@ -132,13 +132,26 @@ impl ProcessGroup {
     /// every collective. Gloo connects the ranks through the network interface named by
     /// `GLOO_SOCKET_IFNAME` when set, the loopback when the master is on it, else the address
     /// this machine's hostname resolves to, as PyTorch does.
-    #[allow(unsafe_code)]
     pub fn new_gloo(
         master_addr: &str,
         master_port: u16,
         rank: usize,
         world_size: usize,
         timeout: Duration,
+    ) -> Result<ProcessGroup> {
+        Self::join_gloo(master_addr, master_port, rank, world_size, timeout, None)
+    }
+
+    /// [`ProcessGroup::new_gloo`]; with `agent_prefix`, the store is one a launcher already
+    /// serves (torchrun's agent store): every rank is its client, keys under the prefix.
+    #[allow(unsafe_code)]
+    pub(crate) fn join_gloo(
+        master_addr: &str,
+        master_port: u16,
+        rank: usize,
+        world_size: usize,
+        timeout: Duration,
+        agent_prefix: Option<&str>,
     ) -> Result<ProcessGroup> {
         if world_size == 0 || rank >= world_size {
             return Err(Error::Config(format!(
@@ -150,8 +163,10 @@ impl ProcessGroup {
         let iface = std::env::var("GLOO_SOCKET_IFNAME").unwrap_or_default();
         let iface = CString::new(iface)
             .map_err(|_| Error::Config("GLOO_SOCKET_IFNAME holds a NUL".into()))?;
+        let prefix = CString::new(agent_prefix.unwrap_or_default())
+            .map_err(|_| Error::Config("the store prefix holds a NUL".into()))?;
         let mut err: *mut c_char = std::ptr::null_mut();
-        // SAFETY: `host` and `iface` outlive the call; the shim returns a group or null with
+        // SAFETY: `host`, `iface` and `prefix` outlive the call; the shim returns a group or null with
         // `err` set.
         let raw = unsafe {
             ffi::ck_gloo_new(
@@ -161,6 +176,7 @@ impl ProcessGroup {
                 world_size as i32,
                 timeout.as_millis().min(i64::MAX as u128) as i64,
                 iface.as_ptr(),
+                prefix.as_ptr(),
                 &mut err,
             )
         };

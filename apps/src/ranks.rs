@@ -1,0 +1,83 @@
+//! [`Ranks`]: a command run data-parallel under `torchrun` (or any launcher that sets
+//! `WORLD_SIZE`, `RANK`, `MASTER_ADDR`, `MASTER_PORT`), or as one process.
+//!
+//! Every rank runs the same command: it joins the process group first (so a rank that fails
+//! later is reported by the others as a lost peer, not waited for), trains on its share of the
+//! data with gradients averaged across ranks, and evaluates its share with the sums added
+//! across ranks. Rank 0 alone owns `--out`: it locks it, prints, draws and saves; the other
+//! ranks write nothing.
+
+use std::sync::Arc;
+
+use convkit_layers::training::FitOptions;
+use convkit_tensor::dir_lock::DirLock;
+use convkit_tensor::distributed::ProcessGroup;
+
+use crate::runtime::claim_out_dir;
+
+/// This process's place in a data-parallel run.
+#[derive(Clone, Default)]
+pub struct Ranks {
+    group: Option<Arc<ProcessGroup>>,
+}
+
+impl Ranks {
+    /// Joins the process group `torchrun` describes in the environment, or one process when
+    /// `WORLD_SIZE` is unset or 1.
+    pub fn from_env() -> anyhow::Result<Ranks> {
+        let group = ProcessGroup::from_env()?.filter(|g| g.world_size() > 1);
+        if let Some(g) = &group {
+            tracing::info!(
+                rank = g.rank(),
+                world_size = g.world_size(),
+                "joined the process group"
+            );
+        }
+        Ok(Ranks {
+            group: group.map(Arc::new),
+        })
+    }
+
+    /// Whether this process prints, draws and writes files (rank 0, or the only process).
+    pub fn is_main(&self) -> bool {
+        self.group.as_ref().is_none_or(|g| g.rank() == 0)
+    }
+
+    /// The number of processes.
+    pub fn world_size(&self) -> usize {
+        self.group.as_ref().map_or(1, |g| g.world_size())
+    }
+
+    /// The process group, when there is more than one process.
+    pub fn group(&self) -> Option<&ProcessGroup> {
+        self.group.as_deref()
+    }
+
+    /// `options`, data-parallel over the group when there is one.
+    pub fn fit_options(&self, options: FitOptions) -> FitOptions {
+        match &self.group {
+            Some(g) => options.distributed(g.clone()),
+            None => options,
+        }
+    }
+
+    /// Locks `--out` on rank 0 ([`claim_out_dir`]); the other ranks write nothing there.
+    pub fn claim_out_dir(&self, out: &std::path::Path) -> anyhow::Result<Option<DirLock>> {
+        if self.is_main() {
+            claim_out_dir(out).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// "Global batch 128 (64 per rank on 2 ranks)", or `None` for one process.
+    pub fn global_batch(&self, per_rank: usize) -> Option<String> {
+        let n = self.world_size();
+        (n > 1).then(|| {
+            format!(
+                "Global batch {} ({per_rank} per rank on {n} ranks)",
+                per_rank * n
+            )
+        })
+    }
+}
