@@ -52,6 +52,11 @@ ensure_libtorch() {
         say "installing torch==$TORCH_VERSION into $VENV (about a minute)"
         "$VENV/bin/pip" install --quiet --disable-pip-version-check "torch==$TORCH_VERSION"
     fi
+    # A CUDA wheel (Linux's default) also builds NCCL's process group (tensor/c10d): its
+    # headers need CCCL's, which torch does not install.
+    if compgen -G "$VENV/lib/python3*/site-packages/torch/lib/libtorch_cuda.so" > /dev/null; then
+        ensure_py_packages nvidia-cuda-cccl==13.0.85
+    fi
     export LIBTORCH_USE_PYTORCH=1
     export PATH="$VENV/bin:$PATH"
 }

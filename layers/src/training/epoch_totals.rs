@@ -100,10 +100,10 @@ impl Totals {
         }
         let mut parts: Vec<Tensor> = Vec::with_capacity(sums.len() + 1);
         for t in sums.iter() {
-            parts.push(t.f_to_device(tch::Device::Cpu)?.f_reshape([-1])?);
+            parts.push(t.f_to_device(group.device())?.f_reshape([-1])?);
         }
         let count_values: Vec<f64> = counts.iter().map(|c| **c).collect();
-        parts.push(Tensor::f_from_slice(&count_values)?);
+        parts.push(Tensor::f_from_slice(&count_values)?.f_to_device(group.device())?);
         let mut flat = vec![Tensor::f_cat(&parts, 0)?];
         group
             .all_reduce_sum(&mut flat)
@@ -118,7 +118,10 @@ impl Totals {
             **t = reduced;
             offset += n;
         }
-        let reduced = Vec::<f64>::try_from(flat[0].f_narrow(0, offset, counts.len() as i64)?)?;
+        let reduced = flat[0]
+            .f_narrow(0, offset, counts.len() as i64)?
+            .f_to_device(tch::Device::Cpu)?;
+        let reduced = Vec::<f64>::try_from(reduced)?;
         for (c, r) in counts.into_iter().zip(reduced) {
             *c = r;
         }

@@ -1,4 +1,5 @@
-// convkit's C ABI over libtorch's c10d (TCPStore, ProcessGroupGloo): the few calls the Rust
+// convkit's C ABI over libtorch's c10d (TCPStore, ProcessGroupGloo; NCCL's group is made in
+// c10d_nccl.cpp and runs the same collectives): the few calls the Rust
 // `ProcessGroup` makes. Every libtorch exception is caught here and returned as a message
 // (`*err`, malloc'd; the caller frees it with ck_free_error), never thrown across the ABI.
 #include <cstdlib>
@@ -11,19 +12,13 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include "c10d_group.hpp"
+
 namespace {
 
-struct Group {
-  c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
-  std::chrono::milliseconds timeout;
-};
-
-void set_error(char** err, const std::string& message) {
-  if (err == nullptr) return;
-  *err = static_cast<char*>(std::malloc(message.size() + 1));
-  if (*err != nullptr) std::memcpy(*err, message.c_str(), message.size() + 1);
-}
+using convkit_c10d::Group;
+using convkit_c10d::guarded;
+using convkit_c10d::set_error;
 
 std::vector<at::Tensor> tensors_of(at::Tensor** tensors, size_t n) {
   std::vector<at::Tensor> out;
@@ -32,27 +27,31 @@ std::vector<at::Tensor> tensors_of(at::Tensor** tensors, size_t n) {
   return out;
 }
 
-// Runs `f`, turning any exception into `*err` and a nonzero return.
-template <typename F>
-int guarded(char** err, F&& f) {
-  try {
-    f();
-    return 0;
-  } catch (const c10::Error& e) {
-    set_error(err, e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    set_error(err, e.what());
-  } catch (...) {
-    set_error(err, "unknown C++ exception in c10d");
-  }
-  return 1;
-}
-
 void wait(const c10::intrusive_ptr<c10d::Work>& work, std::chrono::milliseconds timeout) {
   if (!work->wait(timeout)) throw std::runtime_error("the collective did not complete in time");
 }
 
 }  // namespace
+
+namespace convkit_c10d {
+
+c10::intrusive_ptr<c10d::Store> make_store(const char* host, uint16_t port, int rank, int size,
+                                           std::chrono::milliseconds timeout,
+                                           const char* agent_prefix) {
+  bool agent = agent_prefix != nullptr && agent_prefix[0] != '\0';
+  c10d::TCPStoreOptions opts;
+  opts.port = port;
+  opts.isServer = rank == 0 && !agent;
+  opts.numWorkers = static_cast<size_t>(size);
+  opts.waitWorkers = !agent;
+  opts.timeout = timeout;
+  c10::intrusive_ptr<c10d::Store> store =
+      c10::make_intrusive<c10d::TCPStore>(std::string(host), opts);
+  if (agent) store = c10::make_intrusive<c10d::PrefixStore>(std::string(agent_prefix), store);
+  return store;
+}
+
+}  // namespace convkit_c10d
 
 extern "C" {
 
@@ -70,16 +69,7 @@ void* ck_gloo_new(const char* host, uint16_t port, int rank, int size, int64_t t
   Group* group = nullptr;
   guarded(err, [&] {
     auto timeout = std::chrono::milliseconds(timeout_ms);
-    bool agent = agent_prefix != nullptr && agent_prefix[0] != '\0';
-    c10d::TCPStoreOptions opts;
-    opts.port = port;
-    opts.isServer = rank == 0 && !agent;
-    opts.numWorkers = static_cast<size_t>(size);
-    opts.waitWorkers = !agent;
-    opts.timeout = timeout;
-    c10::intrusive_ptr<c10d::Store> store =
-        c10::make_intrusive<c10d::TCPStore>(std::string(host), opts);
-    if (agent) store = c10::make_intrusive<c10d::PrefixStore>(std::string(agent_prefix), store);
+    auto store = convkit_c10d::make_store(host, port, rank, size, timeout, agent_prefix);
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     std::string h(host);
     if (iface != nullptr && iface[0] != '\0') {

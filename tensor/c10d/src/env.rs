@@ -1,5 +1,6 @@
 //! Rendezvous as `torchrun` sets it up: `RANK`, `WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT`
-//! (and `LOCAL_RANK`, which picks a GPU), `CONVKIT_DIST_BACKEND` (`gloo`) and
+//! (and `LOCAL_RANK`, which picks a GPU), `CONVKIT_DIST_BACKEND` (`gloo` or `nccl`; default
+//! NCCL when a CUDA device answers and this build has NCCL, else Gloo) and
 //! `CONVKIT_DIST_TIMEOUT` (seconds).
 
 use std::time::Duration;
@@ -49,18 +50,34 @@ fn from_env() -> Result<Option<ProcessGroup>> {
         .filter(|s| s.is_finite() && *s > 0.0)
         .map(Duration::from_secs_f64)
         .unwrap_or(DEFAULT_TIMEOUT);
-    match var("CONVKIT_DIST_BACKEND").as_deref() {
-        None | Some("gloo") => {}
+    let local_rank = parsed::<usize>("LOCAL_RANK", "a local rank")?.unwrap_or(0);
+    let nccl = match var("CONVKIT_DIST_BACKEND").as_deref() {
+        Some("gloo") => false,
+        Some("nccl") => true,
+        // PyTorch's choice: NCCL on CUDA devices (when this build has it), else Gloo.
+        None => cfg!(convkit_nccl) && tch::Cuda::is_available(),
         Some(other) => {
             return Err(Error::Config(format!(
-                "CONVKIT_DIST_BACKEND={other}: this build has gloo (nccl needs a CUDA build)"
+                "CONVKIT_DIST_BACKEND={other}: expected gloo or nccl"
             )))
         }
-    }
+    };
     // torchrun's agent serves the store on MASTER_PORT itself (a new one for every restart)
     // and says so; its workers are clients (torch.distributed's env:// rendezvous), the
     // group's keys under a prefix of their own, as init_process_group's PrefixStore.
     let agent_prefix =
         (var("TORCHELASTIC_USE_AGENT_STORE").as_deref() == Some("True")).then_some("convkit_pg/");
+    if nccl {
+        return ProcessGroup::join_nccl(
+            &addr,
+            port,
+            rank,
+            world_size,
+            local_rank,
+            timeout,
+            agent_prefix,
+        )
+        .map(Some);
+    }
     ProcessGroup::join_gloo(&addr, port, rank, world_size, timeout, agent_prefix).map(Some)
 }

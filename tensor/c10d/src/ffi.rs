@@ -41,3 +41,17 @@ extern "C" {
     ) -> c_int;
     pub fn ck_barrier(group: *mut c_void, err: *mut *mut c_char) -> c_int;
 }
+
+#[cfg(convkit_nccl)]
+extern "C" {
+    pub fn ck_nccl_new(
+        host: *const c_char,
+        port: u16,
+        rank: c_int,
+        size: c_int,
+        timeout_ms: i64,
+        agent_prefix: *const c_char,
+        device: c_int,
+        err: *mut *mut c_char,
+    ) -> *mut c_void;
+}

@@ -10,7 +10,8 @@ use tch::{Kind, Tensor};
 use crate::ffi;
 use crate::{Error, Result};
 
-/// A group of `world_size` processes, this one rank `rank`, on Gloo (CPU tensors).
+/// A group of `world_size` processes, this one rank `rank`, on Gloo (CPU tensors) or NCCL
+/// (one CUDA device per rank).
 ///
 /// Every collective blocks until all ranks have called it, or fails after the group's
 /// timeout (a dead or missing peer is an error, never a hang).
@@ -30,7 +31,36 @@ pub struct ProcessGroup {
     rank: usize,
     world_size: usize,
     timeout: Duration,
+    backend: Backend,
 }
+
+/// The engine of a [`ProcessGroup`]'s collectives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Gloo, on CPU tensors.
+    Gloo,
+    /// NCCL, on the tensors of one CUDA device per rank.
+    Nccl {
+        /// This rank's CUDA device.
+        device: usize,
+    },
+}
+
+impl Backend {
+    /// The device whose tensors the collectives take.
+    pub fn device(&self) -> tch::Device {
+        match self {
+            Backend::Gloo => tch::Device::Cpu,
+            Backend::Nccl { device } => tch::Device::Cuda(*device),
+        }
+    }
+}
+
+/// Why this build cannot make a NCCL group (built without NCCL).
+pub const NO_NCCL: &str = "this convkit was built without NCCL: it needs a CUDA libtorch (the \
+    Linux torch wheel from PyPI, or LIBTORCH pointing to a CUDA build) with NCCL's and CUDA's \
+    headers at build time (the nvidia-nccl, nvidia-cuda-runtime and nvidia-cuda-cccl wheels, \
+    or NCCL_INCLUDE_DIR and CUDA_INCLUDE_DIRS); cargo's build warnings say which was missing";
 
 // The shim's group is libtorch's ProcessGroupGloo, which is thread-safe (c10d's process groups
 // are shared across threads in PyTorch); collectives issued from several threads at once would
@@ -80,22 +110,48 @@ fn take_message(err: *mut c_char) -> String {
     }
 }
 
-/// Checks that every tensor can be reduced in place by Gloo: dense, contiguous, on the CPU.
-fn check(what: &str, tensors: &[Tensor]) -> Result<()> {
+/// Checks that every tensor can be reduced in place by `backend`: dense, contiguous, on its
+/// device.
+fn check(backend: Backend, what: &str, tensors: &[Tensor]) -> Result<()> {
     for (i, t) in tensors.iter().enumerate() {
-        if t.device() != tch::Device::Cpu || !t.is_contiguous() {
+        if t.device() != backend.device() || !t.is_contiguous() {
             return Err(Error::Tensor {
                 what: what.to_string(),
                 index: i,
                 problem: format!(
-                    "{:?} on {:?}: Gloo takes contiguous CPU tensors",
+                    "{:?} on {:?}: {backend:?} takes contiguous tensors on {:?}",
                     t.size(),
-                    t.device()
+                    t.device(),
+                    backend.device()
                 ),
             });
         }
     }
     Ok(())
+}
+
+/// The checks and strings every group constructor makes.
+struct JoinArgs {
+    host: CString,
+    prefix: CString,
+}
+
+fn join_args(
+    master_addr: &str,
+    rank: usize,
+    world_size: usize,
+    agent_prefix: Option<&str>,
+) -> Result<JoinArgs> {
+    if world_size == 0 || rank >= world_size {
+        return Err(Error::Config(format!(
+            "rank {rank} of a world of {world_size}: the rank must be below the world size"
+        )));
+    }
+    let host = CString::new(master_addr)
+        .map_err(|_| Error::Config(format!("master address {master_addr:?} holds a NUL")))?;
+    let prefix = CString::new(agent_prefix.unwrap_or_default())
+        .map_err(|_| Error::Config("the store prefix holds a NUL".into()))?;
+    Ok(JoinArgs { host, prefix })
 }
 
 impl ProcessGroup {
@@ -153,18 +209,10 @@ impl ProcessGroup {
         timeout: Duration,
         agent_prefix: Option<&str>,
     ) -> Result<ProcessGroup> {
-        if world_size == 0 || rank >= world_size {
-            return Err(Error::Config(format!(
-                "rank {rank} of a world of {world_size}: the rank must be below the world size"
-            )));
-        }
-        let host = CString::new(master_addr)
-            .map_err(|_| Error::Config(format!("master address {master_addr:?} holds a NUL")))?;
+        let JoinArgs { host, prefix } = join_args(master_addr, rank, world_size, agent_prefix)?;
         let iface = std::env::var("GLOO_SOCKET_IFNAME").unwrap_or_default();
         let iface = CString::new(iface)
             .map_err(|_| Error::Config("GLOO_SOCKET_IFNAME holds a NUL".into()))?;
-        let prefix = CString::new(agent_prefix.unwrap_or_default())
-            .map_err(|_| Error::Config("the store prefix holds a NUL".into()))?;
         let mut err: *mut c_char = std::ptr::null_mut();
         // SAFETY: `host`, `iface` and `prefix` outlive the call; the shim returns a group or null with
         // `err` set.
@@ -192,7 +240,98 @@ impl ProcessGroup {
             rank,
             world_size,
             timeout,
+            backend: Backend::Gloo,
         })
+    }
+
+    /// Joins a NCCL group of `world_size` ranks as `rank`, on CUDA device `device`, meeting at
+    /// the `TCPStore` on `master_addr:master_port` (as [`ProcessGroup::new_gloo`]); the
+    /// collectives take that device's tensors. Needs a build against a CUDA libtorch with
+    /// NCCL ([`NO_NCCL`] says what otherwise).
+    pub fn new_nccl(
+        master_addr: &str,
+        master_port: u16,
+        rank: usize,
+        world_size: usize,
+        device: usize,
+        timeout: Duration,
+    ) -> Result<ProcessGroup> {
+        Self::join_nccl(
+            master_addr,
+            master_port,
+            rank,
+            world_size,
+            device,
+            timeout,
+            None,
+        )
+    }
+
+    /// [`ProcessGroup::new_nccl`], with a launcher's store as [`ProcessGroup::join_gloo`].
+    #[allow(unsafe_code)]
+    pub(crate) fn join_nccl(
+        master_addr: &str,
+        master_port: u16,
+        rank: usize,
+        world_size: usize,
+        device: usize,
+        timeout: Duration,
+        agent_prefix: Option<&str>,
+    ) -> Result<ProcessGroup> {
+        let JoinArgs { host, prefix } = join_args(master_addr, rank, world_size, agent_prefix)?;
+        #[cfg(not(convkit_nccl))]
+        {
+            let _ = (host, prefix, master_port, device, timeout);
+            Err(Error::Config(NO_NCCL.into()))
+        }
+        #[cfg(convkit_nccl)]
+        {
+            if !tch::Cuda::is_available() || device >= tch::Cuda::device_count().max(0) as usize {
+                return Err(Error::Config(format!(
+                    "NCCL on CUDA device {device}: this machine has {} CUDA devices",
+                    tch::Cuda::device_count()
+                )));
+            }
+            let mut err: *mut c_char = std::ptr::null_mut();
+            // SAFETY: `host` and `prefix` outlive the call; the shim returns a group or null
+            // with `err` set.
+            let raw = unsafe {
+                ffi::ck_nccl_new(
+                    host.as_ptr(),
+                    master_port,
+                    rank as i32,
+                    world_size as i32,
+                    timeout.as_millis().min(i64::MAX as u128) as i64,
+                    prefix.as_ptr(),
+                    device as i32,
+                    &mut err,
+                )
+            };
+            let raw = NonNull::new(raw).ok_or_else(|| Error::C10d {
+                what: format!(
+                    "joining the NCCL group at {master_addr}:{master_port} as rank {rank} of \
+                     {world_size}"
+                ),
+                message: take_message(err),
+            })?;
+            Ok(ProcessGroup {
+                raw,
+                rank,
+                world_size,
+                timeout,
+                backend: Backend::Nccl { device },
+            })
+        }
+    }
+
+    /// The engine of the collectives.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The device whose tensors the collectives take (the CPU for Gloo).
+    pub fn device(&self) -> tch::Device {
+        self.backend.device()
     }
 
     /// This process's rank.
@@ -208,7 +347,7 @@ impl ProcessGroup {
     /// Sums `tensors` across ranks, in place (one coalesced call when they share a dtype).
     #[allow(unsafe_code)]
     pub fn all_reduce_sum(&self, tensors: &mut [Tensor]) -> Result<()> {
-        check("all_reduce", tensors)?;
+        check(self.backend, "all_reduce", tensors)?;
         let mut ptrs: Vec<*mut torch_sys::C_tensor> =
             tensors.iter_mut().map(|t| t.as_mut_ptr()).collect();
         self.call("all_reduce", |err| {
@@ -229,7 +368,7 @@ impl ProcessGroup {
     /// Copies rank `root`'s `tensors` into every rank's, in place.
     #[allow(unsafe_code)]
     pub fn broadcast(&self, tensors: &mut [Tensor], root: usize) -> Result<()> {
-        check("broadcast", tensors)?;
+        check(self.backend, "broadcast", tensors)?;
         if root >= self.world_size {
             return Err(Error::Config(format!(
                 "broadcast from rank {root} in a world of {}",
@@ -256,7 +395,7 @@ impl ProcessGroup {
     #[allow(unsafe_code)]
     pub fn all_gather(&self, tensor: &Tensor) -> Result<Vec<Tensor>> {
         let mut input = tensor.f_contiguous()?;
-        check("all_gather", std::slice::from_ref(&input))?;
+        check(self.backend, "all_gather", std::slice::from_ref(&input))?;
         let mut outputs: Vec<Tensor> = (0..self.world_size)
             .map(|_| input.f_empty_like())
             .collect::<std::result::Result<_, _>>()?;
@@ -290,7 +429,7 @@ impl ProcessGroup {
     /// message only rank `root` can read, such as a backup on its disk.
     pub fn broadcast_bytes(&self, bytes: &[u8], root: usize) -> Result<Vec<u8>> {
         let len = if self.rank == root { bytes.len() } else { 0 };
-        let mut t = vec![Tensor::f_from_slice(&[len as i64])?];
+        let mut t = vec![Tensor::f_from_slice(&[len as i64])?.f_to_device(self.device())?];
         self.broadcast(&mut t, root)?;
         let n = t[0].f_int64_value(&[0])?;
         if n < 0 {
@@ -299,19 +438,22 @@ impl ProcessGroup {
             )));
         }
         let mut data = vec![if self.rank == root {
-            Tensor::f_from_slice(bytes)?
+            Tensor::f_from_slice(bytes)?.f_to_device(self.device())?
         } else {
-            Tensor::f_zeros([n], (Kind::Uint8, tch::Device::Cpu))?
+            Tensor::f_zeros([n], (Kind::Uint8, self.device()))?
         }];
         if n > 0 {
             self.broadcast(&mut data, root)?;
         }
-        Ok(Vec::<u8>::try_from(&data[0])?)
+        Ok(Vec::<u8>::try_from(
+            &data[0].f_to_device(tch::Device::Cpu)?,
+        )?)
     }
 
     /// A float scalar summed across ranks (epoch totals, sample counts).
     pub fn sum_scalar(&self, value: f64) -> Result<f64> {
-        let mut t = vec![Tensor::f_from_slice(&[value])?.f_to_kind(Kind::Double)?];
+        let t = Tensor::f_from_slice(&[value])?.f_to_kind(Kind::Double)?;
+        let mut t = vec![t.f_to_device(self.device())?];
         self.all_reduce_sum(&mut t)?;
         Ok(t[0].f_double_value(&[0])?)
     }

@@ -19,7 +19,11 @@ mod ffi;
 mod group;
 
 pub use env::DEFAULT_TIMEOUT;
-pub use group::ProcessGroup;
+
+/// Whether this build has NCCL's process group ([`ProcessGroup::new_nccl`]): built against a
+/// CUDA libtorch with NCCL's and CUDA's headers.
+pub const HAS_NCCL: bool = cfg!(convkit_nccl);
+pub use group::{Backend, ProcessGroup, NO_NCCL};
 
 /// What can go wrong in a process group.
 #[derive(Debug, thiserror::Error)]

@@ -179,9 +179,54 @@ fn torchrun_variables_are_read_and_checked() {
         ("MASTER_PORT", port.as_str()),
     ];
     assert_eq!(run(&vars), "rank 0 of 1");
+    let mut other = vars.to_vec();
+    other.push(("CONVKIT_DIST_BACKEND", "mpi"));
+    assert!(run(&other).contains("CONVKIT_DIST_BACKEND=mpi"));
+    // NCCL asked for on a machine without a GPU (or a build without NCCL): an error that
+    // says why, before any rendezvous.
     let mut nccl = vars.to_vec();
-    nccl.push(("CONVKIT_DIST_BACKEND", "mpi"));
-    assert!(run(&nccl).contains("CONVKIT_DIST_BACKEND=mpi"));
+    nccl.push(("CONVKIT_DIST_BACKEND", "nccl"));
+    let r = run(&nccl);
+    if tch::Cuda::is_available() {
+        assert_eq!(r, "rank 0 of 1");
+    } else {
+        assert!(
+            r.contains("NCCL on CUDA device 0: this machine has 0 CUDA devices")
+                || r.contains("built without NCCL"),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn nccl_needs_a_cuda_device() {
+    if tch::Cuda::is_available() {
+        return;
+    }
+    let e = ProcessGroup::new_nccl("127.0.0.1", 1, 0, 1, 0, Duration::from_secs(1)).unwrap_err();
+    // The bootstrap's CUDA wheel of torch (with the NCCL, CUDA runtime and CCCL wheels) builds
+    // the NCCL shim; a CPU-only libtorch builds without it and says so.
+    let venv = std::env::var_os("CONVKIT_VENV").map(std::path::PathBuf::from);
+    let cuda_wheel = venv.is_some_and(|v| {
+        std::fs::read_dir(v.join("lib")).is_ok_and(|mut pythons| {
+            pythons.any(|p| {
+                p.is_ok_and(|p| {
+                    p.path()
+                        .join("site-packages/torch/lib/libtorch_cuda.so")
+                        .is_file()
+                })
+            })
+        })
+    });
+    if convkit_c10d::HAS_NCCL {
+        assert!(e.to_string().contains("0 CUDA devices"), "{e}");
+    } else {
+        assert!(
+            !cuda_wheel,
+            "the venv's torch is a CUDA build, yet NCCL was not built"
+        );
+        assert!(e.to_string().contains("built without NCCL"), "{e}");
+    }
 }
 
 /// Reports what `ProcessGroup::from_env` makes of this process's environment.
