@@ -7,7 +7,7 @@
 //! across ranks. Rank 0 alone owns `--out`: it locks it, prints, draws and saves; the other
 //! ranks write nothing.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use convkit_layers::training::FitOptions;
 use convkit_tensor::dir_lock::DirLock;
@@ -23,8 +23,17 @@ pub struct Ranks {
 
 impl Ranks {
     /// Joins the process group `torchrun` describes in the environment, or one process when
-    /// `WORLD_SIZE` is unset or 1.
+    /// `WORLD_SIZE` is unset or 1; joined once per process, later calls return the same.
     pub fn from_env() -> anyhow::Result<Ranks> {
+        static JOINED: OnceLock<Ranks> = OnceLock::new();
+        if let Some(r) = JOINED.get() {
+            return Ok(r.clone());
+        }
+        let ranks = Self::join()?;
+        Ok(JOINED.get_or_init(|| ranks).clone())
+    }
+
+    fn join() -> anyhow::Result<Ranks> {
         let group = ProcessGroup::from_env()?.filter(|g| g.world_size() > 1);
         if let Some(g) = &group {
             tracing::info!(
@@ -36,6 +45,20 @@ impl Ranks {
         Ok(Ranks {
             group: group.map(Arc::new),
         })
+    }
+
+    /// Refuses to run `command` on several ranks: the presets that build their datasets in
+    /// `--out` run as one process (under torchrun, `convkit train` and `convkit mnist` train
+    /// data-parallel).
+    pub fn single_process_only(command: &str) -> anyhow::Result<()> {
+        let world = Self::from_env()?.world_size();
+        anyhow::ensure!(
+            world == 1,
+            "convkit {command} runs as one process (it prepares its data in --out), not on \
+             {world} ranks: under torchrun use `convkit train` on the prepared folders, or \
+             `convkit mnist`"
+        );
+        Ok(())
     }
 
     /// Whether this process prints, draws and writes files (rank 0, or the only process).
@@ -51,6 +74,14 @@ impl Ranks {
     /// The process group, when there is more than one process.
     pub fn group(&self) -> Option<&ProcessGroup> {
         self.group.as_deref()
+    }
+
+    /// Waits until every rank has come here (nothing for one process).
+    pub fn barrier(&self) -> anyhow::Result<()> {
+        if let Some(g) = &self.group {
+            g.barrier()?;
+        }
+        Ok(())
     }
 
     /// `options`, data-parallel over the group when there is one.

@@ -6,8 +6,12 @@
 //! across threads and ranks, into steps of about the learning rate; one process on 1 and on 2
 //! threads differs as much. The accuracy is what a user compares.)
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::class_folders;
 
 const BIN: &str = env!("CARGO_BIN_EXE_convkit");
 
@@ -17,10 +21,17 @@ fn data() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets"))
 }
 
-fn venv() -> PathBuf {
-    std::env::var_os("CONVKIT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv"))
+/// `torchrun --nproc-per-node 2 --no-python convkit ARGS` on a free port of 127.0.0.1.
+fn torchrun(args: &[&std::ffi::OsStr]) -> Output {
+    let port = free_port().to_string();
+    Command::new(common::venv().join("bin/torchrun"))
+        .args(["--nproc-per-node", "2", "--master-addr", "127.0.0.1"])
+        .args(["--master-port", &port, "--no-python", BIN])
+        .args(args)
+        .env_remove("CONVKIT_DEVICE")
+        .env_remove("CONVKIT_THREADS")
+        .output()
+        .unwrap()
 }
 
 fn text(o: &Output) -> String {
@@ -49,18 +60,16 @@ fn free_port() -> u16 {
 fn torchrun_two_ranks_train_mnist_like_one_process_at_the_global_batch() {
     let dir = tempfile::tempdir().unwrap();
     let dist = dir.path().join("dist");
-    let port = free_port().to_string();
-    let out = Command::new(venv().join("bin/torchrun"))
-        .args(["--nproc-per-node", "2", "--master-addr", "127.0.0.1"])
-        .args(["--master-port", &port, "--no-python", BIN])
-        .args(["mnist", "--epochs", "1", "--out"])
-        .arg(&dist)
-        .arg("--data-dir")
-        .arg(data())
-        .env_remove("CONVKIT_DEVICE")
-        .env_remove("CONVKIT_THREADS")
-        .output()
-        .unwrap();
+    let data = data();
+    let out = torchrun(&[
+        "mnist".as_ref(),
+        "--epochs".as_ref(),
+        "1".as_ref(),
+        "--out".as_ref(),
+        dist.as_os_str(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ]);
     let log = text(&out);
     assert!(out.status.success(), "torchrun: {log}");
     // The ranks join torchrun's own store (TORCHELASTIC_USE_AGENT_STORE), as PyTorch does.
@@ -100,7 +109,7 @@ fn torchrun_two_ranks_train_mnist_like_one_process_at_the_global_batch() {
         .args(["mnist", "--epochs", "1", "--batch-size", "128", "--out"])
         .arg(&single)
         .arg("--data-dir")
-        .arg(data())
+        .arg(&data)
         .env_remove("CONVKIT_DEVICE")
         .output()
         .unwrap();
@@ -110,5 +119,59 @@ fn torchrun_two_ranks_train_mnist_like_one_process_at_the_global_batch() {
     assert!(
         (two - one).abs() <= 0.003,
         "2 ranks: {two}, one process: {one}"
+    );
+}
+
+/// `convkit train` on a folder of class folders under torchrun: rank 0 alone prints the report
+/// and writes `--out`; the best model it saved predicts.
+#[test]
+fn torchrun_two_ranks_run_convkit_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = class_folders::tree(&dir.path().join("images"), &class_folders::ODD_NAMES);
+    let out_dir = dir.path().join("out");
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "train".as_ref(),
+        images.as_os_str(),
+        "--out".as_ref(),
+        out_dir.as_os_str(),
+        "--model".as_ref(),
+        "logistic".as_ref(),
+    ];
+    args.extend(
+        class_folders::SHORT
+            .iter()
+            .flatten()
+            .map(|a| -> &std::ffi::OsStr { a.as_ref() }),
+    );
+    let out = torchrun(&args);
+    let log = text(&out);
+    assert!(out.status.success(), "torchrun: {log}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("Classification report").count(), 1, "{log}");
+    assert_eq!(stdout.matches("Found 24 images").count(), 1, "{log}");
+    assert!(
+        stdout.contains("Global batch 16 (8 per rank on 2 ranks)"),
+        "{log}"
+    );
+    for f in [
+        "history.json",
+        "report.json",
+        "split.json",
+        "model/model.json",
+    ] {
+        assert!(out_dir.join(f).is_file(), "{f} missing: {log}");
+    }
+    let img = images.join("x.y/img 0.png");
+    let predicted = Command::new(BIN)
+        .args(["predict", "--model"])
+        .arg(out_dir.join("model"))
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(predicted.status.success(), "{}", text(&predicted));
+    assert!(
+        String::from_utf8_lossy(&predicted.stdout).contains("x.y"),
+        "{}",
+        text(&predicted)
     );
 }

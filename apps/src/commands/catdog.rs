@@ -187,6 +187,7 @@ fn best_val_loss_epoch(h: &History) -> Option<(usize, f64)> {
 
 /// Runs the experiment.
 pub fn run(args: CatdogArgs) -> anyhow::Result<()> {
+    crate::ranks::Ranks::single_process_only("catdog")?;
     let device = args.rt.setup()?;
     let _lock = claim_out_dir(&args.out)?;
     let plan = plan(&args, device.is_cuda())?;

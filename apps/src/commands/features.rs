@@ -34,6 +34,7 @@ pub struct FeaturesArgs {
 
 /// Runs the command.
 pub fn run(args: FeaturesArgs) -> anyhow::Result<()> {
+    crate::ranks::Ranks::single_process_only("features")?;
     let _lock = claim_out_dir(&args.out)?;
     let mut t = args.t.train_args(&args.out, "features")?;
     t.epochs = Some(args.epochs);

@@ -41,6 +41,7 @@ pub struct FinetuneArgs {
 
 /// Runs the command.
 pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
+    crate::ranks::Ranks::single_process_only("finetune")?;
     let _lock = claim_out_dir(&args.out)?;
     let mut t = args.t.train_args(&args.out, "finetune")?;
     t.augment = "book".into();

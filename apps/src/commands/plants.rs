@@ -79,6 +79,7 @@ struct Row {
 
 /// Runs the workflow.
 pub fn run(args: PlantsArgs) -> anyhow::Result<()> {
+    crate::ranks::Ranks::single_process_only("plants")?;
     let device = args.rt.setup()?;
     let _lock = claim_out_dir(&args.out)?;
     let (source, hidden_labels) = match &args.data {

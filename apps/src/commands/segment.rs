@@ -121,6 +121,7 @@ fn write_masks(
 
 /// Runs the command.
 pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
+    crate::ranks::Ranks::single_process_only("segment")?;
     let device = args.rt.setup()?;
     let side = args.size.unsigned_abs();
     // Float RGB inputs and int64 class maps of every scene, and their copy on the device.

@@ -13,6 +13,7 @@ use convkit_data::Mnist;
 use serde_json::json;
 
 use super::TrainArgs;
+use crate::ranks::Ranks;
 use crate::runtime::write_json;
 
 /// The stand-in's classes: MNIST's ten digits, named.
@@ -46,14 +47,36 @@ pub struct Splits {
 }
 
 /// The three listings of `args.dir` (or of the stand-in).
+///
+/// Data-parallel: rank 0 builds the stand-in (the others wait for it), prints and records the
+/// split; every rank lists the same files.
 pub fn resolve(args: &TrainArgs) -> anyhow::Result<Splits> {
+    let ranks = Ranks::from_env()?;
+    let main = ranks.is_main();
     let (root, stand_in) = match &args.dir {
         Some(dir) => (dir.clone(), false),
-        None => (build_stand_in(args)?, true),
+        None => {
+            if !main {
+                ranks.barrier()?;
+            }
+            let dir = build_stand_in(args)?;
+            if main {
+                ranks.barrier()?;
+            }
+            (dir, true)
+        }
     };
+    // Rank 0 alone prints.
+    macro_rules! say {
+        ($($t:tt)*) => {
+            if main {
+                println!($($t)*);
+            }
+        };
+    }
     let opts = ImageFolderOptions::image_dataset_from_directory();
     let splits = if root.join("train").is_dir() {
-        println!("Using the split folders in {}", root.display());
+        say!("Using the split folders in {}", root.display());
         let train = list_class_folders(&root.join("train"), &opts)?;
         let part = |name: &str| -> anyhow::Result<Listing> {
             let dir = root.join(name);
@@ -100,7 +123,9 @@ pub fn resolve(args: &TrainArgs) -> anyhow::Result<Splits> {
             "--validation-split 0 leaves no validation images; train keeps the best model by \
              val_loss, so give a fraction above 0"
         );
-        record_split(&args.out.join("split.json"), &root, rule, args, &s)?;
+        if main {
+            record_split(&args.out.join("split.json"), &root, rule, args, &s)?;
+        }
         Splits {
             class_names: listing.class_names.clone(),
             train: s.train,
@@ -112,7 +137,7 @@ pub fn resolve(args: &TrainArgs) -> anyhow::Result<Splits> {
     };
     let mut splits = splits;
     if splits.test.samples.is_empty() && args.score_validation {
-        println!("No labeled test set: scoring and reporting on the validation images.");
+        say!("No labeled test set: scoring and reporting on the validation images.");
         splits.test = splits.validation.clone();
     }
     check_classes(&splits.train, &root)?;
@@ -122,10 +147,10 @@ pub fn resolve(args: &TrainArgs) -> anyhow::Result<Splits> {
         ("test", &splits.test),
     ] {
         if l.samples.is_empty() {
-            println!("No {name} images.");
+            say!("No {name} images.");
             continue;
         }
-        println!(
+        say!(
             "Found {} images belonging to {} classes. ({name})",
             l.samples.len(),
             l.class_names.len()

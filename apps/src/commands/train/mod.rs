@@ -21,7 +21,8 @@ use clap::Args;
 use convkit::preprocess_mode::PreprocessMode;
 
 use crate::ranges;
-use crate::runtime::{claim_out_dir, RuntimeArgs};
+use crate::ranks::Ranks;
+use crate::runtime::RuntimeArgs;
 
 pub use dataset::STAND_IN_CLASSES;
 pub use engine::TrainOutcome;
@@ -172,8 +173,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 }
 
 /// Trains as `args` says and returns what came out, holding the lock of `--out`.
+///
+/// Under `torchrun` every rank trains its share of the images (`--batch-size` per rank) and
+/// rank 0 alone locks and writes `--out`.
 pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
-    let _lock = claim_out_dir(&args.out)?;
+    let _lock = Ranks::from_env()?.claim_out_dir(&args.out)?;
     train_locked(args)
 }
 

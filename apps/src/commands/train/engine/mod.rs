@@ -20,6 +20,7 @@ use super::dataset::Splits;
 use super::network::{BaseMode, Network, Plan};
 use super::report::{self, TestResult};
 use super::TrainArgs;
+use crate::ranks::Ranks;
 
 /// What a `train` run produced.
 pub struct TrainOutcome {
@@ -38,7 +39,10 @@ pub fn run(
     plan: Plan,
     device: Device,
 ) -> anyhow::Result<TrainOutcome> {
-    convkit_tensor::atomic::remove_stale_temps(&args.out);
+    let ranks = Ranks::from_env()?;
+    if ranks.is_main() {
+        convkit_tensor::atomic::remove_stale_temps(&args.out);
+    }
     let class_weight = class_weight(args, splits)?;
     let engine = Engine {
         args,
@@ -46,14 +50,25 @@ pub fn run(
         plan,
         device,
         class_weight,
+        ranks,
     };
     let outcome = match &engine.plan.network {
         Network::Pretrained {
             mode: BaseMode::Features,
             ..
-        } => engine.features()?,
+        } => {
+            anyhow::ensure!(
+                engine.ranks.world_size() == 1,
+                "--mode features runs on one process (its feature cache is one folder); under \
+                 torchrun use --mode frozen or finetune, or run it without torchrun"
+            );
+            engine.features()?
+        }
         _ => engine.images()?,
     };
+    if !engine.ranks.is_main() {
+        return Ok(outcome);
+    }
     outcome.history.save(&args.out.join("history.json"))?;
     convkit_viz::save_training_curves(&outcome.history.history, &args.out.join("curves.png"))?;
     println!(
@@ -119,6 +134,9 @@ struct Engine<'a> {
     plan: Plan,
     device: Device,
     class_weight: Option<ClassWeight>,
+    /// Data-parallel ranks: rank 0 prints, checkpoints, restores the best model and scores
+    /// the test set; every rank trains and validates its share.
+    ranks: Ranks,
 }
 
 impl Engine<'_> {
@@ -268,7 +286,17 @@ impl Engine<'_> {
         if let Some(w) = &self.class_weight {
             options = options.class_weight(w.clone());
         }
-        options
+        self.ranks.fit_options(options)
+    }
+
+    /// Prints the model's summary (rank 0), with the global batch of a data-parallel run.
+    fn show(&self, model: &(dyn Model + 'static)) {
+        if self.ranks.is_main() {
+            println!("{}", model.summary());
+            if let Some(line) = self.ranks.global_batch(self.args.batch_size) {
+                println!("{line}");
+            }
+        }
     }
 
     /// Trains a network on images (every mode but `features`).
@@ -282,7 +310,7 @@ impl Engine<'_> {
         {
             self.compile(model.as_mut(), self.plan.lr)?;
         }
-        println!("{}", model.summary());
+        self.show(model.as_ref());
         let best_dir = a.out.join(RUN_MODEL_DIR);
         let finetune = matches!(
             self.plan.network,
@@ -320,7 +348,7 @@ impl Engine<'_> {
             .and_then(|v| v.iter().copied().filter(|x| x.is_finite()).reduce(f64::min));
         self.unfreeze(model.as_mut())?;
         self.compile(model.as_mut(), a.finetune_lr)?;
-        println!("{}", model.summary());
+        self.show(model.as_ref());
         let first = history.epoch.len();
         let options = self.fit_options(
             Phase {
@@ -345,8 +373,12 @@ impl Engine<'_> {
         })
     }
 
-    /// The best checkpoint's weights back into `model`.
+    /// The best checkpoint's weights back into `model` (on rank 0, which wrote it; the next
+    /// data-parallel `fit` sends rank 0's weights to the others).
     fn restore_best(&self, model: &mut dyn Model, best_dir: &Path) -> anyhow::Result<()> {
+        if !self.ranks.is_main() {
+            return Ok(());
+        }
         let weights = best_dir.join(WEIGHTS_FILE);
         if weights.is_file() {
             load_weights(model, &weights)?;
@@ -401,7 +433,11 @@ impl Engine<'_> {
     }
 
     /// Scores `model` on the test images, writing the report files (`label` names the phase).
+    /// Rank 0 alone, which holds the best model, scores it.
     fn test_images(&self, model: &dyn Model, label: &str) -> anyhow::Result<Option<TestResult>> {
+        if !self.ranks.is_main() {
+            return Ok(None);
+        }
         if self.splits.test.samples.is_empty() {
             println!("No test images: the test metrics and report are skipped.");
             return Ok(None);
