@@ -35,34 +35,46 @@ def load_idx(name):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
 
 
-def peer_torch(epochs, threads):
+def book_torch_convnet(wrap=lambda m: m):
+    """The book's MNIST convnet in PyTorch (logits; the loss applies the softmax), `wrap`ped
+    (DistributedDataParallel for the distributed comparison), with its RMSprop and loss."""
     import torch
     import torch.nn as nn
+
+    model = wrap(nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
+        nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10),
+    ))
+    opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+    return model, opt, nn.CrossEntropyLoss()
+
+
+def torch_epoch(model, opt, loss_fn, x, y, order, batch=64):
+    """One training epoch over `x[order]` (u8 images scaled per batch, as convkit's)."""
+    model.train()
+    for i in range(0, order.shape[0], batch):
+        idx = order[i : i + batch]
+        xb = x[idx].float() / 255.0
+        opt.zero_grad()
+        loss = loss_fn(model(xb), y[idx])
+        loss.backward()
+        opt.step()
+
+
+def peer_torch(epochs, threads):
+    import torch
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     x = torch.from_numpy(load_idx("train-images-idx3-ubyte").copy()).unsqueeze(1)
     y = torch.from_numpy(load_idx("train-labels-idx1-ubyte").astype("int64"))
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
-        nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10),
-    )
-    opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
-    loss_fn = nn.CrossEntropyLoss()
+    model, opt, loss_fn = book_torch_convnet()
     times = []
     for _ in range(epochs):
         t0 = time.perf_counter()
-        perm = torch.randperm(x.shape[0])
-        model.train()
-        for i in range(0, x.shape[0], 64):
-            idx = perm[i : i + 64]
-            xb = x[idx].float() / 255.0
-            opt.zero_grad()
-            loss = loss_fn(model(xb), y[idx])
-            loss.backward()
-            opt.step()
+        torch_epoch(model, opt, loss_fn, x, y, torch.randperm(x.shape[0]))
         times.append(time.perf_counter() - t0)
     return times
 
