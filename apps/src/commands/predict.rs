@@ -10,8 +10,13 @@ use convkit_data::image_folder::ALL_FORMATS;
 use convkit_layers::ModelApi;
 use serde_json::json;
 
+use convkit_tensor::distributed::ProcessGroup;
+use convkit_tensor::tch::Tensor;
+use convkit_tensor::Shard;
+
 use crate::model_arg::{LoadedModel, ModelArgs, TopClass};
 use crate::ranges;
+use crate::ranks::Ranks;
 use crate::runtime::{write_json, RuntimeArgs};
 
 /// Arguments of `convkit predict`.
@@ -42,6 +47,7 @@ pub struct PredictArgs {
 }
 
 /// One image to classify and the name it has in the CSV.
+#[derive(Clone)]
 struct Input {
     path: PathBuf,
     name: String,
@@ -125,6 +131,33 @@ pub struct Classified {
     output: Vec<f64>,
 }
 
+/// The raw outputs of `m` for `inputs` (one row each, in order), `batch_size` at a time.
+fn outputs_of(m: &LoadedModel, inputs: &[Input], batch_size: usize) -> anyhow::Result<Tensor> {
+    let mut outputs = Vec::with_capacity(inputs.len().div_ceil(batch_size.max(1)));
+    for chunk in inputs.chunks(batch_size.max(1)) {
+        let paths: Vec<PathBuf> = chunk.iter().map(|i| i.path.clone()).collect();
+        let x = m.preprocess(&m.load_raw(&paths)?)?;
+        outputs.push(m.model.predict(&x, batch_size)?);
+    }
+    Ok(Tensor::f_cat(&outputs, 0)?)
+}
+
+/// `inputs` with their rows of `outputs` and top classes.
+fn classified(
+    m: &LoadedModel,
+    inputs: Vec<Input>,
+    outputs: &Tensor,
+    top: usize,
+) -> anyhow::Result<Vec<Classified>> {
+    let tops = m.top_classes(outputs, top)?;
+    let mut out = Vec::with_capacity(inputs.len());
+    for (k, (input, top)) in inputs.into_iter().zip(tops).enumerate() {
+        let output = Vec::try_from(outputs.f_get(k as i64)?.f_reshape([-1])?)?;
+        out.push(Classified { input, top, output });
+    }
+    Ok(out)
+}
+
 /// Classifies `inputs` with `m`, `batch_size` at a time.
 fn classify(
     m: &LoadedModel,
@@ -132,20 +165,51 @@ fn classify(
     batch_size: usize,
     top: usize,
 ) -> anyhow::Result<Vec<Classified>> {
-    let mut out = Vec::with_capacity(inputs.len());
-    let mut pending = inputs.into_iter().peekable();
-    while pending.peek().is_some() {
-        let chunk: Vec<Input> = pending.by_ref().take(batch_size).collect();
-        let paths: Vec<PathBuf> = chunk.iter().map(|i| i.path.clone()).collect();
-        let x = m.preprocess(&m.load_raw(&paths)?)?;
-        let outputs = m.model.predict(&x, batch_size)?;
-        let tops = m.top_classes(&outputs, top)?;
-        for (k, (input, top)) in chunk.into_iter().zip(tops).enumerate() {
-            let output = Vec::try_from(outputs.f_get(k as i64)?.f_reshape([-1])?)?;
-            out.push(Classified { input, top, output });
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let outputs = outputs_of(m, &inputs, batch_size)?;
+    classified(m, inputs, &outputs, top)
+}
+
+/// [`classify`] split across the ranks of `group`: rank r classifies the images at positions
+/// r, r+N, ... (padded from the start, as `DistributedSampler`, so every rank sends as many
+/// rows), the outputs are gathered, and every rank gets all results in the listing order.
+fn classify_sharded(
+    m: &LoadedModel,
+    inputs: Vec<Input>,
+    batch_size: usize,
+    top: usize,
+    group: &ProcessGroup,
+) -> anyhow::Result<Vec<Classified>> {
+    let (n, world) = (inputs.len(), group.world_size());
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let positions: Vec<usize> = (0..n).collect();
+    let mine: Vec<Input> = Shard::training(group.rank(), world)?
+        .select(&positions)
+        .into_iter()
+        .map(|p| inputs[p].clone())
+        .collect();
+    let outputs = outputs_of(m, &mine, batch_size)?.f_to_device(group.device())?;
+    let gathered = group.all_gather(&outputs)?;
+    let mut rows: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
+    for (rank, t) in gathered.iter().enumerate() {
+        for j in 0..mine.len() {
+            let q = rank + world * j;
+            if q < n {
+                rows[q] = Some(t.f_get(j as i64)?);
+            }
         }
     }
-    Ok(out)
+    let rows: Vec<Tensor> = rows.into_iter().flatten().collect();
+    anyhow::ensure!(
+        rows.len() == n,
+        "gathered {} of {n} predictions",
+        rows.len()
+    );
+    classified(m, inputs, &Tensor::f_stack(&rows, 0)?, top)
 }
 
 /// `file,<label>` rows of the top class of each image (a Kaggle submission).
@@ -183,11 +247,20 @@ pub fn write_submission(
     Ok(results.len())
 }
 
-/// Runs the command.
+/// Runs the command. Under `torchrun` the images are split across the ranks and rank 0
+/// prints and writes all results.
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = args.rt.setup()?;
+    let ranks = Ranks::from_env()?;
     let m = LoadedModel::load(&args.model, device)?;
-    let results = classify(&m, inputs(&args.images)?, args.batch_size, args.top)?;
+    let all = inputs(&args.images)?;
+    let results = match ranks.group() {
+        Some(g) => classify_sharded(&m, all, args.batch_size, args.top, g)?,
+        None => classify(&m, all, args.batch_size, args.top)?,
+    };
+    if !ranks.is_main() {
+        return Ok(());
+    }
     for r in &results {
         println!("{}:", r.input.path.display());
         for c in &r.top {

@@ -207,6 +207,9 @@ impl FitLoop<'_> {
                 // Stopped inside the epoch (TerminateOnNaN): the epoch is not recorded.
                 break;
             }
+            for h in self.hooks.iter_mut() {
+                h.on_epoch_trained(self.model)?;
+            }
             if let Some(val) = validation.as_mut() {
                 let group = self.state.distributed.as_deref();
                 let val_logs = evaluate_source_on(self.model, val.as_mut(), group)?;
@@ -264,7 +267,8 @@ impl FitLoop<'_> {
         totals.logs(compiled_of(self.model)?)
     }
 
-    /// One optimizer step on `batch`, added to `totals`; returns the batch's total loss.
+    /// One optimizer step on `batch`, added to `totals`; returns the batch's total loss (over
+    /// all ranks when a hook reduced it).
     fn train_step(&mut self, batch: &Batch, totals: &mut Totals) -> Result<Tensor> {
         for p in compiled_of_mut(self.model)?.trainable.iter_mut() {
             p.zero_grad();
@@ -283,9 +287,10 @@ impl FitLoop<'_> {
         for h in self.hooks.iter_mut() {
             h.after_backward(&compiled.trainable)?;
         }
+        let reduced = self.hooks.iter_mut().find_map(|h| h.reduced_batch_loss());
         compiled.optimizer.step(&compiled.trainable)?;
         totals.add(compiled, &loss, &batch.all_targets(), &preds, batch.len())?;
         self.state.total_steps += 1;
-        Ok(loss.total)
+        Ok(reduced.unwrap_or(loss.total))
     }
 }

@@ -33,4 +33,17 @@ pub trait TrainingHook: Send {
     fn after_backward(&mut self, trainable: &[Tensor]) -> Result<()> {
         Ok(())
     }
+    /// After an epoch's last training step, before validation and the callbacks: the moment
+    /// to make the model's buffers (BatchNormalization's moving statistics) rank 0's, as DDP's
+    /// `broadcast_buffers`, so that every rank validates and checkpoints the same model.
+    fn on_epoch_trained(&mut self, model: &mut dyn Model) -> Result<()> {
+        Ok(())
+    }
+    /// After `after_backward`: the batch's loss over all ranks, when the hook computed it
+    /// (data-parallel: the mean of the ranks' losses, all-reduced with the gradients), which
+    /// callbacks then see as `batch_loss`, so that every rank's `TerminateOnNaN` stops at the
+    /// same step.
+    fn reduced_batch_loss(&mut self) -> Option<Tensor> {
+        None
+    }
 }
