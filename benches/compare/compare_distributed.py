@@ -14,8 +14,9 @@
 Run from the repository root after `cargo build --release -p convkit-apps` and
 `cargo build --release -p convkit-c10d --example allreduce_bandwidth`:
 
-    .venv/bin/python benches/compare/compare_distributed.py [--rounds 2] [--json FILE]
+    .venv/bin/python benches/compare/compare_distributed.py [--rounds 5] [--only allreduce|mnist] [--json FILE]
 
+Each figure is the median of the rounds, convkit and PyTorch taking turns to go first.
 Writes a markdown table to stdout and the figures as JSON (default
 benches/compare/results/distributed_<date>.json).
 """
@@ -143,9 +144,17 @@ def cpu_model():
     return platform.processor()
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="alternating convkit / PyTorch rounds (the figures are their medians)")
+    ap.add_argument("--only", choices=["allreduce", "mnist"])
     ap.add_argument("--json")
     ap.add_argument("--worker", choices=["allreduce", "ddp"])
     args = ap.parse_args()
@@ -157,48 +166,64 @@ def main():
             sys.exit(f"{path} is missing: build it first (see the docstring)")
     me = os.path.abspath(__file__)
     results = {"cpu": cpu_model(), "cores": os.cpu_count(), "date": datetime.date.today().isoformat(),
-               "allreduce": [], "mnist": []}
+               "rounds": args.rounds, "allreduce": [], "mnist": []}
     for r in range(args.rounds):
-        ours = {l["bytes"]: l for l in lines(torchrun(["--no-python", BANDWIDTH]))}
-        theirs = {l["bytes"]: l for l in lines(torchrun([me, "--worker", "allreduce"]))}
+        # Who goes first alternates, so neither side always meets a warm (or hot) machine.
+        first_ours = r % 2 == 0
+        if args.only != "mnist":
+            runs = {}
+            for side in (("ours", "theirs") if first_ours else ("theirs", "ours")):
+                cmd = ["--no-python", BANDWIDTH] if side == "ours" else [me, "--worker", "allreduce"]
+                runs[side] = {l["bytes"]: l for l in lines(torchrun(cmd))}
+            for size in SIZES:
+                results["allreduce"].append({"round": r, "bytes": size,
+                                             "convkit_s": runs["ours"][size]["seconds"],
+                                             "torch_s": runs["theirs"][size]["seconds"]})
+        if args.only != "allreduce":
+            row = {"round": r}
+            for side in (("ours", "theirs") if first_ours else ("theirs", "ours")):
+                if side == "theirs":
+                    row["torch_ddp_2x1_s"] = lines(torchrun([me, "--worker", "ddp"]))[0]["epoch_seconds"]
+                    continue
+                with tempfile.TemporaryDirectory() as tmp:
+                    torchrun(["--no-python", BIN, "mnist", "--epochs", "1", "--data-dir", DATA,
+                              "--out", os.path.join(tmp, "two")])
+                    row["convkit_2x1_s"] = history_epoch(os.path.join(tmp, "two"))
+                    one = subprocess.run([BIN, "mnist", "--epochs", "1", "--batch-size", "128",
+                                          "--threads", "2", "--data-dir", DATA,
+                                          "--out", os.path.join(tmp, "one")],
+                                         capture_output=True, text=True)
+                    if one.returncode != 0:
+                        sys.exit(one.stdout + one.stderr)
+                    row["convkit_1x2_s"] = history_epoch(os.path.join(tmp, "one"))
+            results["mnist"].append(row)
+            print(f"round {r}: convkit 2x1 {row['convkit_2x1_s']:.2f} s, 1x2 {row['convkit_1x2_s']:.2f} s, "
+                  f"DDP 2x1 {row['torch_ddp_2x1_s']:.2f} s", file=sys.stderr)
+
+    def spread(rows, key):
+        xs = [row[key] for row in rows]
+        return median(xs), min(xs), max(xs)
+
+    print(f"CPU: {results['cpu']}, {results['cores']} cores; medians of {args.rounds} alternating "
+          "rounds (min-max in brackets)\n")
+    if results["allreduce"]:
+        print("| all-reduce size | convkit (ms/call) | torch.distributed (ms/call) | convkit GB/s | torch GB/s | torch / convkit time |")
+        print("|---|---|---|---|---|---|")
         for size in SIZES:
-            results["allreduce"].append({"round": r, "bytes": size,
-                                         "convkit_s": ours[size]["seconds"],
-                                         "torch_s": theirs[size]["seconds"]})
-        with tempfile.TemporaryDirectory() as tmp:
-            two = torchrun(["--no-python", BIN, "mnist", "--epochs", "1", "--data-dir", DATA,
-                            "--out", os.path.join(tmp, "two")])
-            two_s = history_epoch(os.path.join(tmp, "two"))
-            one = subprocess.run([BIN, "mnist", "--epochs", "1", "--batch-size", "128",
-                                  "--threads", "2", "--data-dir", DATA,
-                                  "--out", os.path.join(tmp, "one")],
-                                 capture_output=True, text=True)
-            if one.returncode != 0:
-                sys.exit(one.stdout + one.stderr)
-            one_s = history_epoch(os.path.join(tmp, "one"))
-        ddp = lines(torchrun([me, "--worker", "ddp"]))[0]["epoch_seconds"]
-        results["mnist"].append({"round": r, "convkit_2x1_s": two_s, "convkit_1x2_s": one_s,
-                                 "torch_ddp_2x1_s": ddp})
-        print(f"round {r}: convkit 2x1 {two_s:.2f} s, 1x2 {one_s:.2f} s, DDP 2x1 {ddp:.2f} s",
-              file=sys.stderr)
-
-    def best(rows, key):
-        return min(row[key] for row in rows)
-
-    print(f"CPU: {results['cpu']}, {results['cores']} cores; best of {args.rounds} rounds\n")
-    print("| all-reduce size | convkit (s/call) | torch.distributed (s/call) | convkit GB/s | torch GB/s | torch / convkit time |")
-    print("|---|---|---|---|---|---|")
-    for size in SIZES:
-        rows = [x for x in results["allreduce"] if x["bytes"] == size]
-        c, t = best(rows, "convkit_s"), best(rows, "torch_s")
-        print(f"| {size / 1024:.0f} KiB | {c:.2e} | {t:.2e} | {size / c / 1e9:.3f} | {size / t / 1e9:.3f} | {t / c:.2f} |")
-    m = results["mnist"]
-    c2, c1, d2 = best(m, "convkit_2x1_s"), best(m, "convkit_1x2_s"), best(m, "torch_ddp_2x1_s")
-    print("\n| MNIST convnet, 1 epoch | seconds | vs convkit 2 ranks |")
-    print("|---|---|---|")
-    print(f"| convkit, 2 ranks x 1 thread, 64 per rank | {c2:.2f} | 1.00 |")
-    print(f"| convkit, 1 process x 2 threads, batch 128 | {c1:.2f} | {c1 / c2:.2f} |")
-    print(f"| PyTorch DDP (Gloo), 2 ranks x 1 thread, 64 per rank | {d2:.2f} | {d2 / c2:.2f} |")
+            rows = [x for x in results["allreduce"] if x["bytes"] == size]
+            c, t = spread(rows, "convkit_s"), spread(rows, "torch_s")
+            print(f"| {size / 1024:.0f} KiB | {c[0] * 1e3:.3f} ({c[1] * 1e3:.3f}-{c[2] * 1e3:.3f}) "
+                  f"| {t[0] * 1e3:.3f} ({t[1] * 1e3:.3f}-{t[2] * 1e3:.3f}) "
+                  f"| {size / c[0] / 1e9:.3f} | {size / t[0] / 1e9:.3f} | {t[0] / c[0]:.2f} |")
+    if results["mnist"]:
+        m = results["mnist"]
+        c2, c1, d2 = spread(m, "convkit_2x1_s"), spread(m, "convkit_1x2_s"), spread(m, "torch_ddp_2x1_s")
+        print("\n| MNIST convnet, 1 epoch | seconds | vs convkit 2 ranks |")
+        print("|---|---|---|")
+        for name, x in (("convkit, 2 ranks x 1 thread, 64 per rank", c2),
+                        ("convkit, 1 process x 2 threads, batch 128", c1),
+                        ("PyTorch DDP (Gloo), 2 ranks x 1 thread, 64 per rank", d2)):
+            print(f"| {name} | {x[0]:.2f} ({x[1]:.2f}-{x[2]:.2f}) | {x[0] / c2[0]:.2f} |")
     path = args.json or os.path.join(ROOT, "benches", "compare", "results",
                                      f"distributed_{results['date']}.json")
     with open(path, "w") as f:

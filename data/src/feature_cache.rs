@@ -238,6 +238,23 @@ impl FeatureCache {
         &self.manifest
     }
 
+    /// The whole cache in memory: every sample's features and target, in dataset order.
+    ///
+    /// # Shapes
+    /// `([num_samples, feature_shape...], [num_samples, target_shape...])`
+    pub fn read_all(&self) -> Result<(Tensor, Tensor)> {
+        let (mut feats, mut targets) = (vec![], vec![]);
+        for (file, _) in &self.manifest.shards {
+            let (f, t) = load_shard(&self.dir, file)?;
+            feats.push(f);
+            targets.push(t);
+        }
+        if feats.is_empty() {
+            return Err(cache_err(&self.dir, "the cache holds no shard"));
+        }
+        Ok((Tensor::f_cat(&feats, 0)?, Tensor::f_cat(&targets, 0)?))
+    }
+
     /// Streams the cache in batches, one shard in memory at a time; with `shuffle`, shard
     /// order and the samples inside each shard are shuffled per epoch from `seed`.
     pub fn batches(&self, batch_size: usize, shuffle: bool, seed: u64) -> FeatureBatches {

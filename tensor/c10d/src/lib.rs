@@ -17,6 +17,7 @@ mod env;
 #[allow(unsafe_code)]
 mod ffi;
 mod group;
+mod uneven;
 
 pub use env::DEFAULT_TIMEOUT;
 

@@ -77,9 +77,36 @@ fn rank() {
         .unwrap();
     group.barrier().unwrap();
     let total = group.sum_scalar(r + 0.5).unwrap();
+    // Shares of different lengths: rank 0 rows [0, 1], rank 1 rows [10, 11, 12] (2 columns).
+    let share = Tensor::arange(2 + rank as i64, (Kind::Int64, Device::Cpu)) + 10 * rank as i64;
+    let rows = group
+        .all_gather_rows(Some(&Tensor::stack(&[&share, &share], 1)))
+        .unwrap()
+        .unwrap();
+    // Rank 1 has nothing to give.
+    let share = Tensor::from_slice(&[5.0f32, 6.0]).view([1, 2]);
+    let some = group
+        .all_gather_rows((rank == 0).then_some(&share))
+        .unwrap()
+        .unwrap();
+    let nothing = group.all_gather_rows(None).unwrap();
+    let rows: Vec<i64> = Vec::try_from(rows.select(1, 0)).unwrap();
+    // Tensors only rank 0 knows the shapes of.
+    let sent = (rank == 0).then(|| {
+        vec![
+            Tensor::from_slice(&[1.5f32, 2.5, 3.5]).view([3, 1]),
+            Tensor::from_slice(&[7u8]),
+        ]
+    });
+    let new = group.broadcast_new(sent.as_deref(), 0).unwrap();
     let v = |t: &Tensor| f64::try_from(t.sum(Kind::Double)).unwrap();
+    let new_shapes: Vec<String> = new
+        .iter()
+        .map(|t| format!("{:?}{:?}={}", t.kind(), t.size(), v(t)))
+        .collect();
+    let some = format!("{:?}{:?}={}", some.kind(), some.size(), v(&some));
     println!(
-        "RESULT one {} three {} {} {} mean {} broadcast {} gathered {} {} total {}",
+        "RESULT one {} three {} {} {} mean {} broadcast {} gathered {} {} total {} rows {:?} {} {} new {}",
         v(&one[0]),
         v(&three[0]),
         v(&three[1]),
@@ -88,7 +115,11 @@ fn rank() {
         v(&b[0]),
         v(&gathered[0]),
         v(&gathered[1]),
-        total
+        total,
+        rows,
+        some,
+        nothing.is_none(),
+        new_shapes.join(" ")
     );
 }
 
@@ -111,8 +142,10 @@ fn two_ranks_run_every_collective() {
     let children = [start(0, 2, port, 60), start(1, 2, port, 60)];
     let results: Vec<String> = children.into_iter().map(result).collect();
     // one: (1 + 2) * 4; three: (0 + 1) * 6, (0 + 10) * 5, 0 + 1; mean: (0 + 4) / 2 * 3;
-    // broadcast: rank 1's 8 * 2; gathered: 0 * 2 and 100 * 2; total: 0.5 + 1.5.
-    let expected = "one 12 three 6 50 1 mean 6 broadcast 16 gathered 0 200 total 2";
+    // broadcast: rank 1's 8 * 2; gathered: 0 * 2 and 100 * 2; total: 0.5 + 1.5; rows: rank 0's
+    // two then rank 1's three, then rank 0's one row alone, then none; new: rank 0's tensors with their kinds and shapes.
+    let expected = "one 12 three 6 50 1 mean 6 broadcast 16 gathered 0 200 total 2 \
+                    rows [0, 1, 10, 11, 12] Float[1, 2]=11 true new Float[3, 1]=7.5 Uint8[1]=7";
     for (rank, r) in results.iter().enumerate() {
         assert_eq!(r, expected, "rank {rank}");
     }

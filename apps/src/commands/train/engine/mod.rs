@@ -15,6 +15,7 @@ use convkit_tensor::tch::Device;
 use convkit_tensor::{Batch, BatchSource, MapBatches};
 
 mod features;
+mod features_shared;
 
 use super::dataset::Splits;
 use super::network::{BaseMode, Network, Plan};
@@ -56,14 +57,7 @@ pub fn run(
         Network::Pretrained {
             mode: BaseMode::Features,
             ..
-        } => {
-            anyhow::ensure!(
-                engine.ranks.world_size() == 1,
-                "--mode features runs on one process (its feature cache is one folder); under \
-                 torchrun use --mode frozen or finetune, or run it without torchrun"
-            );
-            engine.features()?
-        }
+        } => engine.features()?,
         _ => engine.images()?,
     };
     if !engine.ranks.is_main() {
