@@ -84,6 +84,24 @@ impl Ranks {
         Ok(())
     }
 
+    /// Runs `main` on rank 0, then `others` on the other ranks once rank 0 is done (they
+    /// wait at a barrier): rank 0 prepares something in `--out` (a dataset split) while the
+    /// others only work out where it is.
+    pub fn main_first<T>(
+        &self,
+        main: impl FnOnce() -> anyhow::Result<T>,
+        others: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        if self.is_main() {
+            let value = main()?;
+            self.barrier()?;
+            Ok(value)
+        } else {
+            self.barrier()?;
+            others()
+        }
+    }
+
     /// `options`, data-parallel over the group when there is one.
     pub fn fit_options(&self, options: FitOptions) -> FitOptions {
         match &self.group {

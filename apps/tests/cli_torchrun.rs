@@ -244,3 +244,43 @@ fn torchrun_two_ranks_extract_features_in_shares() {
         assert!(diff <= 1e-4, "{split}: features differ by {diff}");
     }
 }
+
+/// The transfer presets under torchrun: rank 0 builds the offline stand-in and its split in
+/// `--out` while rank 1 waits, then both train (`features`: shared extraction and a
+/// data-parallel head; `finetune`: frozen then unfrozen base), and rank 0 alone reports.
+#[test]
+fn torchrun_two_ranks_run_the_transfer_presets() {
+    let dir = tempfile::tempdir().unwrap();
+    for (preset, extra) in [
+        ("features", "--epochs 1"),
+        ("finetune", "--epochs 1 --finetune-epochs 1 --batch-size 8"),
+    ] {
+        let out_dir = dir.path().join(preset);
+        let mut args: Vec<std::ffi::OsString> = vec![preset.into()];
+        for a in "--per-class 8,6,6 --size 64 --loader-threads 1"
+            .split(' ')
+            .chain(extra.split(' '))
+        {
+            args.push(a.into());
+        }
+        args.extend(["--data-dir".into(), data().into_os_string()]);
+        args.extend(["--out".into(), out_dir.clone().into_os_string()]);
+        let out = torchrun(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
+        let log = text(&out);
+        assert!(out.status.success(), "torchrun {preset}: {log}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout.matches("No --data given").count(), 1, "{log}");
+        // One report per phase (finetune: frozen, then fine-tuned), from rank 0 alone.
+        let phases = if preset == "finetune" { 2 } else { 1 };
+        let reports = stdout.matches("Classification report").count();
+        assert_eq!(reports, phases, "{log}");
+        assert!(stdout.contains("per rank on 2 ranks"), "{log}");
+        if preset == "finetune" {
+            assert_eq!(stdout.matches("Unfroze").count(), 1, "{log}");
+        }
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join("metrics.json")).unwrap()).unwrap();
+        assert!(metrics["seconds"].as_f64().is_some(), "{preset}: {metrics}");
+        assert!(out_dir.join("model/model.json").is_file(), "{log}");
+    }
+}

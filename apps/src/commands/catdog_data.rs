@@ -11,6 +11,15 @@ use convkit_data::Mnist;
 /// The train/ validation/ test/ folders of the cats-vs-dogs workflows (`catdog`, `features`,
 /// `finetune`): `data` itself when it is already split, a Kaggle-layout split of it into
 /// `split_dir`, or (no `data`) the offline stand-in built from MNIST.
+/// Where [`prepare_split`] puts (or finds) the split folders, without making them: `data`
+/// itself when it already has `train/`, else `split_dir`.
+pub(crate) fn split_location(data: Option<&Path>, split_dir: &Path) -> PathBuf {
+    match data {
+        Some(dir) if dir.join("train").is_dir() => dir.to_path_buf(),
+        _ => split_dir.to_path_buf(),
+    }
+}
+
 pub(crate) fn prepare_split(
     data: Option<&Path>,
     split_dir: &Path,

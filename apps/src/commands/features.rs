@@ -11,7 +11,7 @@ use serde_json::json;
 use super::train::train_locked;
 use super::transfer_common::TransferArgs;
 use crate::ranges;
-use crate::runtime::{claim_out_dir, write_json};
+use crate::runtime::write_json;
 
 /// Arguments of `convkit features`.
 #[derive(Args, Debug)]
@@ -34,14 +34,18 @@ pub struct FeaturesArgs {
 
 /// Runs the command.
 pub fn run(args: FeaturesArgs) -> anyhow::Result<()> {
-    crate::ranks::Ranks::single_process_only("features")?;
-    let _lock = claim_out_dir(&args.out)?;
+    // Under torchrun every rank trains; rank 0 alone owns --out.
+    let ranks = crate::ranks::Ranks::from_env()?;
+    let _lock = ranks.claim_out_dir(&args.out)?;
     let mut t = args.t.train_args(&args.out, "features")?;
     t.epochs = Some(args.epochs);
     t.batch_size = args.batch_size;
     t.extract_batch_size = args.extract_batch_size;
     let started = Instant::now();
     let outcome = train_locked(&t)?;
+    if !ranks.is_main() {
+        return Ok(());
+    }
     let test = outcome
         .test
         .ok_or_else(|| anyhow::anyhow!("the cats-vs-dogs folders have no test/ images"))?;

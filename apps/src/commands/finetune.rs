@@ -12,7 +12,7 @@ use serde_json::json;
 use super::train::train_locked;
 use super::transfer_common::TransferArgs;
 use crate::ranges;
-use crate::runtime::{claim_out_dir, write_json};
+use crate::runtime::write_json;
 
 /// Arguments of `convkit finetune`.
 #[derive(Args, Debug)]
@@ -41,8 +41,9 @@ pub struct FinetuneArgs {
 
 /// Runs the command.
 pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
-    crate::ranks::Ranks::single_process_only("finetune")?;
-    let _lock = claim_out_dir(&args.out)?;
+    // Under torchrun every rank trains; rank 0 alone owns --out.
+    let ranks = crate::ranks::Ranks::from_env()?;
+    let _lock = ranks.claim_out_dir(&args.out)?;
     let mut t = args.t.train_args(&args.out, "finetune")?;
     t.augment = "book".into();
     t.epochs = Some(args.epochs);
@@ -52,6 +53,9 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
     t.unfreeze_from = args.unfreeze_from.clone();
     let started = Instant::now();
     let outcome = train_locked(&t)?;
+    if !ranks.is_main() {
+        return Ok(());
+    }
     let phase = |name: &str, r: &Option<super::train::TestResult>| {
         r.as_ref()
             .map(|r| json!({"phase": name, "test_loss": r.loss, "test_accuracy": r.accuracy}))

@@ -46,12 +46,25 @@ impl TransferArgs {
     pub fn train_args(&self, out: &Path, mode: &str) -> anyhow::Result<TrainArgs> {
         let per_class =
             super::catdog_data::per_class_counts(self.per_class.as_deref(), self.data.is_some())?;
-        let data = super::catdog_data::prepare_split(
-            self.data.as_deref(),
-            &out.join("data"),
-            per_class,
-            &self.rt.data_dir,
-            super::catdog_data::StandIn::FourNine,
+        // Under torchrun rank 0 prepares the split; the others wait and read it (one machine,
+        // or split folders given with --data on every machine).
+        let split_dir = out.join("data");
+        let data = crate::ranks::Ranks::from_env()?.main_first(
+            || {
+                super::catdog_data::prepare_split(
+                    self.data.as_deref(),
+                    &split_dir,
+                    per_class,
+                    &self.rt.data_dir,
+                    super::catdog_data::StandIn::FourNine,
+                )
+            },
+            || {
+                Ok(super::catdog_data::split_location(
+                    self.data.as_deref(),
+                    &split_dir,
+                ))
+            },
         )?;
         let mut t = TrainArgs::defaults(out);
         t.dir = Some(data);

@@ -55,16 +55,11 @@ pub fn resolve(args: &TrainArgs) -> anyhow::Result<Splits> {
     let main = ranks.is_main();
     let (root, stand_in) = match &args.dir {
         Some(dir) => (dir.clone(), false),
-        None => {
-            if !main {
-                ranks.barrier()?;
-            }
-            let dir = build_stand_in(args)?;
-            if main {
-                ranks.barrier()?;
-            }
-            (dir, true)
-        }
+        // Rank 0 builds the stand-in while the others wait.
+        None => (
+            ranks.main_first(|| build_stand_in(args), || Ok(stand_in_dir(args)))?,
+            true,
+        ),
     };
     // Rank 0 alone prints.
     macro_rules! say {
@@ -256,11 +251,19 @@ fn record_split(
     )
 }
 
+/// Where the ten-class stand-in is (or goes) under `$CONVKIT_DATA`.
+fn stand_in_dir(args: &TrainArgs) -> PathBuf {
+    let per_class = args.stand_in_per_class;
+    args.rt
+        .data_dir
+        .join(format!("digit-scenes-10-classes-{per_class}"))
+}
+
 /// The ten-class stand-in, built once under `$CONVKIT_DATA`.
 fn build_stand_in(args: &TrainArgs) -> anyhow::Result<PathBuf> {
     let data_dir = &args.rt.data_dir;
     let per_class = args.stand_in_per_class;
-    let dir = data_dir.join(format!("digit-scenes-10-classes-{per_class}"));
+    let dir = stand_in_dir(args);
     let backgrounds_dir = data_dir.join("backgrounds");
     println!(
         "No DIR given: this run uses an offline stand-in with ten classes: MNIST digits 0-9 \

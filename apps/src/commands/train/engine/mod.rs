@@ -44,7 +44,7 @@ pub fn run(
     if ranks.is_main() {
         convkit_tensor::atomic::remove_stale_temps(&args.out);
     }
-    let class_weight = class_weight(args, splits)?;
+    let class_weight = class_weight(args, splits, ranks.is_main())?;
     let engine = Engine {
         args,
         splits,
@@ -74,8 +74,13 @@ pub fn run(
     Ok(outcome)
 }
 
-/// `--class-weight`: `balanced` from the training counts, or one weight per class.
-fn class_weight(args: &TrainArgs, splits: &Splits) -> anyhow::Result<Option<ClassWeight>> {
+/// `--class-weight`: `balanced` from the training counts, or one weight per class (printed
+/// when `print`).
+fn class_weight(
+    args: &TrainArgs,
+    splits: &Splits,
+    print: bool,
+) -> anyhow::Result<Option<ClassWeight>> {
     let Some(spec) = args.class_weight.as_deref() else {
         return Ok(None);
     };
@@ -108,7 +113,9 @@ fn class_weight(args: &TrainArgs, splits: &Splits) -> anyhow::Result<Option<Clas
         .zip(weights.weights())
         .map(|(c, w)| format!("{c} {w:.3}"))
         .collect();
-    println!("Class weights: {}", shown.join(", "));
+    if print {
+        println!("Class weights: {}", shown.join(", "));
+    }
     Ok(Some(weights))
 }
 
@@ -418,11 +425,13 @@ impl Engine<'_> {
             }
         }
         model.get_layer_mut(&base_name)?.common_mut().trainable = true;
-        println!(
-            "\nUnfroze {unfrozen} layers of {base_name} from '{from}' on (BatchNormalization \
-             stays frozen); recompiling with learning rate {}",
-            self.args.finetune_lr
-        );
+        if self.ranks.is_main() {
+            println!(
+                "\nUnfroze {unfrozen} layers of {base_name} from '{from}' on \
+                 (BatchNormalization stays frozen); recompiling with learning rate {}",
+                self.args.finetune_lr
+            );
+        }
         Ok(())
     }
 
