@@ -130,28 +130,72 @@ fn check(backend: Backend, what: &str, tensors: &[Tensor]) -> Result<()> {
     Ok(())
 }
 
-/// The checks and strings every group constructor makes.
-struct JoinArgs {
+/// The checks and strings every group constructor makes, and what it is joining.
+struct JoinArgs<'a> {
     host: CString,
     prefix: CString,
-}
-
-fn join_args(
-    master_addr: &str,
+    master_addr: &'a str,
+    master_port: u16,
     rank: usize,
     world_size: usize,
-    agent_prefix: Option<&str>,
-) -> Result<JoinArgs> {
-    if world_size == 0 || rank >= world_size {
-        return Err(Error::Config(format!(
-            "rank {rank} of a world of {world_size}: the rank must be below the world size"
-        )));
+    timeout: Duration,
+}
+
+impl<'a> JoinArgs<'a> {
+    fn new(
+        master_addr: &'a str,
+        master_port: u16,
+        rank: usize,
+        world_size: usize,
+        timeout: Duration,
+        agent_prefix: Option<&str>,
+    ) -> Result<Self> {
+        if world_size == 0 || rank >= world_size {
+            return Err(Error::Config(format!(
+                "rank {rank} of a world of {world_size}: the rank must be below the world size"
+            )));
+        }
+        let host = CString::new(master_addr)
+            .map_err(|_| Error::Config(format!("master address {master_addr:?} holds a NUL")))?;
+        let prefix = CString::new(agent_prefix.unwrap_or_default())
+            .map_err(|_| Error::Config("the store prefix holds a NUL".into()))?;
+        Ok(JoinArgs {
+            host,
+            prefix,
+            master_addr,
+            master_port,
+            rank,
+            world_size,
+            timeout,
+        })
     }
-    let host = CString::new(master_addr)
-        .map_err(|_| Error::Config(format!("master address {master_addr:?} holds a NUL")))?;
-    let prefix = CString::new(agent_prefix.unwrap_or_default())
-        .map_err(|_| Error::Config("the store prefix holds a NUL".into()))?;
-    Ok(JoinArgs { host, prefix })
+
+    /// The timeout as the shim takes it.
+    fn timeout_ms(&self) -> i64 {
+        self.timeout.as_millis().min(i64::MAX as u128) as i64
+    }
+
+    /// The group the shim returned, or the error it set in `err` when it returned null.
+    fn joined(self, raw: *mut c_void, err: *mut c_char, backend: Backend) -> Result<ProcessGroup> {
+        let name = match backend {
+            Backend::Gloo => "Gloo",
+            Backend::Nccl { .. } => "NCCL",
+        };
+        let raw = NonNull::new(raw).ok_or_else(|| Error::C10d {
+            what: format!(
+                "joining the {name} group at {}:{} as rank {} of {}",
+                self.master_addr, self.master_port, self.rank, self.world_size
+            ),
+            message: take_message(err),
+        })?;
+        Ok(ProcessGroup {
+            raw,
+            rank: self.rank,
+            world_size: self.world_size,
+            timeout: self.timeout,
+            backend,
+        })
+    }
 }
 
 impl ProcessGroup {
@@ -209,39 +253,33 @@ impl ProcessGroup {
         timeout: Duration,
         agent_prefix: Option<&str>,
     ) -> Result<ProcessGroup> {
-        let JoinArgs { host, prefix } = join_args(master_addr, rank, world_size, agent_prefix)?;
+        let args = JoinArgs::new(
+            master_addr,
+            master_port,
+            rank,
+            world_size,
+            timeout,
+            agent_prefix,
+        )?;
         let iface = std::env::var("GLOO_SOCKET_IFNAME").unwrap_or_default();
         let iface = CString::new(iface)
             .map_err(|_| Error::Config("GLOO_SOCKET_IFNAME holds a NUL".into()))?;
         let mut err: *mut c_char = std::ptr::null_mut();
-        // SAFETY: `host`, `iface` and `prefix` outlive the call; the shim returns a group or null with
-        // `err` set.
+        // SAFETY: the strings of `args` and `iface` outlive the call; the shim returns a
+        // group or null with `err` set.
         let raw = unsafe {
             ffi::ck_gloo_new(
-                host.as_ptr(),
+                args.host.as_ptr(),
                 master_port,
                 rank as i32,
                 world_size as i32,
-                timeout.as_millis().min(i64::MAX as u128) as i64,
+                args.timeout_ms(),
                 iface.as_ptr(),
-                prefix.as_ptr(),
+                args.prefix.as_ptr(),
                 &mut err,
             )
         };
-        let raw = NonNull::new(raw).ok_or_else(|| Error::C10d {
-            what: format!(
-                "joining the Gloo group at {master_addr}:{master_port} as rank {rank} of \
-                 {world_size}"
-            ),
-            message: take_message(err),
-        })?;
-        Ok(ProcessGroup {
-            raw,
-            rank,
-            world_size,
-            timeout,
-            backend: Backend::Gloo,
-        })
+        args.joined(raw, err, Backend::Gloo)
     }
 
     /// Joins a NCCL group of `world_size` ranks as `rank`, on CUDA device `device`, meeting at
@@ -278,10 +316,17 @@ impl ProcessGroup {
         timeout: Duration,
         agent_prefix: Option<&str>,
     ) -> Result<ProcessGroup> {
-        let JoinArgs { host, prefix } = join_args(master_addr, rank, world_size, agent_prefix)?;
+        let args = JoinArgs::new(
+            master_addr,
+            master_port,
+            rank,
+            world_size,
+            timeout,
+            agent_prefix,
+        )?;
         #[cfg(not(convkit_nccl))]
         {
-            let _ = (host, prefix, master_port, device, timeout);
+            let _ = (args, device);
             Err(Error::Config(NO_NCCL.into()))
         }
         #[cfg(convkit_nccl)]
@@ -293,34 +338,21 @@ impl ProcessGroup {
                 )));
             }
             let mut err: *mut c_char = std::ptr::null_mut();
-            // SAFETY: `host` and `prefix` outlive the call; the shim returns a group or null
-            // with `err` set.
+            // SAFETY: the strings of `args` outlive the call; the shim returns a group or
+            // null with `err` set.
             let raw = unsafe {
                 ffi::ck_nccl_new(
-                    host.as_ptr(),
+                    args.host.as_ptr(),
                     master_port,
                     rank as i32,
                     world_size as i32,
-                    timeout.as_millis().min(i64::MAX as u128) as i64,
-                    prefix.as_ptr(),
+                    args.timeout_ms(),
+                    args.prefix.as_ptr(),
                     device as i32,
                     &mut err,
                 )
             };
-            let raw = NonNull::new(raw).ok_or_else(|| Error::C10d {
-                what: format!(
-                    "joining the NCCL group at {master_addr}:{master_port} as rank {rank} of \
-                     {world_size}"
-                ),
-                message: take_message(err),
-            })?;
-            Ok(ProcessGroup {
-                raw,
-                rank,
-                world_size,
-                timeout,
-                backend: Backend::Nccl { device },
-            })
+            args.joined(raw, err, Backend::Nccl { device })
         }
     }
 
@@ -423,31 +455,6 @@ impl ProcessGroup {
             // SAFETY: the group is live.
             unsafe { ffi::ck_barrier(self.raw.as_ptr(), err) }
         })
-    }
-
-    /// Rank `root`'s `bytes` on every rank (the others' `bytes` are ignored): a file or a
-    /// message only rank `root` can read, such as a backup on its disk.
-    pub fn broadcast_bytes(&self, bytes: &[u8], root: usize) -> Result<Vec<u8>> {
-        let len = if self.rank == root { bytes.len() } else { 0 };
-        let mut t = vec![Tensor::f_from_slice(&[len as i64])?.f_to_device(self.device())?];
-        self.broadcast(&mut t, root)?;
-        let n = t[0].f_int64_value(&[0])?;
-        if n < 0 {
-            return Err(Error::Config(format!(
-                "rank {root} announced {n} bytes to broadcast"
-            )));
-        }
-        let mut data = vec![if self.rank == root {
-            Tensor::f_from_slice(bytes)?.f_to_device(self.device())?
-        } else {
-            Tensor::f_zeros([n], (Kind::Uint8, self.device()))?
-        }];
-        if n > 0 {
-            self.broadcast(&mut data, root)?;
-        }
-        Ok(Vec::<u8>::try_from(
-            &data[0].f_to_device(tch::Device::Cpu)?,
-        )?)
     }
 
     /// A float scalar summed across ranks (epoch totals, sample counts).

@@ -1,7 +1,8 @@
-//! Collectives over tensors the ranks do not agree on the shape of beforehand: rows gathered
-//! from shares of different lengths ([`ProcessGroup::all_gather_rows`]), and tensors only the
-//! root has ([`ProcessGroup::broadcast_new`]). Each sends the shapes first, in one small
-//! collective, then the data in one call per tensor.
+//! Collectives over data the ranks do not agree on the size of beforehand: bytes only the
+//! root has ([`ProcessGroup::broadcast_bytes`]), rows gathered from shares of different
+//! lengths ([`ProcessGroup::all_gather_rows`]), and tensors only the root has
+//! ([`ProcessGroup::broadcast_new`]). Each sends the sizes first, in one small collective,
+//! then the data.
 
 use tch::{Kind, Tensor};
 
@@ -33,6 +34,31 @@ fn kind_code(what: &str, kind: Kind) -> Result<i64> {
 }
 
 impl ProcessGroup {
+    /// Rank `root`'s `bytes` on every rank (the others' `bytes` are ignored): a file or a
+    /// message only rank `root` can read, such as a backup on its disk.
+    pub fn broadcast_bytes(&self, bytes: &[u8], root: usize) -> Result<Vec<u8>> {
+        let len = if self.rank() == root { bytes.len() } else { 0 };
+        let mut t = vec![Tensor::f_from_slice(&[len as i64])?.f_to_device(self.device())?];
+        self.broadcast(&mut t, root)?;
+        let n = t[0].f_int64_value(&[0])?;
+        if n < 0 {
+            return Err(Error::Config(format!(
+                "rank {root} announced {n} bytes to broadcast"
+            )));
+        }
+        let mut data = vec![if self.rank() == root {
+            Tensor::f_from_slice(bytes)?.f_to_device(self.device())?
+        } else {
+            Tensor::f_zeros([n], (Kind::Uint8, self.device()))?
+        }];
+        if n > 0 {
+            self.broadcast(&mut data, root)?;
+        }
+        Ok(Vec::<u8>::try_from(
+            &data[0].f_to_device(tch::Device::Cpu)?,
+        )?)
+    }
+
     /// Every rank's rows of `rows`, concatenated in rank order. The ranks' counts (first
     /// dimension) may differ, and a rank with nothing to give passes `None`; the other
     /// dimensions and the kind must agree. Each rank's shape is gathered first, then every
