@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::group::JoinArgs;
 use crate::{Error, ProcessGroup, Result};
 
 /// The timeout of the rendezvous and of each collective unless `CONVKIT_DIST_TIMEOUT` says
@@ -67,17 +68,9 @@ fn from_env() -> Result<Option<ProcessGroup>> {
     // group's keys under a prefix of their own, as init_process_group's PrefixStore.
     let agent_prefix =
         (var("TORCHELASTIC_USE_AGENT_STORE").as_deref() == Some("True")).then_some("convkit_pg/");
+    let args = JoinArgs::new(&addr, port, rank, world_size, timeout, agent_prefix)?;
     if nccl {
-        return ProcessGroup::join_nccl(
-            &addr,
-            port,
-            rank,
-            world_size,
-            local_rank,
-            timeout,
-            agent_prefix,
-        )
-        .map(Some);
+        return ProcessGroup::join_nccl(args, local_rank).map(Some);
     }
-    ProcessGroup::join_gloo(&addr, port, rank, world_size, timeout, agent_prefix).map(Some)
+    ProcessGroup::join_gloo(args).map(Some)
 }

@@ -131,7 +131,7 @@ fn check(backend: Backend, what: &str, tensors: &[Tensor]) -> Result<()> {
 }
 
 /// The checks and strings every group constructor makes, and what it is joining.
-struct JoinArgs<'a> {
+pub(crate) struct JoinArgs<'a> {
     host: CString,
     prefix: CString,
     master_addr: &'a str,
@@ -142,7 +142,9 @@ struct JoinArgs<'a> {
 }
 
 impl<'a> JoinArgs<'a> {
-    fn new(
+    /// Checks a group's settings; `agent_prefix`: a launcher's store (torchrun's agent
+    /// store), every rank its client, keys under the prefix.
+    pub(crate) fn new(
         master_addr: &'a str,
         master_port: u16,
         rank: usize,
@@ -239,28 +241,19 @@ impl ProcessGroup {
         world_size: usize,
         timeout: Duration,
     ) -> Result<ProcessGroup> {
-        Self::join_gloo(master_addr, master_port, rank, world_size, timeout, None)
-    }
-
-    /// [`ProcessGroup::new_gloo`]; with `agent_prefix`, the store is one a launcher already
-    /// serves (torchrun's agent store): every rank is its client, keys under the prefix.
-    #[allow(unsafe_code)]
-    pub(crate) fn join_gloo(
-        master_addr: &str,
-        master_port: u16,
-        rank: usize,
-        world_size: usize,
-        timeout: Duration,
-        agent_prefix: Option<&str>,
-    ) -> Result<ProcessGroup> {
-        let args = JoinArgs::new(
+        Self::join_gloo(JoinArgs::new(
             master_addr,
             master_port,
             rank,
             world_size,
             timeout,
-            agent_prefix,
-        )?;
+            None,
+        )?)
+    }
+
+    /// [`ProcessGroup::new_gloo`] with checked settings (perhaps a launcher's store).
+    #[allow(unsafe_code)]
+    pub(crate) fn join_gloo(args: JoinArgs<'_>) -> Result<ProcessGroup> {
         let iface = std::env::var("GLOO_SOCKET_IFNAME").unwrap_or_default();
         let iface = CString::new(iface)
             .map_err(|_| Error::Config("GLOO_SOCKET_IFNAME holds a NUL".into()))?;
@@ -270,9 +263,9 @@ impl ProcessGroup {
         let raw = unsafe {
             ffi::ck_gloo_new(
                 args.host.as_ptr(),
-                master_port,
-                rank as i32,
-                world_size as i32,
+                args.master_port,
+                args.rank as i32,
+                args.world_size as i32,
                 args.timeout_ms(),
                 iface.as_ptr(),
                 args.prefix.as_ptr(),
@@ -294,36 +287,13 @@ impl ProcessGroup {
         device: usize,
         timeout: Duration,
     ) -> Result<ProcessGroup> {
-        Self::join_nccl(
-            master_addr,
-            master_port,
-            rank,
-            world_size,
-            device,
-            timeout,
-            None,
-        )
+        let args = JoinArgs::new(master_addr, master_port, rank, world_size, timeout, None)?;
+        Self::join_nccl(args, device)
     }
 
-    /// [`ProcessGroup::new_nccl`], with a launcher's store as [`ProcessGroup::join_gloo`].
+    /// [`ProcessGroup::new_nccl`] with checked settings (perhaps a launcher's store).
     #[allow(unsafe_code)]
-    pub(crate) fn join_nccl(
-        master_addr: &str,
-        master_port: u16,
-        rank: usize,
-        world_size: usize,
-        device: usize,
-        timeout: Duration,
-        agent_prefix: Option<&str>,
-    ) -> Result<ProcessGroup> {
-        let args = JoinArgs::new(
-            master_addr,
-            master_port,
-            rank,
-            world_size,
-            timeout,
-            agent_prefix,
-        )?;
+    pub(crate) fn join_nccl(args: JoinArgs<'_>, device: usize) -> Result<ProcessGroup> {
         #[cfg(not(convkit_nccl))]
         {
             let _ = (args, device);
@@ -343,9 +313,9 @@ impl ProcessGroup {
             let raw = unsafe {
                 ffi::ck_nccl_new(
                     args.host.as_ptr(),
-                    master_port,
-                    rank as i32,
-                    world_size as i32,
+                    args.master_port,
+                    args.rank as i32,
+                    args.world_size as i32,
                     args.timeout_ms(),
                     args.prefix.as_ptr(),
                     device as i32,
