@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use convkit_layers::mixed_precision::{self, DTypePolicy};
+use convkit_tensor::memory_format::{self, ChannelsLast};
 use convkit_tensor::{seed, threads, Device};
 
 /// Options shared by training subcommands.
@@ -21,6 +23,15 @@ pub struct RuntimeArgs {
     /// Directory holding datasets (MNIST in DATA_DIR/mnist).
     #[arg(long, env = "CONVKIT_DATA", default_value = "datasets")]
     pub data_dir: PathBuf,
+    /// Convolutions in channels-last memory (NHWC; shapes and saved weights unchanged):
+    /// auto (where measured faster: CPU and CUDA), on, off.
+    #[arg(long, env = "CONVKIT_CHANNELS_LAST", default_value = "auto")]
+    pub channels_last: String,
+    /// Keras' dtype policy of the layers made: float32, mixed_bfloat16 (CPUs with AMX or
+    /// AVX-512 BF16, recent GPUs) or mixed_float16 (GPUs; with loss scaling). A saved model
+    /// keeps the policy it was trained with.
+    #[arg(long, env = "CONVKIT_PRECISION", default_value = "float32")]
+    pub precision: String,
 }
 
 impl RuntimeArgs {
@@ -34,6 +45,16 @@ impl RuntimeArgs {
             n => n,
         });
         seed::set_seed(self.seed);
+        let layout: ChannelsLast = self
+            .channels_last
+            .parse()
+            .with_context(|| "--channels-last".to_string())?;
+        memory_format::set_channels_last(layout);
+        let policy: DTypePolicy = self
+            .precision
+            .parse()
+            .with_context(|| "--precision".to_string())?;
+        mixed_precision::set_global_policy(policy);
         let device: Device = self.device.parse()?;
         let resolved = match (device, local_rank()) {
             // Each local rank of a data-parallel run on its own GPU, as DDP.
@@ -42,7 +63,9 @@ impl RuntimeArgs {
             }
             _ => device.resolve()?,
         };
-        tracing::info!(device = ?resolved, threads = threads::num_threads(), seed = self.seed, "runtime ready");
+        tracing::info!(device = ?resolved, threads = threads::num_threads(), seed = self.seed,
+            channels_last = memory_format::uses_channels_last(resolved), precision = %policy,
+            "runtime ready");
         Ok(resolved)
     }
 }

@@ -25,12 +25,13 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
 import tempfile
 import time
+
+from bench_results import cpu_model, write_results
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.environ.get("CONVKIT_DATA", os.path.join(ROOT, "datasets"))
@@ -133,17 +134,6 @@ def history_epoch(out_dir):
         return json.load(f)["epoch_seconds"][0]
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for l in f:
-                if l.startswith("model name"):
-                    return l.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
 def median(xs):
     xs = sorted(xs)
     n = len(xs)
@@ -224,11 +214,7 @@ def main():
                         ("convkit, 1 process x 2 threads, batch 128", c1),
                         ("PyTorch DDP (Gloo), 2 ranks x 1 thread, 64 per rank", d2)):
             print(f"| {name} | {x[0]:.2f} ({x[1]:.2f}-{x[2]:.2f}) | {x[0] / c2[0]:.2f} |")
-    path = args.json or os.path.join(ROOT, "benches", "compare", "results",
-                                     f"distributed_{results['date']}.json")
-    with open(path, "w") as f:
-        json.dump(results, f, indent=1)
-    print(f"\nfigures in {path}", file=sys.stderr)
+    write_results(results, "distributed", args.json)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@
 pub mod applications;
 pub mod error;
 pub mod layers;
+pub mod mixed_precision;
 pub mod models;
 pub mod saving;
 pub mod training;

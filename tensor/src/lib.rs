@@ -26,6 +26,7 @@ pub mod files;
 pub mod fingerprint;
 pub mod image_convert;
 pub mod memory;
+pub mod memory_format;
 pub mod pth;
 pub mod safetensors_header;
 pub mod seed;

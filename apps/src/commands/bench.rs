@@ -36,6 +36,8 @@ enum BenchWhat {
     /// Train the small convnet from the streaming loader and from preloaded tensors, and
     /// compare validation accuracy and seconds per epoch.
     Train(TrainArgs),
+    /// Milliseconds per training step of the book's MNIST or cats-vs-dogs convnet.
+    Step(super::bench_step::StepArgs),
 }
 
 /// Arguments of `convkit bench train`.
@@ -130,6 +132,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Loader(a) => loader(a),
         BenchWhat::Transforms(a) => transforms(a),
         BenchWhat::Train(a) => train(a),
+        BenchWhat::Step(a) => super::bench_step::run(a),
     }
 }
 

@@ -35,7 +35,8 @@ impl Activation {
         Ok(match self {
             Activation::Linear => x.shallow_clone(),
             Activation::Relu => x.f_relu()?,
-            Activation::Sigmoid => x.f_sigmoid()?,
+            // Probabilities in float32 under mixed precision (softmax's `Kind::Float` too).
+            Activation::Sigmoid => crate::mixed_precision::to_float32(x)?.f_sigmoid()?,
             Activation::Softmax => x.f_softmax(if x.dim() > 1 { 1 } else { 0 }, Kind::Float)?,
             Activation::Tanh => x.f_tanh()?,
             Activation::Elu => x.f_elu()?,

@@ -189,6 +189,22 @@ impl Layer for BatchNormalization {
 
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         self.check_input(x)?;
+        // Under mixed precision the statistics are computed in float32 and the result goes
+        // back to the input's dtype, as Keras does (low precisions overflow in the variance).
+        let low = crate::mixed_precision::to_float32(x)?;
+        if low.kind() != x.kind() {
+            return Ok(self.normalize(&low, training)?.f_to_kind(x.kind())?);
+        }
+        self.normalize(x, training)
+    }
+    fn config(&self) -> LayerConfig {
+        LayerConfig::new::<Self>(&self.config)
+    }
+}
+
+impl BatchNormalization {
+    /// The normalization, in `x`'s dtype (float32).
+    fn normalize(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         let (mean, var) = self.stats()?;
         let gamma = self.gamma.as_ref().map(|p| &p.tensor);
         let beta = self.beta.as_ref().map(|p| &p.tensor);
@@ -229,8 +245,5 @@ impl Layer for BatchNormalization {
             Ok(())
         })?;
         Ok(y)
-    }
-    fn config(&self) -> LayerConfig {
-        LayerConfig::new::<Self>(&self.config)
     }
 }

@@ -177,8 +177,10 @@ impl Layer for Conv2DTranspose {
             .kernel(0)
             .ok_or_else(|| self.config_error("called before being built"))?;
         let w = &self.config.conv.window;
+        let x = convkit_tensor::memory_format::conv_input(x)?;
+        let kernel = crate::mixed_precision::variable_as(kernel, &x)?;
         let full = x.f_conv_transpose2d(
-            kernel,
+            &kernel,
             None::<&Tensor>,
             w.strides.arr(),
             [0, 0],
@@ -201,7 +203,7 @@ impl Layer for Conv2DTranspose {
             ])?;
         }
         if let Some(b) = self.weights.bias() {
-            y = y.f_add(&b.f_view([1, -1, 1, 1])?)?;
+            y = y.f_add(&crate::mixed_precision::variable_as(b, &y)?.f_view([1, -1, 1, 1])?)?;
         }
         self.config.conv.units.activation.apply(&y)
     }

@@ -5,6 +5,7 @@ use convkit_tensor::tch::Tensor;
 
 use crate::layers::conv_options::ConvWindow;
 use crate::layers::padding::{is_symmetric, spatial_padding};
+use crate::mixed_precision::variable_as;
 use crate::Result;
 
 /// Convolution of an NCHW batch with a `(out, in / groups, kh, kw)` weight over `window`,
@@ -17,6 +18,13 @@ pub(crate) fn conv2d_keras(
     window: &ConvWindow,
     groups: i64,
 ) -> Result<Tensor> {
+    // Channels-last where it is faster (convkit_tensor::memory_format); a no-op on inputs
+    // already so stored, as every layer's output after the first convolution is.
+    let x = &convkit_tensor::memory_format::conv_input(x)?;
+    // Mixed precision: the float32 variables as the input's dtype.
+    let weight = &variable_as(weight, x)?;
+    let bias = bias.map(|b| variable_as(b, x)).transpose()?;
+    let bias = bias.as_ref();
     let size = x.size();
     let (strides, dilation) = (window.strides.arr(), window.dilation_rate.arr());
     let pads = spatial_padding(

@@ -9,6 +9,7 @@ use crate::layers::conv_options::{
 use crate::layers::layer::{Layer, LayerCommon, SerializableLayer};
 
 use super::kernel_bias::{kernel_bias_layer, KernelBias, KernelSpec};
+use crate::mixed_precision::variable_as;
 use crate::Result;
 
 /// Configuration of [`Dense`].
@@ -102,9 +103,11 @@ impl Layer for Dense {
             .weights
             .kernel(0)
             .ok_or_else(|| self.config_error("called before being built"))?;
+        // Mixed precision: the float32 variables as the input's dtype.
+        let kernel = variable_as(kernel, x)?;
         let y = match self.weights.bias() {
-            Some(b) => b.f_addmm(x, kernel)?,
-            None => x.f_matmul(kernel)?,
+            Some(b) => variable_as(b, x)?.f_addmm(x, &kernel)?,
+            None => x.f_matmul(&kernel)?,
         };
         self.config.options.activation.apply(&y)
     }

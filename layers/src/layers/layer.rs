@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::error::{batch_shape_error, channels_last_hint, shape_string};
 use crate::layers::regularizers::Regularizer;
+use crate::mixed_precision::DTypePolicy;
 use crate::{Error, Result};
 
 /// A named weight of a layer (`kernel`, `bias`, `moving_mean`...).
@@ -64,6 +65,10 @@ pub struct LayerCommon {
     /// Input shape without batch dimension, when given on the layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_shape: Option<Vec<i64>>,
+    /// Dtype policy (Keras' `dtype`): the global policy when the layer was made
+    /// ([`crate::mixed_precision`]).
+    #[serde(default, skip_serializing_if = "DTypePolicy::is_float32")]
+    pub dtype: DTypePolicy,
 }
 
 fn default_true() -> bool {
@@ -77,14 +82,39 @@ impl Default for LayerCommon {
 }
 
 impl LayerCommon {
-    /// Default settings: unnamed, trainable.
+    /// Default settings: unnamed, trainable, the global dtype policy.
     pub fn new() -> Self {
         LayerCommon {
             name: None,
             trainable: true,
             input_shape: None,
+            dtype: crate::mixed_precision::global_policy(),
         }
     }
+}
+
+/// Runs `layer` on `x` as a model does: a floating `x` cast to the layer's compute dtype
+/// first (Keras' autocast of a layer's inputs; a nested model's own layers cast theirs).
+pub fn call_layer(layer: &dyn Layer, x: &Tensor, training: bool) -> Result<Tensor> {
+    if layer.as_model().is_some() {
+        return layer.forward(x, training);
+    }
+    let x = crate::mixed_precision::autocast_input(layer.common().dtype, x)?;
+    layer.forward(&x, training)
+}
+
+/// [`call_layer`] for a layer of several inputs (each cast).
+pub fn call_layer_multi(layer: &dyn Layer, xs: &[&Tensor], training: bool) -> Result<Tensor> {
+    if layer.as_model().is_some() {
+        return layer.forward_multi(xs, training);
+    }
+    let policy = layer.common().dtype;
+    let cast: Vec<Tensor> = xs
+        .iter()
+        .map(|x| crate::mixed_precision::autocast_input(policy, x))
+        .collect::<Result<_>>()?;
+    let refs: Vec<&Tensor> = cast.iter().collect();
+    layer.forward_multi(&refs, training)
 }
 
 /// A layer of a model: built once from its input shape, then called on batches.
@@ -295,6 +325,12 @@ pub trait LayerBuilder: Layer + Sized {
     /// Sets whether the layer is trained.
     fn with_trainable(mut self, trainable: bool) -> Self {
         self.set_trainable(trainable);
+        self
+    }
+    /// Sets the layer's dtype policy (Keras' `dtype=`), e.g. float32 for the output layer of
+    /// a mixed-precision model.
+    fn with_dtype(mut self, policy: DTypePolicy) -> Self {
+        self.common_mut().dtype = policy;
         self
     }
 }

@@ -145,7 +145,13 @@ impl Layer for SeparableConv2D {
         };
         let d = &self.config.depthwise;
         let h = conv2d_keras(x, dw, None, &d.window, x.size()[1])?;
-        let y = h.f_conv2d(pw, self.weights.bias(), [1, 1], [0, 0], [1, 1], 1)?;
+        let pw = crate::mixed_precision::variable_as(pw, &h)?;
+        let bias = self
+            .weights
+            .bias()
+            .map(|b| crate::mixed_precision::variable_as(b, &h))
+            .transpose()?;
+        let y = h.f_conv2d(&pw, bias.as_ref(), [1, 1], [0, 0], [1, 1], 1)?;
         d.units.activation.apply(&y)
     }
 }

@@ -6,8 +6,8 @@ use convkit_tensor::tch::{Device, Tensor};
 use serde_json::json;
 
 use crate::error::{batch_shape_error, shape_string};
-use crate::layers::layer::Layer;
 use crate::layers::layer::LayerConfig;
+use crate::layers::layer::{call_layer, Layer};
 use crate::layers::registry::layer_from_config;
 use crate::models::model::Model;
 use crate::training::compiled::Compiled;
@@ -309,7 +309,7 @@ impl Model for Sequential {
             if Some(i) > last {
                 break;
             }
-            h = layer.forward(&h, training)?;
+            h = call_layer(layer.as_ref(), &h, training)?;
             if wanted.contains(&i) {
                 found[i] = Some(h.shallow_clone());
             }
@@ -325,7 +325,7 @@ impl Model for Sequential {
         let start = self.layer_index(from)?;
         let mut h = h.f_to_device(self.device)?;
         for layer in &self.layers[start + 1..] {
-            h = layer.forward(&h, training)?;
+            h = call_layer(layer.as_ref(), &h, training)?;
         }
         Ok(h)
     }
@@ -339,7 +339,7 @@ impl Model for Sequential {
         };
         let mut extra: Option<Tensor> = None;
         for layer in &self.layers {
-            h = layer.forward(&h, training)?;
+            h = call_layer(layer.as_ref(), &h, training)?;
             if let Some(r) = layer.activity_regularizer() {
                 // Keras 3 divides the activity penalty by the batch size.
                 let batch = h.size().first().copied().unwrap_or(1).max(1);

@@ -26,6 +26,11 @@ pub(crate) fn total_loss(
     sample_weight: Option<&Tensor>,
 ) -> Result<(BatchLoss, Vec<Tensor>)> {
     let (preds, activity) = model.forward_many_with_losses(&batch.all_inputs(), training)?;
+    // Losses and metrics in float32 under mixed precision, as Keras computes them.
+    let preds: Vec<Tensor> = preds
+        .iter()
+        .map(crate::mixed_precision::to_float32)
+        .collect::<Result<_>>()?;
     let ys = batch.all_targets();
     if ys.len() != compiled.outputs.len() || preds.len() != compiled.outputs.len() {
         return Err(Error::Model {

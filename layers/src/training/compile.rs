@@ -5,6 +5,7 @@ use convkit_optim::Optimizer;
 
 use crate::models::model::Model;
 use crate::training::compiled::{Compiled, CompiledOutput, OutputLoss};
+use crate::training::loss_scale::LossScale;
 use crate::training::losses::Loss;
 use crate::training::metrics::Metric;
 use crate::{Error, Result};
@@ -73,10 +74,19 @@ pub fn compile_outputs(
         })
         .collect();
     let trainable = model.trainable_tensors();
+    let loss_scale = computes_in_float16(model).then(LossScale::default);
     model.set_compiled(Some(Compiled {
         optimizer,
         outputs,
         trainable,
+        loss_scale,
     }));
     Ok(())
+}
+
+/// Whether a layer of `model` (or of a model nested in it) computes in float16.
+fn computes_in_float16(model: &dyn Model) -> bool {
+    model.layers().iter().any(|l| {
+        l.common().dtype.needs_loss_scaling() || l.as_model().is_some_and(computes_in_float16)
+    })
 }

@@ -83,6 +83,9 @@ pub struct Compiled {
     /// The tensors the optimizer updates, fixed at compile time (as in Keras: changing
     /// `trainable` requires compiling again).
     pub trainable: Vec<Tensor>,
+    /// Dynamic loss scaling, for models that compute in float16 (`mixed_float16`; Keras
+    /// wraps the optimizer in a `LossScaleOptimizer`).
+    pub loss_scale: Option<crate::training::loss_scale::LossScale>,
 }
 
 impl Compiled {

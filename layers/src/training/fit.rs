@@ -282,13 +282,24 @@ impl FitLoop<'_> {
         for h in self.hooks.iter_mut() {
             h.before_backward(self.model, &loss.total)?;
         }
-        loss.total.f_backward()?;
+        match compiled.loss_scale.as_ref().map(|s| s.scale()) {
+            Some(scale) => loss.total.f_mul_scalar(scale)?.f_backward()?,
+            None => loss.total.f_backward()?,
+        }
         let compiled = compiled_of_mut(self.model)?;
         for h in self.hooks.iter_mut() {
             h.after_backward(&compiled.trainable)?;
         }
         let reduced = self.hooks.iter_mut().find_map(|h| h.reduced_batch_loss());
-        compiled.optimizer.step(&compiled.trainable)?;
+        // mixed_float16: the gradients unscaled, and the step skipped when one overflowed
+        // (every rank decides alike: the averaged gradients are the same on all).
+        let apply = match compiled.loss_scale.as_mut() {
+            Some(s) => s.unscale(&compiled.trainable)?,
+            None => true,
+        };
+        if apply {
+            compiled.optimizer.step(&compiled.trainable)?;
+        }
         totals.add(compiled, &loss, &batch.all_targets(), &preds, batch.len())?;
         self.state.total_steps += 1;
         Ok(reduced.unwrap_or(loss.total))

@@ -28,6 +28,7 @@ mod fit;
 mod history;
 mod hooks;
 mod logs;
+pub mod loss_scale;
 pub mod losses;
 pub mod metrics;
 mod options;

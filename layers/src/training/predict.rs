@@ -5,7 +5,8 @@ use convkit_tensor::tch::{self, Tensor};
 use crate::models::model::Model;
 use crate::{Error, Result};
 
-/// Predictions for every sample of `x`, computed `batch_size` at a time without gradients.
+/// Predictions for every sample of `x`, computed `batch_size` at a time without gradients
+/// (in float32, whatever the model computes in).
 ///
 /// # Shapes
 /// `x`: `(N, ...input_shape)` -> `(N, ...output_shape)`.
@@ -22,11 +23,12 @@ pub fn predict(model: &dyn Model, x: &Tensor, batch_size: usize) -> Result<Tenso
         let mut start = 0;
         while start < n {
             let len = (batch_size as i64).min(n - start);
-            outs.push(model.forward(&x.f_narrow(0, start, len)?, false)?);
+            let y = model.forward(&x.f_narrow(0, start, len)?, false)?;
+            outs.push(crate::mixed_precision::to_float32(&y)?);
             start += len;
         }
         if outs.is_empty() {
-            return model.forward(x, false);
+            return crate::mixed_precision::to_float32(&model.forward(x, false)?);
         }
         Ok(Tensor::f_cat(&outs, 0)?)
     })

@@ -5,6 +5,7 @@
 use convkit_tensor::tch::Tensor;
 
 use super::model::Functional;
+use crate::layers::layer::call_layer_multi;
 use crate::Result;
 
 impl Functional {
@@ -86,7 +87,7 @@ impl Functional {
                 })
                 .collect::<Result<_>>()?;
             let refs: Vec<&Tensor> = xs.iter().collect();
-            let y = layer.forward_multi(&refs, training)?;
+            let y = call_layer_multi(layer.as_ref(), &refs, training)?;
             drop(refs);
             drop(xs);
             if let Some(r) = layer.activity_regularizer() {
@@ -149,7 +150,8 @@ impl Functional {
             return Ok(None);
         };
         let (scale, shift) = affine?;
-        match conv.forward_folded(x, &scale, &shift) {
+        let x = crate::mixed_precision::autocast_input(conv.common().dtype, x)?;
+        match conv.forward_folded(&x, &scale, &shift) {
             Some(y) => Ok(Some((c, y?))),
             None => Ok(None),
         }

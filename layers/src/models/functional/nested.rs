@@ -87,6 +87,8 @@ impl ModelLayer {
             name: Some(model.name().to_string()),
             trainable,
             input_shape: model.input_shape().map(|s| s.to_vec()),
+            // Its layers cast for themselves (`call_layer`).
+            dtype: crate::mixed_precision::DTypePolicy::Float32,
         };
         ModelLayer {
             common,
