@@ -165,8 +165,14 @@ impl FeatureCache {
             if feats.is_empty() {
                 return Ok(());
             }
-            let f = Tensor::f_cat(feats, 0)?.f_to_device(convkit_tensor::tch::Device::Cpu)?;
-            let t = Tensor::f_cat(targets, 0)?.f_to_device(convkit_tensor::tch::Device::Cpu)?;
+            // Contiguous: a convolutional base's features come channels-last
+            // (convkit_tensor::memory_format), and files hold the plain NCHW order.
+            let f = Tensor::f_cat(feats, 0)?
+                .f_to_device(convkit_tensor::tch::Device::Cpu)?
+                .f_contiguous()?;
+            let t = Tensor::f_cat(targets, 0)?
+                .f_to_device(convkit_tensor::tch::Device::Cpu)?
+                .f_contiguous()?;
             let n = f.size()[0] as usize;
             let name = format!("features-{:05}.safetensors", shards.len());
             let path = dir.join(&name);
