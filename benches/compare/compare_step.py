@@ -6,7 +6,8 @@ convnet (3x150x150, batch 32, one sigmoid), RMSprop lr 1e-3, random inputs. PyTo
 NCHW, fp32 channels-last, bf16 autocast, and bf16 autocast + channels-last (its fastest on
 CPUs with AMX or AVX-512 BF16); convkit runs `convkit bench step` with --channels-last off and
 on and --precision float32 and mixed_bfloat16 (Keras' policy: float32 variables, bf16
-compute). Each figure is the median of the rounds' milliseconds per step.
+compute); Keras 3 (torch backend) runs `fit` in float32 and under `mixed_bfloat16`. Each
+figure is the median of the rounds' milliseconds per step.
 
 Run from the repository root after `cargo build --release -p convkit-apps`:
 
@@ -27,6 +28,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(ROOT, "target", "release", "convkit")
 NETS = {"mnist": ((1, 28, 28), 64), "catdog": ((3, 150, 150), 32)}
 TORCH_CONFIGS = ["fp32", "fp32_cl", "bf16", "bf16_cl"]
+KERAS_CONFIGS = ["keras_fp32", "keras_bf16"]
 
 
 def torch_net(name):
@@ -89,6 +91,48 @@ def torch_worker(name, config, steps, rounds, threads):
                       "rounds": times}), flush=True)
 
 
+def keras_worker(name, config, steps, rounds, threads):
+    """Keras 3 (torch backend) in this process, `config` keras_fp32 or keras_bf16 (the
+    `mixed_bfloat16` policy); `fit` over `steps` batches per round; prints a JSON line."""
+    os.environ["KERAS_BACKEND"] = "torch"
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(threads)
+    import keras
+    from keras import layers
+
+    if config == "keras_bf16":
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.utils.set_random_seed(0)
+    (c, h, w), batch = NETS[name]
+    if name == "mnist":
+        from compare_mnist import keras_book_convnet
+
+        model = keras_book_convnet()
+        y = keras.utils.to_categorical(np.random.randint(0, 10, steps * batch), 10)
+    else:
+        stack = [keras.Input((h, w, c))]
+        for filters in (32, 64, 128, 128):
+            stack += [layers.Conv2D(filters, 3, activation="relu"), layers.MaxPooling2D(2)]
+        stack += [layers.Flatten(), layers.Dense(512, activation="relu"),
+                  layers.Dense(1, activation="sigmoid")]
+        model = keras.Sequential(stack)
+        model.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss="binary_crossentropy",
+                      metrics=["accuracy"])
+        y = np.random.randint(0, 2, (steps * batch, 1)).astype("float32")
+    x = np.random.rand(steps * batch, h, w, c).astype("float32")
+    model.fit(x[: 3 * batch], y[: 3 * batch], batch_size=batch, epochs=1, verbose=0)
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+        times.append((time.perf_counter() - t0) * 1e3 / steps)
+    times.sort()
+    print(json.dumps({"net": name, "config": config, "step_ms": times[len(times) // 2],
+                      "rounds": times}), flush=True)
+
+
 def run_json(cmd):
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
@@ -106,7 +150,8 @@ def main():
     ap.add_argument("--worker", nargs=2, metavar=("NET", "CONFIG"))
     args = ap.parse_args()
     if args.worker:
-        torch_worker(args.worker[0], args.worker[1], args.steps, args.rounds, args.threads)
+        work = keras_worker if args.worker[1].startswith("keras") else torch_worker
+        work(args.worker[0], args.worker[1], args.steps, args.rounds, args.threads)
         return
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} is missing: cargo build --release -p convkit-apps")
@@ -126,18 +171,25 @@ def main():
             r = run_json([sys.executable, me, "--worker", name, config, "--steps", str(args.steps),
                           "--rounds", str(args.rounds), "--threads", str(args.threads)])
             row[f"torch_{config}"] = r["step_ms"]
+        for config in KERAS_CONFIGS:
+            r = run_json([sys.executable, me, "--worker", name, config, "--steps", str(args.steps),
+                          "--rounds", str(args.rounds), "--threads", str(args.threads)])
+            row[config] = r["step_ms"]
         results["rows"].append(row)
         print(json.dumps(row), file=sys.stderr)
     print(f"CPU: {results['cpu']}, {args.threads} threads; ms per training step, median of "
           f"{args.rounds} rounds of {args.steps} steps\n")
-    cols = [f"convkit_{c}" for c in TORCH_CONFIGS] + [f"torch_{c}" for c in TORCH_CONFIGS]
-    print("| net, batch | " + " | ".join(cols) + " | best torch / best convkit |")
-    print("|---" * (len(cols) + 2) + "|")
+    cols = ([f"convkit_{c}" for c in TORCH_CONFIGS] + [f"torch_{c}" for c in TORCH_CONFIGS]
+            + KERAS_CONFIGS)
+    print("| net, batch | " + " | ".join(cols)
+          + " | best torch / best convkit | keras_bf16 / best convkit |")
+    print("|---" * (len(cols) + 3) + "|")
     for row in results["rows"]:
         best_c = min(row[c] for c in cols if c.startswith("convkit"))
         best_t = min(row[c] for c in cols if c.startswith("torch"))
         cells = " | ".join(f"{row[c]:.1f}" for c in cols)
-        print(f"| {row['net']}, {row['batch']} | {cells} | {best_t / best_c:.2f} |")
+        print(f"| {row['net']}, {row['batch']} | {cells} | {best_t / best_c:.2f} "
+              f"| {row['keras_bf16'] / best_c:.2f} |")
     write_results(results, "step", args.json)
 
 

@@ -131,10 +131,14 @@ fn damaged_and_foreign_archives_are_clear_errors() {
         &["argument.keras", "conv2d", "unknown argument 'fancy'"],
     );
 
+    // A quantized policy (float32, mixed_bfloat16 and mixed_float16 are read).
     let p = edited(&dir, &t("dtype.keras"), |c| {
-        layer(c, 1)["config"]["dtype"] = "mixed_bfloat16".into()
+        layer(c, 1)["config"]["dtype"] = "int8_from_float32".into()
     });
-    expect(&p, &["dtype.keras", "conv2d", "'dtype'", "mixed_bfloat16"]);
+    expect(
+        &p,
+        &["dtype.keras", "conv2d", "'dtype'", "int8_from_float32"],
+    );
 
     let p = edited(&dir, &t("constraint.keras"), |c| {
         layer(c, 1)["config"]["kernel_constraint"] =

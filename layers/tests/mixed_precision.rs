@@ -214,8 +214,13 @@ fn policies_are_saved_with_the_model() {
     m.save(&dir.path().join("m")).unwrap();
     let text = std::fs::read_to_string(dir.path().join("m/model.json")).unwrap();
     assert!(text.contains("\"dtype\": \"mixed_bfloat16\""), "{text}");
+    // And through a `.keras` archive: Keras' DTypePolicy objects, read back.
+    let archive = dir.path().join("m.keras");
+    convkit_layers::saving::keras_archive::save_keras_model(&m, &archive).unwrap();
+    let from_keras =
+        convkit_layers::saving::keras_archive::load_keras_model(&archive, Device::Cpu).unwrap();
     let loaded = load_model(&dir.path().join("m"), Device::Cpu).unwrap();
-    for l in loaded.layers() {
+    for l in loaded.layers().into_iter().chain(from_keras.layers()) {
         let expected = if l.name() == "out" {
             DTypePolicy::Float32
         } else {

@@ -109,11 +109,14 @@ pub(crate) fn layer_config(entry: &Value, input_rank: Option<usize>) -> Result<L
     for (key, value) in given {
         let fail = |expected: &str| Err(bad(&class, &name, &key, &value, expected));
         match key.as_str() {
-            "dtype" => {
-                if !is_float32_policy(&value) {
-                    return fail("the \"float32\" dtype policy");
+            "dtype" => match policy_name(&value) {
+                Some("float32") => {}
+                // Kept, so the layer computes as it did in Keras.
+                Some(p @ ("mixed_bfloat16" | "mixed_float16")) => {
+                    out.insert("dtype".into(), Value::String(p.into()));
                 }
-            }
+                _ => return fail("a float32, mixed_bfloat16 or mixed_float16 dtype policy"),
+            },
             "data_format" => {
                 if !(value.is_null() || value == "channels_last") {
                     return fail("\"channels_last\"");
@@ -192,17 +195,18 @@ pub(crate) fn layer_config(entry: &Value, input_rank: Option<usize>) -> Result<L
     })
 }
 
-/// Whether `value` is the float32 dtype policy (`"float32"`, a `DTypePolicy` object of that
-/// name, or absent).
-fn is_float32_policy(value: &Value) -> bool {
+/// The name of the dtype policy `value` (`"float32"`, a `DTypePolicy` object, or absent:
+/// float32).
+fn policy_name(value: &Value) -> Option<&str> {
     match value {
-        Value::Null => true,
-        Value::String(s) => s == "float32",
-        Value::Object(_) => {
-            value.get("class_name").and_then(Value::as_str) == Some("DTypePolicy")
-                && value.pointer("/config/name").and_then(Value::as_str) == Some("float32")
+        Value::Null => Some("float32"),
+        Value::String(s) => Some(s.as_str()),
+        Value::Object(_)
+            if value.get("class_name").and_then(Value::as_str) == Some("DTypePolicy") =>
+        {
+            value.pointer("/config/name").and_then(Value::as_str)
         }
-        _ => false,
+        _ => None,
     }
 }
 

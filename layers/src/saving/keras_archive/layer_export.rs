@@ -36,10 +36,16 @@ const CHANNELS_LAST_CLASSES: [&str; 17] = [
     "ZeroPadding2D",
 ];
 
-/// The `dtype` entry of every layer: Keras' `float32` policy.
-pub(crate) fn float32_policy() -> Value {
+/// The `dtype` entry of a layer: Keras' `DTypePolicy` named `name` (`float32`,
+/// `mixed_bfloat16`, `mixed_float16`).
+pub(crate) fn dtype_policy(name: &str) -> Value {
     json!({"module": "keras", "class_name": "DTypePolicy",
-           "config": {"name": "float32"}, "registered_name": null})
+           "config": {"name": name}, "registered_name": null})
+}
+
+/// Keras' `float32` policy.
+pub(crate) fn float32_policy() -> Value {
+    dtype_policy("float32")
 }
 
 /// A Keras object entry (`{"module", "class_name", "config", "registered_name"}`).
@@ -187,13 +193,19 @@ pub(crate) fn keras_layer(config: &LayerConfig, input_rank: Option<usize>) -> Re
             }
         }
     }
+    // convkit's config names a mixed-precision policy as a string (absent: float32).
+    let policy = out
+        .get("dtype")
+        .and_then(Value::as_str)
+        .unwrap_or("float32")
+        .to_string();
     if class == "InputLayer" {
         out.insert("dtype".into(), json!("float32"));
         out.insert("sparse".into(), json!(false));
         out.insert("ragged".into(), json!(false));
         out.remove("trainable");
     } else {
-        out.insert("dtype".into(), float32_policy());
+        out.insert("dtype".into(), dtype_policy(&policy));
     }
     if CHANNELS_LAST_CLASSES.contains(&class) {
         out.insert("data_format".into(), json!("channels_last"));
