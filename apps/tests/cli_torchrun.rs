@@ -1,10 +1,17 @@
 //! `torchrun --nproc-per-node 2 --no-python convkit mnist --epochs 1` (issue 16, item 2): the
 //! two ranks train data-parallel on the real MNIST (64 per rank, a global batch of 128), rank
 //! 0 alone prints and writes one set of outputs, and the test accuracy is within 0.003 of one
-//! process trained at batch 128. (The two runs do not end with identical weights: RMSprop
-//! turns the float rounding of near-zero gradients, which depends on how the sums are split
-//! across threads and ranks, into steps of about the learning rate; one process on 1 and on 2
-//! threads differs as much. The accuracy is what a user compares.)
+//! process trained at batch 128.
+//!
+//! The two runs do not end with identical weights: the gradient sums are split differently
+//! across threads and ranks, and training turns those roundings into a different trajectory
+//! (one process on 1 and on 2 threads differs as much). Measured on an AMD EPYC with AVX-512,
+//! seed 1337: 2 ranks 0.9821, one process 0.9780 on 2 threads and 0.9806 on 1 thread, 0.9796
+//! and 0.9808 with channels-last off: a spread of about 0.0015 (standard deviation) around the
+//! same accuracy, so one pair of runs differs by more than 0.003 about one time in six. The
+//! check is on the mean over three seeds (the difference's standard deviation becomes 0.0012:
+//! a false alarm about one time in sixty), each pair printed; the weights themselves are compared exactly in `tensor/c10d` and `layers`'
+//! data-parallel tests.
 
 mod common;
 
@@ -56,26 +63,68 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Seeds of the accuracy comparison: the default first (its outputs are checked too).
+const SEEDS: [&str; 3] = ["1337", "1", "2"];
+
 #[test]
 fn torchrun_two_ranks_train_mnist_like_one_process_at_the_global_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let dist = dir.path().join("dist");
     let data = data();
-    let out = torchrun(&[
-        "mnist".as_ref(),
-        "--epochs".as_ref(),
-        "1".as_ref(),
-        "--out".as_ref(),
-        dist.as_os_str(),
-        "--data-dir".as_ref(),
-        data.as_os_str(),
-    ]);
-    let log = text(&out);
-    assert!(out.status.success(), "torchrun: {log}");
+    let mut differences = Vec::new();
+    for (i, seed) in SEEDS.iter().enumerate() {
+        let dist = dir.path().join(format!("dist-{seed}"));
+        let out = torchrun(&[
+            "mnist".as_ref(),
+            "--epochs".as_ref(),
+            "1".as_ref(),
+            "--seed".as_ref(),
+            seed.as_ref(),
+            "--out".as_ref(),
+            dist.as_os_str(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+        ]);
+        let log = text(&out);
+        assert!(out.status.success(), "torchrun: {log}");
+        if i == 0 {
+            check_one_set_of_outputs(&dist, &out, &log);
+        }
+        let single = dir.path().join(format!("single-{seed}"));
+        let out = Command::new(BIN)
+            .args([
+                "mnist",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "128",
+                "--seed",
+                seed,
+            ])
+            .arg("--out")
+            .arg(&single)
+            .arg("--data-dir")
+            .arg(&data)
+            .env_remove("CONVKIT_DEVICE")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "one process: {}", text(&out));
+        let (two, one) = (test_accuracy(&dist), test_accuracy(&single));
+        eprintln!("seed {seed}: test accuracy 2 ranks x 64 {two}, 1 process x 128 {one}");
+        differences.push(two - one);
+    }
+    let mean = differences.iter().sum::<f64>() / differences.len() as f64;
+    eprintln!("mean difference over seeds {SEEDS:?}: {mean:.4}");
+    assert!(
+        mean.abs() <= 0.003,
+        "2 ranks minus one process, per seed {differences:?}, mean {mean}"
+    );
+}
+
+/// Rank 0 alone printed the report and wrote `--out`.
+fn check_one_set_of_outputs(dist: &Path, out: &Output, log: &str) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
     // The ranks join torchrun's own store (TORCHELASTIC_USE_AGENT_STORE), as PyTorch does.
     assert!(!log.contains("failed to bind"), "{log}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    // One set of outputs, from rank 0.
     assert_eq!(stdout.matches("Test loss:").count(), 1, "{log}");
     assert_eq!(stdout.matches("Total params").count(), 1, "{log}");
     assert_eq!(stdout.matches("Epoch 1/1").count(), 1, "{log}");
@@ -83,7 +132,7 @@ fn torchrun_two_ranks_train_mnist_like_one_process_at_the_global_batch() {
         stdout.contains("Global batch 128 (64 per rank on 2 ranks)"),
         "{log}"
     );
-    let mut files: Vec<String> = std::fs::read_dir(&dist)
+    let mut files: Vec<String> = std::fs::read_dir(dist)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -103,23 +152,6 @@ fn torchrun_two_ranks_train_mnist_like_one_process_at_the_global_batch() {
     let history: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dist.join("history.json")).unwrap()).unwrap();
     assert_eq!(history["loss"].as_array().unwrap().len(), 1);
-
-    let single = dir.path().join("single");
-    let out = Command::new(BIN)
-        .args(["mnist", "--epochs", "1", "--batch-size", "128", "--out"])
-        .arg(&single)
-        .arg("--data-dir")
-        .arg(&data)
-        .env_remove("CONVKIT_DEVICE")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "one process: {}", text(&out));
-    let (two, one) = (test_accuracy(&dist), test_accuracy(&single));
-    eprintln!("test accuracy: 2 ranks x 64 {two}, 1 process x 128 {one}");
-    assert!(
-        (two - one).abs() <= 0.003,
-        "2 ranks: {two}, one process: {one}"
-    );
 }
 
 /// `convkit train` on a folder of class folders under torchrun: rank 0 alone prints the report
