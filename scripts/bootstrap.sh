@@ -24,7 +24,9 @@ ensure_venv() {
 
 # Debian packages the build needs, installed when missing (apt-get; sudo when not root).
 # libgloo-dev: Gloo's headers for the c10d binding (tensor/c10d); Gloo itself is inside
-# libtorch_cpu.so. Elsewhere than Debian, install them by hand (or set GLOO_INCLUDE_DIR).
+# libtorch_cpu.so. cmake and nasm: the turbojpeg crate builds libjpeg-turbo (PIL's JPEG decoder,
+# SIMD included) from its bundled source. Elsewhere than Debian, install them by hand (or set
+# GLOO_INCLUDE_DIR).
 ensure_debian_packages() {
     command -v dpkg-query > /dev/null 2>&1 || return 0
     local missing=()
@@ -41,7 +43,7 @@ ensure_debian_packages() {
 
 # libtorch: the user's LIBTORCH, or PyTorch $TORCH_VERSION from PyPI in the project venv.
 ensure_libtorch() {
-    ensure_debian_packages libgloo-dev
+    ensure_debian_packages libgloo-dev cmake nasm
     if [ -n "${LIBTORCH:-}" ]; then
         say "using LIBTORCH=$LIBTORCH"
         return

@@ -158,7 +158,7 @@ impl ClassifierInfo {
             color_mode: ColorMode::Rgb,
             filter: ResizeFilter::parse(&self.interpolation)?,
             max_pixels: convkit_data::image_file::MAX_IMAGE_PIXELS,
-            dct_scaling: true,
+            dct_scaling: false,
         })
     }
 

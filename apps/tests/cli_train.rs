@@ -250,7 +250,7 @@ fn background_removal_is_recorded_and_applied_at_prediction() {
         color_mode: ColorMode::Rgb,
         filter: ResizeFilter::Bilinear,
         max_pixels: 1 << 30,
-        dct_scaling: true,
+        dct_scaling: false,
     };
     let masked = BackgroundRemoval::plant_greens().apply(decoder.load(&image).unwrap());
     let x = Tensor::from_slice(masked.data())

@@ -69,9 +69,25 @@ pub fn model_json(data: &[u8]) {
     let _ = convkit_layers::models::model_from_architecture(arch, Device::Cpu);
 }
 
-/// An image file of any supported format, through the policy every image goes through.
+/// An image file of any supported format, through the policy every image goes through, and
+/// through the image folders' decoder (libjpeg-turbo for JPEGs, at full and reduced scale).
 pub fn image(data: &[u8]) {
+    use convkit_data::image_folder::decode::ImageDecoder;
+    use convkit_data::image_folder::options::{ColorMode, ResizeFilter};
     let _ = convkit_data::image_file::decode_image(data, 1 << 22);
+    for (dct_scaling, filter) in [
+        (false, ResizeFilter::Nearest),
+        (true, ResizeFilter::Bilinear),
+    ] {
+        let decoder = ImageDecoder {
+            target_size: (12, 10),
+            color_mode: ColorMode::Rgb,
+            filter,
+            max_pixels: 1 << 22,
+            dct_scaling,
+        };
+        let _ = decoder.decode(data);
+    }
 }
 
 /// The small network the HDF5 seeds hold weights for: `conv2d` (Conv2D 2 filters 3x3 on

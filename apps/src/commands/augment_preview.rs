@@ -73,7 +73,7 @@ fn preview(a: PreviewArgs) -> anyhow::Result<()> {
         color_mode: ColorMode::Rgb,
         filter: ResizeFilter::Bilinear,
         max_pixels: 2 * 89_478_485,
-        dct_scaling: true,
+        dct_scaling: false,
     };
     let original = decoder
         .load(&a.image)

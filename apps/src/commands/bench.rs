@@ -11,6 +11,7 @@ use convkit_augment::ops::{
     AdditiveGaussianNoise, Fliplr, GaussianBlur, LinearContrast, Multiply, RandomAffine,
 };
 use convkit_augment::{Augmenter, HwcImage, ImageDataGenerator};
+use convkit_data::image_folder::options::ResizeFilter;
 use convkit_data::image_folder::{DecodedCache, ImageFolder, ImageFolderOptions, LabelMode};
 use convkit_tensor::BatchSource;
 use rand::SeedableRng;
@@ -106,6 +107,13 @@ pub struct LoaderArgs {
     /// Loader threads (default: --threads, else one per core).
     #[arg(long, value_parser = ranges::loader_threads())]
     loader_threads: Option<usize>,
+    /// Resize filter (flow_from_directory's nearest by default).
+    #[arg(long, default_value = "nearest")]
+    interpolation: String,
+    /// Decode JPEGs at 1/2, 1/4 or 1/8 scale where the size allows (PIL's draft(); the
+    /// pixels are then no longer Keras' own).
+    #[arg(long)]
+    dct_scaling: bool,
     #[command(flatten)]
     rt: RuntimeArgs,
 }
@@ -151,6 +159,8 @@ fn loader(a: LoaderArgs) -> anyhow::Result<()> {
         .batch_size(a.batch_size)
         .label_mode(LabelMode::Binary)
         .threads(threads)
+        .interpolation(ResizeFilter::parse(&a.interpolation)?)
+        .dct_scaling(a.dct_scaling)
         .cache(cache);
     // The book's generator carries rescale 1/255.
     match a.augment.as_str() {
@@ -183,7 +193,8 @@ fn loader(a: LoaderArgs) -> anyhow::Result<()> {
     println!(
         "{}",
         json!({"images_per_sec": steady, "first_epoch_images_per_sec": per_epoch[0],
-               "per_epoch": per_epoch, "threads": threads, "cache": a.cache, "augment": a.augment})
+               "per_epoch": per_epoch, "threads": threads, "cache": a.cache, "augment": a.augment,
+               "interpolation": a.interpolation, "dct_scaling": a.dct_scaling})
     );
     Ok(())
 }

@@ -122,7 +122,7 @@ impl ImageFolder {
             color_mode: opts.color_mode,
             filter: opts.interpolation,
             max_pixels: opts.max_pixels,
-            dct_scaling: true,
+            dct_scaling: opts.dct_scaling,
         };
         let store = DecodedStore::new(&opts.cache, samples.len())?;
         let folder = ImageFolder {

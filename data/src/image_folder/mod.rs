@@ -5,8 +5,10 @@
 mod batching;
 pub mod decode;
 pub mod decoded_store;
+mod jpeg_turbo;
 pub mod listing;
 pub mod loader;
+mod nearest_pil;
 pub mod options;
 mod prefetch;
 pub mod split_rules;

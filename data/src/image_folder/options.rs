@@ -179,6 +179,9 @@ pub struct ImageFolderOptions {
     pub follow_links: bool,
     /// Images with more pixels than this are refused (decompression bombs); PIL's limit.
     pub max_pixels: u64,
+    /// Decode JPEGs at a reduced scale where the target allows (PIL's `draft()`; off by
+    /// default: see [`ImageDecoder::dct_scaling`](super::decode::ImageDecoder::dct_scaling)).
+    pub dct_scaling: bool,
     /// What to do with undecodable files.
     pub bad_files: BadFilePolicy,
     /// Worker threads decoding and augmenting (0 = libtorch's thread count).
@@ -218,6 +221,7 @@ impl ImageFolderOptions {
             class_names: None,
             follow_links: false,
             max_pixels: 2 * 89_478_485,
+            dct_scaling: false,
             bad_files: BadFilePolicy::Skip,
             threads: 0,
             prefetch: 4,
@@ -283,6 +287,13 @@ impl ImageFolderOptions {
     /// Sets the resize filter.
     pub fn interpolation(mut self, filter: ResizeFilter) -> Self {
         self.interpolation = filter;
+        self
+    }
+
+    /// Decodes JPEGs at 1/2, 1/4 or 1/8 scale in the IDCT when the picture stays at least the
+    /// target size: faster, at the price of pixels that are no longer Keras' own.
+    pub fn dct_scaling(mut self, on: bool) -> Self {
+        self.dct_scaling = on;
         self
     }
 
