@@ -60,8 +60,6 @@ fn decode_with(
     max_pixels: u64,
     scale: impl FnOnce((usize, usize)) -> Option<ScalingFactor>,
 ) -> Result<Option<HwcImage>, String> {
-    d.set_scaling_factor(ScalingFactor::ONE)
-        .map_err(|e| format!("corrupt JPEG: {e}"))?;
     let header = d
         .read_header(bytes)
         .map_err(|e| format!("corrupt JPEG: {e}"))?;

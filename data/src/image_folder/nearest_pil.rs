@@ -38,7 +38,7 @@ pub(crate) fn resize_nearest(
         1 => gather::<1>(img.data(), w, &xs, &ys, &mut out),
         3 => gather::<3>(img.data(), w, &xs, &ys, &mut out),
         4 => gather::<4>(img.data(), w, &xs, &ys, &mut out),
-        _ => gather_any(img.data(), w, c, &xs, &ys, &mut out),
+        _ => return Err(format!("cannot resize an image with {c} channels")),
     }
     HwcImage::new(height, width, c, out).map_err(|e| e.to_string())
 }
@@ -50,15 +50,6 @@ fn gather<const C: usize>(src: &[u8], w: usize, xs: &[usize], ys: &[usize], out:
         let row = &src[y * w * C..(y + 1) * w * C];
         for (px, &x) in out_row.chunks_exact_mut(C).zip(xs) {
             px.copy_from_slice(&row[x * C..x * C + C]);
-        }
-    }
-}
-
-fn gather_any(src: &[u8], w: usize, c: usize, xs: &[usize], ys: &[usize], out: &mut [u8]) {
-    for (out_row, &y) in out.chunks_exact_mut(xs.len() * c).zip(ys) {
-        let row = &src[y * w * c..(y + 1) * w * c];
-        for (px, &x) in out_row.chunks_exact_mut(c).zip(xs) {
-            px.copy_from_slice(&row[x * c..x * c + c]);
         }
     }
 }
