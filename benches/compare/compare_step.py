@@ -9,6 +9,12 @@ on and --precision float32 and mixed_bfloat16 (Keras' policy: float32 variables,
 compute); Keras 3 (torch backend) runs `fit` in float32 and under `mixed_bfloat16`. Each
 figure is the median of the rounds' milliseconds per step.
 
+With --profile, convkit and each PyTorch configuration run one more round under libtorch's
+operator observers (convkit: `convkit bench step --profile`, `convkit_profiler::OpTimer`;
+PyTorch: torch.profiler) and report the time inside the outermost operators per step (c10/ATen
+operators and autograd backward nodes, RecordScope FUNCTION and BACKWARD_FUNCTION) and the
+overhead of the wall time over it, the distance to the kernel limit.
+
 Run from the repository root after `cargo build --release -p convkit-apps`:
 
     .venv/bin/python benches/compare/compare_step.py [--threads 2] [--rounds 3] [--steps 20] [--json FILE]
@@ -51,7 +57,23 @@ def torch_net(name):
     return model, nn.BCEWithLogitsLoss()
 
 
-def torch_worker(name, config, steps, rounds, threads):
+def op_ms_per_step(prof, steps):
+    """Milliseconds per step inside operators outermost among libtorch's operators and
+    autograd nodes (scopes 0 and 1; user scopes such as the optimizer's step are not
+    operators), as convkit's OpTimer counts them."""
+    total_us = 0.0
+    for e in prof.events():
+        if e.scope not in (0, 1):
+            continue
+        p = e.cpu_parent
+        while p is not None and p.scope not in (0, 1):
+            p = p.cpu_parent
+        if p is None:
+            total_us += e.time_range.elapsed_us()
+    return total_us / 1e3 / steps
+
+
+def torch_worker(name, config, steps, rounds, threads, profile=False):
     """One PyTorch configuration in this process; prints a JSON line."""
     import torch
 
@@ -87,8 +109,20 @@ def torch_worker(name, config, steps, rounds, threads):
         epoch(steps)
         times.append((time.perf_counter() - t0) * 1e3 / steps)
     times.sort()
-    print(json.dumps({"net": name, "config": config, "step_ms": times[len(times) // 2],
-                      "rounds": times}), flush=True)
+    median = times[len(times) // 2]
+    line = {"net": name, "config": config, "step_ms": median, "rounds": times}
+    if profile:
+        from torch.profiler import ProfilerActivity
+        from torch.profiler import profile as torch_profile
+
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            t0 = time.perf_counter()
+            epoch(steps)
+            wall = (time.perf_counter() - t0) * 1e3 / steps
+        op_ms = op_ms_per_step(prof, steps)
+        line["profile"] = {"op_ms": op_ms, "profiled_wall_ms": wall, "wall_ms": median,
+                           "overhead": median / op_ms - 1, "profiled_overhead": wall / op_ms - 1}
+    print(json.dumps(line), flush=True)
 
 
 def keras_worker(name, config, steps, rounds, threads):
@@ -147,11 +181,16 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--nets", default="mnist,catdog")
     ap.add_argument("--json")
+    ap.add_argument("--profile", action="store_true",
+                    help="time inside libtorch's operators in one more round (convkit, PyTorch)")
     ap.add_argument("--worker", nargs=2, metavar=("NET", "CONFIG"))
     args = ap.parse_args()
     if args.worker:
-        work = keras_worker if args.worker[1].startswith("keras") else torch_worker
-        work(args.worker[0], args.worker[1], args.steps, args.rounds, args.threads)
+        if args.worker[1].startswith("keras"):
+            keras_worker(args.worker[0], args.worker[1], args.steps, args.rounds, args.threads)
+        else:
+            torch_worker(args.worker[0], args.worker[1], args.steps, args.rounds, args.threads,
+                         args.profile)
         return
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} is missing: cargo build --release -p convkit-apps")
@@ -165,12 +204,18 @@ def main():
             cl = "on" if config.endswith("_cl") else "off"
             r = run_json([BIN, "bench", "step", "--net", name, "--steps", str(args.steps),
                           "--rounds", str(args.rounds), "--threads", str(args.threads),
-                          "--device", "cpu", "--channels-last", cl, "--precision", precision])
+                          "--device", "cpu", "--channels-last", cl, "--precision", precision]
+                         + (["--profile"] if args.profile else []))
             row[f"convkit_{config}"] = r["step_ms"]
+            if r.get("profile"):
+                row[f"convkit_{config}_profile"] = r["profile"]
         for config in TORCH_CONFIGS:
             r = run_json([sys.executable, me, "--worker", name, config, "--steps", str(args.steps),
-                          "--rounds", str(args.rounds), "--threads", str(args.threads)])
+                          "--rounds", str(args.rounds), "--threads", str(args.threads)]
+                         + (["--profile"] if args.profile else []))
             row[f"torch_{config}"] = r["step_ms"]
+            if r.get("profile"):
+                row[f"torch_{config}_profile"] = r["profile"]
         for config in KERAS_CONFIGS:
             r = run_json([sys.executable, me, "--worker", name, config, "--steps", str(args.steps),
                           "--rounds", str(args.rounds), "--threads", str(args.threads)])
@@ -190,6 +235,14 @@ def main():
         cells = " | ".join(f"{row[c]:.1f}" for c in cols)
         print(f"| {row['net']}, {row['batch']} | {cells} | {best_t / best_c:.2f} "
               f"| {row['keras_bf16'] / best_c:.2f} |")
+    if args.profile:
+        print("\nms per step inside libtorch's operators (profiled round) and the overhead of the"
+              " unprofiled wall time over it:")
+        for row in results["rows"]:
+            for k, v in row.items():
+                if k.endswith("_profile"):
+                    print(f"  {row['net']:<7} {k[:-8]:<18} op {v['op_ms']:7.2f}  wall {v['wall_ms']:7.2f}"
+                          f"  overhead {100 * v['overhead']:6.1f}%  (profiled round {100 * v['profiled_overhead']:.1f}%)")
     write_results(results, "step", args.json)
 
 

@@ -101,12 +101,17 @@ pub fn uses_channels_last(device: Device) -> bool {
     }
 }
 
-/// Whether `t` is a 4-D tensor stored channels-last (NHWC strides; a dimension of size 1
-/// may have any stride, as libtorch's own test allows).
+/// Whether `t` is a 4-D tensor stored channels-last: its strides are exactly
+/// `torch.channels_last`'s (`(H*W*C, 1, W*C, C)`, what libtorch's layout rules and
+/// [`to_channels_last`] go by), or NHWC strides on the dimensions above size 1 of a tensor
+/// that is not also plainly contiguous.
 pub fn is_channels_last(t: &Tensor) -> bool {
     let (size, stride) = (t.size(), t.stride());
     if size.len() != 4 {
         return false;
+    }
+    if stride == channels_last_strides(&size) {
+        return true;
     }
     // Dimensions from the innermost in memory: C, W, H, N.
     let mut expected = 1i64;
@@ -116,8 +121,15 @@ pub fn is_channels_last(t: &Tensor) -> bool {
         }
         expected *= size[d];
     }
-    // A tensor that is also plainly contiguous (C == 1, or H == W == 1) counts as NCHW.
+    // A tensor that is also plainly contiguous (C == 1, or H == W == 1) with NCHW's strides
+    // counts as NCHW, as libtorch's `suggest_memory_format` says.
     !t.is_contiguous()
+}
+
+/// `torch.channels_last`'s strides of an `(N, C, H, W)` size: `(H*W*C, 1, W*C, C)`.
+fn channels_last_strides(size: &[i64]) -> Vec<i64> {
+    let (c, h, w) = (size[1], size[2], size[3]);
+    vec![h * w * c, 1, w * c, c]
 }
 
 /// `t` (4-D) stored channels-last, the same values and shape; other tensors are returned
@@ -125,6 +137,14 @@ pub fn is_channels_last(t: &Tensor) -> bool {
 pub fn to_channels_last(t: &Tensor) -> Result<Tensor> {
     if t.dim() != 4 || is_channels_last(t) {
         return Ok(t.shallow_clone());
+    }
+    let size = t.size();
+    if t.is_contiguous() && (size[1] == 1 || size[2] * size[3] == 1) {
+        // One channel (or one pixel): NCHW and NHWC put every element at the same place, and
+        // a permuted copy would keep NCHW's strides. libtorch picks a convolution's output
+        // layout from its input's strides, so give the same memory channels-last's strides
+        // (without them the book's MNIST net runs its first pooling on NCHW, 10x slower).
+        return Ok(t.f_as_strided(size.as_slice(), channels_last_strides(&size), None)?);
     }
     Ok(t.f_permute([0, 2, 3, 1])?
         .f_contiguous()?
@@ -155,9 +175,18 @@ mod tests {
         // A permuted NHWC tensor seen as NCHW is channels-last too.
         let nhwc = Tensor::zeros([2, 4, 5, 3], (Kind::Float, Device::Cpu));
         assert!(is_channels_last(&nhwc.permute([0, 3, 1, 2])));
-        // One channel: contiguous either way, counted as NCHW.
-        let one = Tensor::zeros([2, 1, 4, 5], (Kind::Float, Device::Cpu));
-        assert!(!is_channels_last(&to_channels_last(&one).unwrap()));
+        // One channel: the same memory either way; NCHW's strides count as NCHW, and the
+        // conversion gives it torch.channels_last's strides as a view of the same values.
+        let one = Tensor::arange(40, (Kind::Float, Device::Cpu)).reshape([2, 1, 4, 5]);
+        assert!(!is_channels_last(&one));
+        let cl = to_channels_last(&one).unwrap();
+        assert!(is_channels_last(&cl));
+        assert_eq!(cl.stride(), vec![20, 1, 5, 1]);
+        assert_eq!(cl.data_ptr(), one.data_ptr());
+        assert!(cl.equal(&one));
+        // One pixel likewise.
+        let pixel = Tensor::arange(6, (Kind::Float, Device::Cpu)).reshape([2, 3, 1, 1]);
+        assert_eq!(to_channels_last(&pixel).unwrap().stride(), vec![3, 1, 3, 3]);
         // Not 4-D: left alone.
         let v = Tensor::zeros([3, 4], (Kind::Float, Device::Cpu));
         assert_eq!(to_channels_last(&v).unwrap().stride(), vec![4, 1]);

@@ -39,6 +39,8 @@ enum BenchWhat {
     Train(TrainArgs),
     /// Milliseconds per training step of the book's MNIST or cats-vs-dogs convnet.
     Step(super::bench_step::StepArgs),
+    /// Images per second of EfficientNet-Lite0 feature extraction over a class folder.
+    Features(super::bench_features::FeaturesArgs),
 }
 
 /// Arguments of `convkit bench train`.
@@ -141,6 +143,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Transforms(a) => transforms(a),
         BenchWhat::Train(a) => train(a),
         BenchWhat::Step(a) => super::bench_step::run(a),
+        BenchWhat::Features(a) => super::bench_features::run(a),
     }
 }
 

@@ -1,6 +1,9 @@
 //! `convkit bench step`: milliseconds per training step (forward, loss, backward, RMSprop
 //! update, through `fit`) of the book's MNIST convnet or its cats-vs-dogs convnet at 150x150,
 //! on random inputs, printed as one JSON line (read by `benches/compare/compare_step.py`).
+//! With `--profile`, one more round runs under libtorch's operator observers
+//! ([`convkit_profiler::OpTimer`]) and the line also tells the time inside libtorch's
+//! operators per step, the overhead of the wall time over it, and the largest operators.
 
 use std::time::Instant;
 
@@ -8,6 +11,7 @@ use clap::Args;
 use convkit_layers::applications::{mnist_convnet, small_convnet};
 use convkit_layers::prelude::*;
 use convkit_layers::training::fit;
+use convkit_profiler::{OpTimer, OpTimes};
 use convkit_tensor::tch::{Kind, Tensor};
 use serde_json::json;
 
@@ -30,6 +34,9 @@ pub struct StepArgs {
     /// Rounds (the figure is the median round's milliseconds per step).
     #[arg(long, default_value_t = 3, value_parser = ranges::count(1, 1_000))]
     rounds: usize,
+    /// Time libtorch's operators in one more round: kernel time against wall time.
+    #[arg(long)]
+    profile: bool,
     #[command(flatten)]
     rt: RuntimeArgs,
 }
@@ -92,15 +99,47 @@ pub fn run(a: StepArgs) -> anyhow::Result<()> {
     }
     rounds.sort_by(f64::total_cmp);
     let median = rounds[rounds.len() / 2];
+    let profile = if a.profile {
+        let timer = OpTimer::start()?;
+        let started = Instant::now();
+        fit(model.as_mut(), &x, &y, options())?;
+        let wall_ms = started.elapsed().as_secs_f64() * 1e3 / a.steps as f64;
+        let times = timer.stop()?;
+        profile_json(&times, a.steps, wall_ms, median)
+    } else {
+        serde_json::Value::Null
+    };
     println!(
         "{}",
         json!({
             "net": a.net, "batch": batch, "steps": a.steps, "rounds": rounds,
-            "step_ms": median, "device": format!("{device:?}"),
+            "step_ms": median, "profile": profile, "device": format!("{device:?}"),
             "threads": convkit_tensor::threads::num_threads(),
             "channels_last": convkit_tensor::memory_format::uses_channels_last(device),
             "precision": convkit_layers::mixed_precision::global_policy().name(),
         })
     );
     Ok(())
+}
+
+/// The profiled round per step: time inside libtorch's operators (`op_ms`), the wall time of
+/// that round and of the unprofiled median, the overhead of each over `op_ms`, and the
+/// operators with the largest own time.
+fn profile_json(times: &OpTimes, steps: usize, wall_ms: f64, median_ms: f64) -> serde_json::Value {
+    let per_step = |d: std::time::Duration| d.as_secs_f64() * 1e3 / steps as f64;
+    let op_ms = per_step(times.total);
+    let top: Vec<_> = times
+        .ops
+        .iter()
+        .take(15)
+        .map(|o| {
+            json!({"name": o.name, "self_ms": per_step(o.self_time),
+                   "calls": o.calls as f64 / steps as f64})
+        })
+        .collect();
+    json!({
+        "op_ms": op_ms, "profiled_wall_ms": wall_ms, "wall_ms": median_ms,
+        "overhead": median_ms / op_ms - 1.0, "profiled_overhead": wall_ms / op_ms - 1.0,
+        "op_calls": times.calls as f64 / steps as f64, "top": top,
+    })
 }

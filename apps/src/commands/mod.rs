@@ -3,6 +3,7 @@
 pub mod activations;
 pub mod augment_preview;
 pub mod bench;
+pub mod bench_features;
 pub mod bench_step;
 pub mod catdog;
 pub mod catdog_data;

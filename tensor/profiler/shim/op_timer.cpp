@@ -1,0 +1,120 @@
+// Times libtorch's operators through RecordFunction, the observer hook the dispatcher calls
+// around every c10/ATen operator and the autograd engine around every backward node (what
+// torch.profiler and Kineto build on). Each thread keeps a stack of open operators; an
+// operator's duration goes to the total when it is outermost on its thread, and its own time
+// (its duration less its children's) to a per-name table.
+#include <ATen/record_function.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+struct Frame {
+  int64_t start_ns;
+  int64_t children_ns;
+};
+
+struct Row {
+  int64_t self_ns = 0;
+  uint64_t calls = 0;
+};
+
+thread_local std::vector<Frame> open_ops;
+std::mutex table_mutex;
+std::unordered_map<std::string, Row> table;
+int64_t outermost_ns = 0;
+uint64_t outermost_calls = 0;
+std::atomic<bool> running{false};
+at::CallbackHandle handle = 0;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::unique_ptr<at::ObserverContext> on_enter(const at::RecordFunction&) {
+  open_ops.push_back(Frame{now_ns(), 0});
+  return nullptr;
+}
+
+void on_exit(const at::RecordFunction& fn, at::ObserverContext*) {
+  // An operator that began before this thread's first frame (the timer started inside it).
+  if (open_ops.empty()) return;
+  Frame f = open_ops.back();
+  open_ops.pop_back();
+  int64_t took = now_ns() - f.start_ns;
+  if (!open_ops.empty()) open_ops.back().children_ns += took;
+  std::lock_guard<std::mutex> lock(table_mutex);
+  if (!running.load()) return;
+  if (open_ops.empty()) {
+    outermost_ns += took;
+    outermost_calls += 1;
+  }
+  Row& r = table[fn.name()];
+  r.self_ns += took - f.children_ns;
+  r.calls += 1;
+}
+
+char* copy_message(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (out) std::memcpy(out, s.c_str(), s.size() + 1);
+  return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+// 0: started; 1: a timer already runs; 2: libtorch refused (message in *err).
+int ck_op_timer_start(char** err) {
+  bool expected = false;
+  if (!running.compare_exchange_strong(expected, true)) return 1;
+  try {
+    {
+      std::lock_guard<std::mutex> lock(table_mutex);
+      table.clear();
+      outermost_ns = 0;
+      outermost_calls = 0;
+    }
+    handle = at::addGlobalCallback(
+        at::RecordFunctionCallback(on_enter, on_exit)
+            .needsInputs(false)
+            .needsOutputs(false)
+            .scopes({at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION}));
+    return 0;
+  } catch (const std::exception& e) {
+    running.store(false);
+    *err = copy_message(e.what());
+    return 2;
+  }
+}
+
+// Stops the timer: the outermost operators' total and count, and the table as malloc'd text,
+// one "name\tself_ns\tcalls" line per operator. 0: stopped; 1: no timer ran.
+int ck_op_timer_stop(int64_t* total_ns, uint64_t* calls, char** rows) {
+  if (!running.load()) return 1;
+  at::removeCallback(handle);
+  std::lock_guard<std::mutex> lock(table_mutex);
+  running.store(false);
+  *total_ns = outermost_ns;
+  *calls = outermost_calls;
+  std::ostringstream text;
+  for (const auto& [name, row] : table) {
+    text << name << '\t' << row.self_ns << '\t' << row.calls << '\n';
+  }
+  *rows = copy_message(text.str());
+  return 0;
+}
+
+void ck_op_timer_free(char* text) { std::free(text); }
+
+}  // extern "C"
