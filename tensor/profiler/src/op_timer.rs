@@ -1,7 +1,7 @@
 //! [`OpTimer`]: one process-wide timer of libtorch's operators.
 #![allow(unsafe_code)]
 
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, c_int, CStr};
 use std::time::Duration;
 
 use crate::ffi;
@@ -42,13 +42,14 @@ pub struct OpTimes {
     pub total: Duration,
     /// Outermost operator calls.
     pub calls: u64,
-    /// Every operator, largest own time first.
+    /// Every operator, largest own time first (empty unless started with
+    /// [`OpTimer::start_with_table`]).
     pub ops: Vec<OpTime>,
 }
 
 impl OpTimes {
     /// Sum of the operators' own times: equals [`OpTimes::total`] up to calls in flight when the
-    /// timer started or stopped.
+    /// timer started or stopped (with a table).
     pub fn self_total(&self) -> Duration {
         self.ops.iter().map(|o| o.self_time).sum()
     }
@@ -62,11 +63,23 @@ pub struct OpTimer {
 }
 
 impl OpTimer {
-    /// Registers the observer; an error when another timer runs.
+    /// Registers the observer, which keeps the outermost operators' total and count only
+    /// (two clock reads per operator: the figure to hold against the wall clock); an error
+    /// when another timer runs.
     pub fn start() -> Result<OpTimer, ProfilerError> {
+        Self::start_impl(false)
+    }
+
+    /// Like [`OpTimer::start`], and also keeps every operator's own time in
+    /// [`OpTimes::ops`] (a table update per operator: the totals then run a little slower).
+    pub fn start_with_table() -> Result<OpTimer, ProfilerError> {
+        Self::start_impl(true)
+    }
+
+    fn start_impl(with_table: bool) -> Result<OpTimer, ProfilerError> {
         let mut err: *mut c_char = std::ptr::null_mut();
         // SAFETY: `err` is a valid out-pointer; the shim sets it only on code 2.
-        match unsafe { ffi::ck_op_timer_start(&mut err) } {
+        match unsafe { ffi::ck_op_timer_start(c_int::from(with_table), &mut err) } {
             0 => Ok(OpTimer { stopped: false }),
             1 => Err(ProfilerError::AlreadyRunning),
             _ => Err(ProfilerError::Libtorch(take_text(err))),
