@@ -1,8 +1,8 @@
 //! `convkit bench step`: milliseconds per training step (forward, loss, backward, RMSprop
 //! update, through `fit`) of the book's MNIST convnet or its cats-vs-dogs convnet at 150x150,
 //! on random inputs, printed as one JSON line (read by `benches/compare/compare_step.py`).
-//! With `--profile`, one more round runs under libtorch's operator observers
-//! ([`convkit_profiler::OpTimer`]) and the line also tells the time inside libtorch's
+//! With `--profile`, more rounds run, alternately under libtorch's operator observers
+//! ([`super::bench_step_profile`]), and the line also tells the time inside libtorch's
 //! operators per step, the overhead of the wall time over it, and the largest operators.
 
 use std::time::Instant;
@@ -11,7 +11,6 @@ use clap::Args;
 use convkit_layers::applications::{mnist_convnet, small_convnet};
 use convkit_layers::prelude::*;
 use convkit_layers::training::fit;
-use convkit_profiler::{OpTimer, OpTimes};
 use convkit_tensor::tch::{Kind, Tensor};
 use serde_json::json;
 
@@ -100,17 +99,11 @@ pub fn run(a: StepArgs) -> anyhow::Result<()> {
     rounds.sort_by(f64::total_cmp);
     let median = rounds[rounds.len() / 2];
     let profile = if a.profile {
-        // Totals only (the observer's cost kept to two clock reads per operator), then a
-        // second round for the table of operators.
-        let timer = OpTimer::start()?;
-        let started = Instant::now();
-        fit(model.as_mut(), &x, &y, options())?;
-        let wall_ms = started.elapsed().as_secs_f64() * 1e3 / a.steps as f64;
-        let times = timer.stop()?;
-        let timer = OpTimer::start_with_table()?;
-        fit(model.as_mut(), &x, &y, options())?;
-        let table = timer.stop()?;
-        profile_json(&times, &table, a.steps, wall_ms, median)
+        let run = || -> anyhow::Result<()> {
+            fit(model.as_mut(), &x, &y, options())?;
+            Ok(())
+        };
+        super::bench_step_profile::profile_rounds(run, a.steps, a.rounds)?
     } else {
         serde_json::Value::Null
     };
@@ -125,32 +118,4 @@ pub fn run(a: StepArgs) -> anyhow::Result<()> {
         })
     );
     Ok(())
-}
-
-/// The profiled round per step: time inside libtorch's operators (`op_ms`), the wall time of
-/// that round and of the unprofiled median, the overhead of each over `op_ms`, and the
-/// operators with the largest own time (from `table`, a round of its own).
-fn profile_json(
-    times: &OpTimes,
-    table: &OpTimes,
-    steps: usize,
-    wall_ms: f64,
-    median_ms: f64,
-) -> serde_json::Value {
-    let per_step = |d: std::time::Duration| d.as_secs_f64() * 1e3 / steps as f64;
-    let op_ms = per_step(times.total);
-    let top: Vec<_> = table
-        .ops
-        .iter()
-        .take(20)
-        .map(|o| {
-            json!({"name": o.name, "self_ms": per_step(o.self_time),
-                   "calls": o.calls as f64 / steps as f64})
-        })
-        .collect();
-    json!({
-        "op_ms": op_ms, "profiled_wall_ms": wall_ms, "wall_ms": median_ms,
-        "overhead": median_ms / op_ms - 1.0, "profiled_overhead": wall_ms / op_ms - 1.0,
-        "op_calls": times.calls as f64 / steps as f64, "top": top,
-    })
 }

@@ -5,6 +5,7 @@ pub mod augment_preview;
 pub mod bench;
 pub mod bench_features;
 pub mod bench_step;
+mod bench_step_profile;
 pub mod catdog;
 pub mod catdog_data;
 pub mod evaluate;
