@@ -236,13 +236,14 @@ def main():
         print(f"| {row['net']}, {row['batch']} | {cells} | {best_t / best_c:.2f} "
               f"| {row['keras_bf16'] / best_c:.2f} |")
     if args.profile:
-        print("\nms per step inside libtorch's operators (profiled round) and the overhead of the"
-              " unprofiled wall time over it:")
+        print("\nms per step inside libtorch's operators and the overhead of the wall time over it"
+              " (convkit: corrected for the observer's cost; PyTorch: unprofiled median over profiled"
+              " operator time):")
         for row in results["rows"]:
             for k, v in row.items():
                 if k.endswith("_profile"):
                     print(f"  {row['net']:<7} {k[:-8]:<18} op {v['op_ms']:7.2f}  wall {v['wall_ms']:7.2f}"
-                          f"  overhead {100 * v['overhead']:6.1f}%  (profiled round {100 * v['profiled_overhead']:.1f}%)")
+                          f"  overhead {100 * v['overhead']:6.1f}%  (observed round {100 * v['profiled_overhead']:.1f}%)")
     write_results(results, "step", args.json)
 
 
