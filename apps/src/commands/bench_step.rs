@@ -33,7 +33,9 @@ pub struct StepArgs {
     /// Rounds (the figure is the median round's milliseconds per step).
     #[arg(long, default_value_t = 3, value_parser = ranges::count(1, 1_000))]
     rounds: usize,
-    /// Time libtorch's operators in one more round: kernel time against wall time.
+    /// Then run as many more pairs of rounds, one unobserved and one under libtorch's operator
+    /// observers: the time inside libtorch's operators against the wall time (CPU only: on a
+    /// GPU operators return before their kernels finish).
     #[arg(long)]
     profile: bool,
     #[command(flatten)]
@@ -82,14 +84,19 @@ pub fn run(a: StepArgs) -> anyhow::Result<()> {
             .shuffle(false)
             .verbose(Verbosity::Silent)
     };
-    // Warm-up: oneDNN picks and caches its kernels on the first calls.
-    let warm = (batch * 3).min(n as usize) as i64;
+    // Warm-up: oneDNN picks and caches its kernels on the first calls. At least 10 steps and
+    // 3 seconds, as compare_step.py's WARMUP_STEPS and WARMUP_SECONDS give PyTorch.
+    let warm = (batch * 10).min(n as usize) as i64;
+    let warm_until = Instant::now() + std::time::Duration::from_secs(3);
     fit(
         model.as_mut(),
         &x.f_narrow(0, 0, warm)?,
         &y.f_narrow(0, 0, warm)?,
         options(),
     )?;
+    while Instant::now() < warm_until {
+        fit(model.as_mut(), &x, &y, options())?;
+    }
     let mut rounds: Vec<f64> = Vec::with_capacity(a.rounds);
     for _ in 0..a.rounds {
         let started = Instant::now();
@@ -99,6 +106,12 @@ pub fn run(a: StepArgs) -> anyhow::Result<()> {
     rounds.sort_by(f64::total_cmp);
     let median = rounds[rounds.len() / 2];
     let profile = if a.profile {
+        if !matches!(device, convkit_tensor::tch::Device::Cpu) {
+            anyhow::bail!(
+                "--profile times operators on the CPU only (on {device:?} they return before \
+                 their kernels finish); use --device cpu"
+            );
+        }
         let run = || -> anyhow::Result<()> {
             fit(model.as_mut(), &x, &y, options())?;
             Ok(())

@@ -1,4 +1,5 @@
-//! `convkit bench step --profile`: how far a training step is from libtorch's kernel time.
+//! `convkit bench step --profile`: how far a training step is from the time inside libtorch's
+//! operators.
 //!
 //! Rounds of the same steps alternate unobserved and observed by [`OpTimer`] (outermost
 //! operators' total only), then one round keeps the table of operators. The observed rounds
@@ -49,15 +50,25 @@ pub(super) fn profile_rounds(
         median(&mut op_ms),
         median(&mut outer),
     );
+    if ops.is_nan() || ops <= 0.0 {
+        anyhow::bail!("the operator observers recorded no time inside libtorch's operators");
+    }
     let records = table.ops.iter().map(|o| o.calls).sum::<u64>() as f64 / steps as f64;
     // The observer's cost per record (ms); zero when noise makes the observed rounds faster.
     let per_record = ((observed - wall) / records.max(1.0)).max(0.0);
     let true_ops = ops - (records - outer).max(0.0) * per_record;
     let true_gap = (observed - ops - outer * per_record).max(0.0);
+    // Noise can make the estimated cost exceed the operators' own time: then only the
+    // observed overhead is a figure.
+    let overhead = if true_ops > 0.0 {
+        true_gap / true_ops
+    } else {
+        observed / ops - 1.0
+    };
     Ok(json!({
         "op_ms": ops, "wall_ms": wall, "profiled_wall_ms": observed,
         "profiled_overhead": observed / ops - 1.0,
-        "overhead": true_gap / true_ops,
+        "overhead": overhead,
         "observer_us_per_record": per_record * 1e3,
         "op_calls": outer, "records": records,
         "top": top_ops(&table, steps),

@@ -3,9 +3,11 @@
 //! `RecordFunction` observers, the hook torch.profiler builds on, and [`OpTimes`] holds the
 //! time inside the outermost operators of each thread and every operator's own time.
 //!
-//! The time inside operators is the kernel time a training loop cannot go below on one device;
-//! what the wall clock shows above it is the loop's overhead (convkit's Rust code, tch's FFI,
-//! the autograd engine between nodes).
+//! The time inside operators (kernels, and the dispatch, allocations, casts and layout reorders
+//! inside libtorch's operators) is what a training loop that issues the same operators cannot go
+//! below on one CPU; what the wall clock shows above it is the loop's overhead (convkit's Rust
+//! code, tch's FFI, the autograd engine between nodes, tensor frees). On a GPU operators return
+//! before their kernels finish, so the figure means little there.
 //!
 //! # Example
 //! ```no_run

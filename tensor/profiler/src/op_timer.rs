@@ -89,7 +89,7 @@ impl OpTimer {
     /// Removes the observer and returns what it measured.
     pub fn stop(mut self) -> Result<OpTimes, ProfilerError> {
         self.stopped = true;
-        let (total_ns, calls, text) = stop_shim();
+        let (total_ns, calls, text) = stop_shim()?;
         let mut ops = Vec::new();
         for line in text.lines() {
             ops.push(parse_row(line)?);
@@ -106,23 +106,26 @@ impl OpTimer {
 impl Drop for OpTimer {
     fn drop(&mut self) {
         if !self.stopped {
-            stop_shim();
+            // Nothing to report from a drop; the observer is removed either way.
+            let _ = stop_shim();
         }
     }
 }
 
 /// Stops the shim's timer: (outermost ns, outermost calls, table text).
-fn stop_shim() -> (i64, u64, String) {
+fn stop_shim() -> Result<(i64, u64, String), ProfilerError> {
     let (mut total_ns, mut calls) = (0i64, 0u64);
     let mut rows: *mut c_char = std::ptr::null_mut();
     // SAFETY: valid out-pointers; the shim allocates `rows` only when it returns 0.
     let code = unsafe { ffi::ck_op_timer_stop(&mut total_ns, &mut calls, &mut rows) };
-    let text = if code == 0 {
-        take_text(rows)
-    } else {
-        String::new()
-    };
-    (total_ns, calls, text)
+    match code {
+        0 => Ok((total_ns, calls, take_text(rows))),
+        // The timer ran (an `OpTimer` exists only after a successful start).
+        1 => Ok((total_ns, calls, String::new())),
+        _ => Err(ProfilerError::Libtorch(
+            "removing the operator observer or writing its table failed".into(),
+        )),
+    }
 }
 
 /// Copies and frees a malloc'd C string from the shim (empty for null).
