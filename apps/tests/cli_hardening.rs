@@ -59,6 +59,14 @@ fn options_out_of_range_are_refused_before_any_work() {
             "0 is not in 1..=65536",
         ),
         (
+            vec!["bench", "step", "--steps", "0", "--profile"],
+            "0 is not in 1..=100000",
+        ),
+        (
+            vec!["bench", "step", "--rounds", "0"],
+            "0 is not in 1..=1000",
+        ),
+        (
             vec!["segment", "--held-out", "0", "--out", o],
             "0 is not in 1..=1000000",
         ),
