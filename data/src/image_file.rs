@@ -92,10 +92,63 @@ pub(crate) fn check_pixels(w: u64, h: u64, max_pixels: u64) -> Result<(), String
 /// A JPEG must have image data and end with its end-of-image marker: decoders fill a cut
 /// file with grey and report success, which would train or predict on a half-grey picture.
 pub(crate) fn check_jpeg_complete(bytes: &[u8]) -> Result<(), String> {
-    let last = |marker: u8| bytes.windows(2).rposition(|w| w == [0xFF, marker]);
-    match (last(0xDA), last(0xD9)) {
-        (Some(sos), Some(eoi)) if eoi > sos => Ok(()),
-        (None, _) => Err("corrupt JPEG: no image data (start-of-scan marker missing)".into()),
-        _ => Err("truncated JPEG: the end-of-image marker is missing".into()),
+    // The rule is "the last start-of-scan comes before the last end-of-image". Searched from
+    // the ends it costs a few bytes on a whole file (the last EOI is its last two bytes, the
+    // first SOS follows the headers), instead of a scan of every byte for the last SOS.
+    let is = |marker: u8| move |w: &[u8]| w == [0xFF, marker];
+    let first_sos = |upto: usize| bytes[..upto].windows(2).position(is(0xDA));
+    let no_image_data = || "corrupt JPEG: no image data (start-of-scan marker missing)".to_string();
+    let truncated = || "truncated JPEG: the end-of-image marker is missing".to_string();
+    let Some(eoi) = bytes.windows(2).rposition(is(0xD9)) else {
+        return Err(first_sos(bytes.len()).map_or_else(no_image_data, |_| truncated()));
+    };
+    if bytes[eoi..].windows(2).any(is(0xDA)) {
+        return Err(truncated());
+    }
+    first_sos(eoi).map(|_| ()).ok_or_else(no_image_data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_jpeg_complete;
+
+    /// The plain rule: the last SOS marker before the last EOI marker.
+    fn by_full_scan(bytes: &[u8]) -> Result<(), String> {
+        let last = |marker: u8| bytes.windows(2).rposition(|w| w == [0xFF, marker]);
+        match (last(0xDA), last(0xD9)) {
+            (Some(sos), Some(eoi)) if eoi > sos => Ok(()),
+            (None, _) => Err("corrupt JPEG: no image data (start-of-scan marker missing)".into()),
+            _ => Err("truncated JPEG: the end-of-image marker is missing".into()),
+        }
+    }
+
+    #[test]
+    fn the_searches_from_the_ends_agree_with_a_full_scan() {
+        const SOI: [u8; 2] = [0xFF, 0xD8];
+        const SOS: [u8; 2] = [0xFF, 0xDA];
+        const EOI: [u8; 2] = [0xFF, 0xD9];
+        let cases: Vec<Vec<u8>> = vec![
+            [&SOI[..], &SOS, &[1, 2, 3], &EOI].concat(),
+            // cut before the end-of-image marker
+            [&SOI[..], &SOS, &[1, 2, 3]].concat(),
+            // no scan at all
+            [&SOI[..], &[1, 2, 3], &EOI].concat(),
+            [&SOI[..], &[1, 2, 3]].concat(),
+            // an EXIF thumbnail ends (EOI) before the main scan, which is then cut
+            [&SOI[..], &SOS, &EOI, &[7], &SOS, &[1, 2]].concat(),
+            // progressive: several scans, the file complete
+            [&SOI[..], &SOS, &[1], &SOS, &[2], &SOS, &[3], &EOI].concat(),
+            // trailing bytes after the end-of-image marker
+            [&SOI[..], &SOS, &[1], &EOI, &[0, 0xFF]].concat(),
+            vec![0xFF],
+            vec![],
+        ];
+        for bytes in cases {
+            assert_eq!(
+                check_jpeg_complete(&bytes),
+                by_full_scan(&bytes),
+                "{bytes:?}"
+            );
+        }
     }
 }

@@ -1,14 +1,17 @@
 //! Batch assembly of an image folder: the samples' decoding (through the decoded-image
-//! store), per-sample augmentation seeded from (seed, pass, sample), and packing into a CHW
-//! float batch with its labels. [`super::prefetch`] runs it a few batches ahead.
+//! store) and per-sample augmentation seeded from (seed, pass, sample) on the loader threads
+//! ([`gather`]), then the float batch with its labels ([`to_batch`]: the images copied once,
+//! channels-last as they lie). [`super::prefetch`] runs it a few batches ahead, the next
+//! batch's gather alongside this one's packing.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use convkit_augment::HwcImage;
+use convkit_tensor::memory_format::uses_channels_last;
 use convkit_tensor::seed::derive;
-use convkit_tensor::tch::{Kind, Tensor};
+use convkit_tensor::tch::{Device, Kind, Tensor};
 use convkit_tensor::Batch;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -86,64 +89,58 @@ impl Shared {
     }
 }
 
-/// Writes an HWC u8 image into a CHW float slice, times `scale`.
-fn write_chw(img: &HwcImage, out: &mut [f32], scale: f32) {
-    let (h, w, c) = (img.height(), img.width(), img.channels());
-    let plane = h * w;
-    let data = img.data();
-    if c == 1 {
-        for (o, &v) in out.iter_mut().zip(data) {
-            *o = f32::from(v) * scale;
-        }
-        return;
-    }
-    for (p, px) in data.chunks_exact(c).enumerate() {
-        for (ch, &v) in px.iter().enumerate() {
-            out[ch * plane + p] = f32::from(v) * scale;
-        }
-    }
+/// One batch as the loader threads leave it: the kept samples' images and labels.
+pub(super) struct BatchPixels {
+    images: Vec<HwcImage>,
+    labels: Vec<i64>,
 }
 
-/// Loads the samples `indices` (in parallel on the current pool) into one batch.
-pub(super) fn assemble(
+/// Loads the samples `indices` (in parallel on the current pool): decoded and augmented;
+/// skipped samples are left out, and the first error in batch order is returned.
+pub(super) fn gather(
     shared: &Shared,
     indices: &[(usize, u64)],
     seed: u64,
     augment: bool,
-) -> Result<Batch> {
-    let (h, w, c) = shared.shape();
-    let size = h * w * c;
-    let scale = shared.opts.effective_rescale().unwrap_or(1.0);
-    let mut buf = vec![0f32; indices.len() * size];
-    let kept: Vec<Result<bool>> = buf
-        .par_chunks_mut(size)
-        .zip(indices.par_iter())
-        .map(|(out, &(i, pass))| {
-            Ok(match shared.load_with(i, pass, seed, augment)? {
-                Some(img) => {
-                    write_chw(&img, out, scale);
-                    true
-                }
-                None => false,
-            })
-        })
+) -> Result<BatchPixels> {
+    let loaded: Vec<Result<Option<HwcImage>>> = indices
+        .par_iter()
+        .map(|&(i, pass)| shared.load_with(i, pass, seed, augment))
         .collect();
-    let mut labels = Vec::with_capacity(indices.len());
-    let mut n = 0;
-    for (k, (ok, &(i, _))) in kept.into_iter().zip(indices).enumerate() {
-        if ok? {
-            if n != k {
-                buf.copy_within(k * size..(k + 1) * size, n * size);
-            }
-            labels.push(shared.samples[i].label as i64);
-            n += 1;
+    let mut batch = BatchPixels {
+        images: Vec::with_capacity(indices.len()),
+        labels: Vec::with_capacity(indices.len()),
+    };
+    for (img, &(i, _)) in loaded.into_iter().zip(indices) {
+        if let Some(img) = img? {
+            batch.images.push(img);
+            batch.labels.push(shared.samples[i].label as i64);
         }
     }
-    buf.truncate(n * size);
-    let n = n as i64;
-    let inputs = Tensor::f_from_slice(&buf)?.f_view([n, c as i64, h as i64, w as i64])?;
+    Ok(batch)
+}
+
+/// The batch of `px`: inputs `(N, C, H, W)` float, times the folder's rescale factor
+/// (`f32::from(v) * scale`, as Keras' `rescale`), stored channels-last when convolutions run
+/// so ([`uses_channels_last`]: the model's conversion is then none) and plainly contiguous
+/// otherwise; targets in the folder's label mode.
+pub(super) fn to_batch(shared: &Shared, px: BatchPixels) -> Result<Batch> {
+    let (h, w, c) = shared.shape();
+    let n = px.labels.len() as i64;
+    let scale = shared.opts.effective_rescale().unwrap_or(1.0);
+    let mut floats = Vec::with_capacity(px.images.len() * h * w * c);
+    for img in &px.images {
+        floats.extend(img.data().iter().map(|&v| f32::from(v) * scale));
+    }
+    let nhwc = Tensor::f_from_slice(&floats)?.f_view([n, h as i64, w as i64, c as i64])?;
+    let inputs = nhwc.f_permute([0, 3, 1, 2])?;
+    let inputs = if uses_channels_last(Device::Cpu) {
+        inputs
+    } else {
+        inputs.f_contiguous()?
+    };
     let classes = shared.class_names.len() as i64;
-    let y = Tensor::f_from_slice(&labels)?;
+    let y = Tensor::f_from_slice(&px.labels)?;
     let targets = match shared.opts.label_mode {
         LabelMode::Sparse => y,
         LabelMode::Binary => y.f_to_kind(Kind::Float)?.f_view([n, 1])?,
@@ -151,4 +148,14 @@ pub(super) fn assemble(
         LabelMode::None => Tensor::f_zeros([n, 0], (Kind::Float, inputs.device()))?,
     };
     Ok(Batch::new(inputs, targets))
+}
+
+/// Loads the samples `indices` into one batch ([`gather`], then [`to_batch`]).
+pub(super) fn assemble(
+    shared: &Shared,
+    indices: &[(usize, u64)],
+    seed: u64,
+    augment: bool,
+) -> Result<Batch> {
+    to_batch(shared, gather(shared, indices, seed, augment)?)
 }

@@ -166,7 +166,9 @@ impl ImageDecoder {
             return Ok(img);
         }
         if self.filter == ResizeFilter::Nearest {
-            return nearest_pil::resize_nearest(&img, self.target_size);
+            let resized = nearest_pil::resize_nearest(&img, self.target_size);
+            jpeg_turbo::recycle(img.into_raw());
+            return resized;
         }
         let c = img.channels();
         let pixel_type = match c {
@@ -190,6 +192,7 @@ impl ImageDecoder {
         RESIZER
             .with(|r| r.borrow_mut().resize(&src, &mut dst, &options))
             .map_err(|e| format!("resize: {e}"))?;
+        jpeg_turbo::recycle(src.into_vec());
         HwcImage::new(th, tw, c, dst.into_vec()).map_err(|e| e.to_string())
     }
 }

@@ -11,6 +11,19 @@ use crate::image_file::check_pixels;
 
 thread_local! {
     static DECOMPRESSOR: RefCell<Option<Decompressor>> = const { RefCell::new(None) };
+    /// A full-size picture's buffer, given back by [`recycle`] once it was resized: the next
+    /// decode on this thread reuses it instead of allocating and zeroing half a megabyte.
+    static SPARE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Hands `buffer` (a decoded picture no longer needed) to the next decode on this thread.
+pub(crate) fn recycle(buffer: Vec<u8>) {
+    SPARE.with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if buffer.capacity() > spare.capacity() {
+            *spare = buffer;
+        }
+    });
 }
 
 /// The IDCT reductions used, strongest first: PIL's `draft()` ones (libjpeg-turbo offers
@@ -83,7 +96,8 @@ fn decode_with(
     let len = pitch
         .checked_mul(h)
         .ok_or_else(|| format!("corrupt JPEG: {w}x{h}"))?;
-    let mut pixels = vec![0u8; len];
+    let mut pixels = SPARE.with(|spare| std::mem::take(&mut *spare.borrow_mut()));
+    pixels.resize(len, 0);
     let image = Image {
         pixels: &mut pixels[..],
         width: w,

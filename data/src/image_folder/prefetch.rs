@@ -1,12 +1,13 @@
 //! Prefetching: an epoch of an image folder runs on a producer thread that assembles batches
-//! on the folder's thread pool, at most `prefetch` batches ahead of the consumer.
+//! on the folder's thread pool, at most `prefetch` batches ahead of the consumer (and one more
+//! being gathered).
 
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
 use convkit_tensor::{Batch, BatchSource};
 
-use super::batching::assemble;
+use super::batching::{gather, to_batch, BatchPixels};
 use super::loader::ImageFolder;
 use crate::Result;
 
@@ -37,11 +38,33 @@ impl BatchSource for ImageFolder {
         std::thread::Builder::new()
             .name("convkit-loader".into())
             .spawn(move || {
-                for chunk in order.chunks(shared.opts.batch_size) {
-                    let batch = pool.install(|| assemble(&shared, chunk, seed, true));
-                    let failed = batch.is_err();
-                    if tx.send(batch).is_err() || failed {
+                // Batch k becomes tensors while the pool gathers batch k + 1 (a join on the
+                // pool), so the loader threads never wait for libtorch's copies.
+                let mut chunks = order.chunks(shared.opts.batch_size);
+                let mut gathered: Option<BatchPixels> = None;
+                loop {
+                    let chunk = chunks.next();
+                    if chunk.is_none() && gathered.is_none() {
                         return;
+                    }
+                    let (next, batch) = pool.install(|| {
+                        rayon::join(
+                            || chunk.map(|c| gather(&shared, c, seed, true)).transpose(),
+                            || gathered.take().map(|px| to_batch(&shared, px)),
+                        )
+                    });
+                    if let Some(batch) = batch {
+                        let failed = batch.is_err();
+                        if tx.send(batch).is_err() || failed {
+                            return;
+                        }
+                    }
+                    match next {
+                        Ok(px) => gathered = px,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
                     }
                 }
             })
