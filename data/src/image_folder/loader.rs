@@ -20,7 +20,10 @@ use super::split_rules::split;
 use crate::{Error, Result};
 
 /// A folder of class subfolders served as batches of `(N, C, H, W)` float images and their
-/// labels (Keras' `flow_from_directory` / `image_dataset_from_directory`).
+/// labels (Keras' `flow_from_directory` / `image_dataset_from_directory`). The images lie
+/// channels-last in memory while convolutions run so
+/// ([`convkit_tensor::memory_format::uses_channels_last`], on by default on CPU and CUDA):
+/// the decoded pixels' own order, which the model's convolutions then take as they are.
 ///
 /// Decoding, resizing and augmentation run on a thread pool, a few batches ahead of the
 /// consumer; memory stays bounded by `prefetch` batches. Sample `i` of epoch `e` draws its

@@ -59,17 +59,24 @@ impl Totals {
         preds: &[Tensor],
         n: usize,
     ) -> Result<()> {
-        let weighted = |t: &Tensor| -> Result<Tensor> {
-            Ok(t.f_detach()?
-                .f_to_kind(Kind::Double)?
-                .f_mul_scalar(n as f64)?)
-        };
-        self.loss = self.loss.f_add(&weighted(&loss.total)?)?;
         self.count += n as f64;
         tch::no_grad(|| -> Result<()> {
+            let weighted = |t: &Tensor| -> Result<Tensor> {
+                Ok(t.f_to_kind(Kind::Double)?.f_mul_scalar(n as f64)?)
+            };
+            let total = weighted(&loss.total)?;
+            let _ = self.loss.f_add_(&total)?;
             for (k, out) in compiled.outputs.iter().enumerate() {
                 let totals = &mut self.outputs[k];
-                totals.loss = totals.loss.f_add(&weighted(&loss.per_output[k])?)?;
+                // one output of weight 1: its loss is the total itself (the same tensor)
+                let own = &loss.per_output[k];
+                let same =
+                    own.data_ptr() == loss.total.data_ptr() && own.size() == loss.total.size();
+                let _ = totals.loss.f_add_(&if same {
+                    total.shallow_clone()
+                } else {
+                    weighted(own)?
+                })?;
                 for (i, m) in out.metrics.iter().enumerate() {
                     if let Metric::MeanIoU(_) = m {
                         let c = m

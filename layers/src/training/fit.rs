@@ -270,8 +270,8 @@ impl FitLoop<'_> {
     /// One optimizer step on `batch`, added to `totals`; returns the batch's total loss (over
     /// all ranks when a hook reduced it).
     fn train_step(&mut self, batch: &Batch, totals: &mut Totals) -> Result<Tensor> {
-        for p in compiled_of_mut(self.model)?.trainable.iter_mut() {
-            p.zero_grad();
+        for p in compiled_of_mut(self.model)?.trainable.iter() {
+            zero_grad(p)?;
         }
         let compiled = compiled_of(self.model)?;
         let sample_weight = match &self.class_weight {
@@ -304,4 +304,18 @@ impl FitLoop<'_> {
         self.state.total_steps += 1;
         Ok(reduced.unwrap_or(loss.total))
     }
+}
+
+/// Zeroes `param`'s gradient in place, if it has one: one operator (tch's `zero_grad` also
+/// detaches, a second one, which only a gradient with a graph of its own needs; PyTorch's
+/// `zero_grad(set_to_none=False)` does the same).
+fn zero_grad(param: &Tensor) -> Result<()> {
+    let mut grad = param.grad();
+    if grad.defined() {
+        if grad.requires_grad() {
+            let _ = grad.f_detach_()?;
+        }
+        let _ = grad.f_zero_()?;
+    }
+    Ok(())
 }
