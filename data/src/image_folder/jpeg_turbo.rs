@@ -16,8 +16,15 @@ thread_local! {
     static SPARE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The largest buffer a thread keeps for reuse (a 12-megapixel RGB photo): one huge picture
+/// must not stay in every loader thread's memory for the rest of the run.
+const MAX_SPARE_BYTES: usize = 36 << 20;
+
 /// Hands `buffer` (a decoded picture no longer needed) to the next decode on this thread.
 pub(crate) fn recycle(buffer: Vec<u8>) {
+    if buffer.capacity() > MAX_SPARE_BYTES {
+        return;
+    }
     SPARE.with(|spare| {
         let mut spare = spare.borrow_mut();
         if buffer.capacity() > spare.capacity() {

@@ -270,7 +270,7 @@ impl FitLoop<'_> {
     /// One optimizer step on `batch`, added to `totals`; returns the batch's total loss (over
     /// all ranks when a hook reduced it).
     fn train_step(&mut self, batch: &Batch, totals: &mut Totals) -> Result<Tensor> {
-        for p in compiled_of_mut(self.model)?.trainable.iter() {
+        for p in compiled_of(self.model)?.trainable.iter() {
             zero_grad(p)?;
         }
         let compiled = compiled_of(self.model)?;
